@@ -1,0 +1,11 @@
+#!/usr/bin/env node
+// Entry point: runs the built CLI (built JavaScript starts in ~0.1 s; see docs/development.md).
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const built = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+if (!existsSync(built)) {
+  process.stderr.write('lifeboat: not built yet: run "npm run setup" (or "npm run build") in ' + fileURLToPath(new URL('..', import.meta.url)) + '\n');
+  process.exit(2);
+}
+await import(built);

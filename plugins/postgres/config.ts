@@ -1,0 +1,55 @@
+import { z, type ToolOptions } from 'lifeboat/plugin';
+
+/** `clusters.<name>.connection` for source "postgres" (docs/configuration.md). */
+export const PostgresConfigSchema = z
+  .object({
+    /** Host name, IP or socket directory; default: libpq's (PGHOST, then the local socket). */
+    host: z.string().min(1).optional(),
+    port: z.number().int().min(1).max(65535).optional(),
+    user: z.string().min(1).optional(),
+    /** Database used for connections and as the default dump target. */
+    database: z.string().min(1).optional(),
+    /** A libpq password file; passwords never go in this config. */
+    passfile: z.string().min(1).optional(),
+    /** Run PostgreSQL tools through this, e.g. ["docker","exec","-i","pg"] or ["sudo","-u","postgres"]. */
+    commandPrefix: z.array(z.string().min(1)).optional(),
+    /** Directory of pg_dump/pg_restore/psql when they are not on PATH. */
+    bindir: z.string().min(1).optional(),
+    /** Parallel jobs for directory-format dumps and restores. */
+    jobs: z.number().int().min(1).max(64).optional(),
+  })
+  .strict();
+
+export type PostgresConfig = z.infer<typeof PostgresConfigSchema>;
+
+/** libpq flags for a tool (`-h -p -U`), never a password. */
+export function connArgs(c: PostgresConfig): string[] {
+  const args: string[] = [];
+  if (c.host) args.push('-h', c.host);
+  if (c.port) args.push('-p', String(c.port));
+  if (c.user) args.push('-U', c.user);
+  return args;
+}
+
+/** Tool options: prefix, bindir, env (PGPASSFILE), cancellation. */
+export function toolOpts(c: PostgresConfig, signal?: AbortSignal): ToolOptions {
+  const env: Record<string, string> = { PGCONNECT_TIMEOUT: process.env.PGCONNECT_TIMEOUT ?? '10' };
+  if (c.passfile) env.PGPASSFILE = c.passfile;
+  return {
+    ...(c.commandPrefix ? { prefix: c.commandPrefix } : {}),
+    ...(c.bindir ? { bindir: c.bindir } : {}),
+    env,
+    ...(signal ? { signal } : {}),
+  };
+}
+
+/** The database to use when none is named: config, then PGDATABASE, then "postgres". */
+export function defaultDatabase(c: PostgresConfig): string {
+  return c.database ?? process.env.PGDATABASE ?? 'postgres';
+}
+
+export function describeTarget(c: PostgresConfig): string {
+  const host = c.host ?? process.env.PGHOST ?? 'local socket';
+  const port = c.port ?? process.env.PGPORT ?? '5432';
+  return `${host}:${port}`;
+}

@@ -1,0 +1,166 @@
+import { readdir } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import path from 'node:path';
+import {
+  LifeboatError,
+  runTool,
+  spawnTool,
+  toolError,
+  type BackupWriter,
+  type LogicalBackupOptions,
+  type LogicalDetails,
+  type ServerInfo,
+  type StepContext,
+} from 'lifeboat/plugin';
+import { probe, resolveTables, tablesSql, countSql, type TableRef } from './catalog.js';
+import { connArgs, toolOpts, type PostgresConfig } from './config.js';
+import { objectName } from './names.js';
+import { PsqlSession, classify } from './psql.js';
+import { exactPattern, quoteIdent, quoteLiteral } from './sql.js';
+
+type Ctx = StepContext<PostgresConfig>;
+type DatabaseEntry = LogicalDetails['databases'][number];
+
+/** The `logicalBackup` step: pg_dump (and pg_dumpall --globals-only for scope "all"). */
+export async function logicalBackup(
+  ctx: Ctx,
+  out: BackupWriter,
+  opts: LogicalBackupOptions,
+): Promise<{ server: ServerInfo; logical: LogicalDetails }> {
+  const c = ctx.cluster.config;
+  const server = await probe(c, ctx.signal);
+  const tool = await runTool('pg_dump', ['--version'], toolOpts(c, ctx.signal));
+  const logical: LogicalDetails = { format: opts.format, scope: opts.scope, databases: [], tool: tool.trim() };
+
+  if (opts.scope.kind === 'all') {
+    ctx.log('info', 'dumping globals (roles, tablespaces) with pg_dumpall --globals-only');
+    const child = spawnTool('pg_dumpall', ['-w', '--globals-only', ...connArgs(c), '-l', server.database], toolOpts(c, ctx.signal));
+    await runWrite('pg_dumpall', child, () => out.write(objectName.globals, child.readable(), { compression: opts.compression }), ctx);
+    logical.globals = objectName.globals;
+    for (const db of server.databases) {
+      logical.databases.push(await dumpDatabase(ctx, out, db, { ...opts, scope: { kind: 'database' } }));
+    }
+  } else {
+    const db = opts.database ?? server.database;
+    if (!server.databases.includes(db)) {
+      throw new LifeboatError('USAGE', `database ${db} does not exist on cluster ${ctx.cluster.name}`, {
+        hint: `databases there: ${server.databases.join(', ')}`,
+      });
+    }
+    logical.databases.push(await dumpDatabase(ctx, out, db, opts));
+  }
+  return { server, logical };
+}
+
+async function dumpDatabase(ctx: Ctx, out: BackupWriter, db: string, opts: LogicalBackupOptions): Promise<DatabaseEntry> {
+  const c = ctx.cluster.config;
+  const scope = opts.scope;
+  const filter: { schemas?: string[]; tables?: TableRef[] } = {};
+  if (scope.kind === 'tables') filter.tables = await resolveTables(c, db, scope.tables ?? [], ctx.signal);
+  if (scope.kind === 'schemas') filter.schemas = scope.schemas ?? [];
+  if (scope.kind === 'tables' && filter.tables!.length === 0) throw new LifeboatError('USAGE', 'scope "tables" needs at least one --table');
+  if (scope.kind === 'schemas' && filter.schemas!.length === 0) throw new LifeboatError('USAGE', 'scope "schemas" needs at least one --schema');
+
+  // One read-only transaction exports the snapshot that pg_dump uses; row counts are
+  // taken in the same snapshot, concurrently with the dump.
+  const session = new PsqlSession(c, db, ctx.signal);
+  try {
+    await session.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    let snapshot: string | undefined;
+    try {
+      snapshot = await session.query('SELECT pg_catalog.pg_export_snapshot()');
+    } catch (err) {
+      ctx.log('warn', `cannot export a snapshot (${(err as Error).message}); row counts are taken outside the dump's snapshot`);
+      await session.close();
+    }
+    const live = snapshot ? session : new PsqlSession(c, db, ctx.signal);
+    try {
+      const tables = (JSON.parse(await live.query(tablesSql(filter))) as [string, string][]).map(([schema, name]) => ({ schema, name }));
+      if (scope.kind === 'schemas' && tables.length === 0) {
+        throw new LifeboatError('USAGE', `no tables in schema(s) ${filter.schemas!.join(', ')} of ${db}`);
+      }
+      const sizeSql = tables.length
+        ? `SELECT coalesce(sum(pg_catalog.pg_table_size(c.oid)), 0) FROM pg_catalog.pg_class c WHERE c.oid IN (${tables.map((t) => `${quoteLiteral(`${quoteIdent(t.schema)}.${quoteIdent(t.name)}`)}::regclass`).join(', ')})`
+        : 'SELECT 0';
+      const expectedBytes = Number(await live.query(sizeSql)) || undefined;
+      const withRows = scope.kind !== 'schema-only';
+      const withBlobs = scope.kind === 'database' || scope.kind === 'data-only';
+
+      const args = ['-w', ...connArgs(c), '-d', db];
+      if (snapshot) args.push(`--snapshot=${snapshot}`);
+      if (scope.kind === 'schema-only') args.push('--schema-only');
+      if (scope.kind === 'data-only') args.push('--data-only');
+      for (const t of filter.tables ?? []) args.push('-t', `${exactPattern(t.schema)}.${exactPattern(t.name)}`);
+      for (const s of filter.schemas ?? []) args.push('-n', exactPattern(s));
+
+      ctx.log('info', `dumping database ${db} (${opts.format} format, ${tables.length} tables${snapshot ? `, snapshot ${snapshot}` : ''})`);
+      const counting = (async () => {
+        const rows = withRows ? ((JSON.parse((await live.query(countSql(tables))) || '{}') as Record<string, number> | null) ?? {}) : {};
+        const blobs = withBlobs ? Number(await live.query('SELECT count(*) FROM pg_catalog.pg_largeobject_metadata')) : undefined;
+        return { rows, blobs };
+      })();
+      counting.catch(() => undefined);
+
+      const objects = await dumpObjects(ctx, out, db, opts, args, expectedBytes);
+      const { rows, blobs } = await counting;
+      const entry: DatabaseEntry = { name: db, objects, rowCounts: rows, tableCount: tables.length, countsInSnapshot: !!snapshot };
+      if (blobs !== undefined) entry.largeObjects = blobs;
+      return entry;
+    } finally {
+      if (!snapshot) await live.close();
+    }
+  } catch (err) {
+    throw classify(c, err);
+  } finally {
+    await session.close();
+  }
+}
+
+async function dumpObjects(ctx: Ctx, out: BackupWriter, db: string, opts: LogicalBackupOptions, args: string[], expectedBytes?: number): Promise<string[]> {
+  const c = ctx.cluster.config;
+  const to = toolOpts(c, ctx.signal);
+  const sizeOpt = expectedBytes ? { expectedBytes } : {};
+  if (opts.format === 'custom' || opts.format === 'plain') {
+    const name = opts.format === 'custom' ? objectName.custom(db) : objectName.plain(db);
+    // custom: no pg_dump compression (-Z0); our pipeline compresses with zstd -T0, far faster
+    const child = spawnTool('pg_dump', [...args, opts.format === 'custom' ? '-Fc' : '-Fp', ...(opts.format === 'custom' ? ['-Z0'] : [])], to);
+    await runWrite('pg_dump', child, () => out.write(name, child.readable(), { compression: opts.compression, ...sizeOpt }), ctx);
+    return [name];
+  }
+  // Directory format exists for parallel dumps (-j); pg_dump must write files, so it
+  // is the one format staged in a private temp dir before streaming into the repository.
+  if (c.commandPrefix?.length) {
+    throw new LifeboatError('UNSUPPORTED', 'directory format cannot be used with a commandPrefix (pg_dump would write inside the container)', {
+      hint: 'use --format custom',
+    });
+  }
+  const dir = path.join(await ctx.tmpDir(), 'dump');
+  await runTool('pg_dump', [...args, '-Fd', '-Z0', '-j', String(c.jobs ?? 2), '-f', dir], to);
+  const names: string[] = [];
+  for (const file of (await readdir(dir)).sort()) {
+    const name = objectName.directory(db, file);
+    await out.write(name, createReadStream(path.join(dir, file)), { compression: opts.compression });
+    names.push(name);
+  }
+  return names;
+}
+
+/** Run a tool whose stdout is being written; whichever fails first gives one clear error. */
+async function runWrite(bin: string, child: PromiseLike<unknown> & { kill(): boolean }, write: () => Promise<unknown>, ctx: Ctx): Promise<void> {
+  const exited = Promise.resolve(child).then(
+    () => undefined,
+    (err: unknown) => {
+      throw toolError(bin, err, toolOpts(ctx.cluster.config, ctx.signal));
+    },
+  );
+  exited.catch(() => undefined);
+  try {
+    await write();
+  } catch (err) {
+    child.kill();
+    // Prefer the tool's own message (e.g. "pg_dump: error: connection failed") over a stream error.
+    await exited;
+    throw err;
+  }
+  await exited;
+}

@@ -1,0 +1,23 @@
+import { definePlugin, type StepContext } from 'lifeboat/plugin';
+import { probe } from './catalog.js';
+import { PostgresConfigSchema, type PostgresConfig } from './config.js';
+import { logicalBackup } from './dump.js';
+import { applyRestore, planRestore } from './restore.js';
+import { verifyRestore, verifyStructure } from './verify.js';
+
+/** The PostgreSQL source plugin: pg_dump/pg_restore based logical backups. */
+export default definePlugin<PostgresConfig>({
+  apiVersion: 1,
+  meta: { name: 'postgres', version: '0.1.0', description: 'PostgreSQL clusters (pg_dump, pg_restore, psql)' },
+  source: {
+    configSchema: PostgresConfigSchema,
+    steps: {
+      probe: (ctx: StepContext<PostgresConfig>) => probe(ctx.cluster.config, ctx.signal),
+      logicalBackup,
+      verifyStructure,
+      verifyRestore,
+      planRestore,
+      applyRestore,
+    },
+  },
+});

@@ -1,0 +1,125 @@
+import {
+  LifeboatError,
+  type BackupReader,
+  type Manifest,
+  type RestoreAction,
+  type RestoreOptions,
+  type RestorePlan,
+  type RestoreResult,
+  type StepContext,
+} from 'lifeboat/plugin';
+import { countRows, listTables, matchTable, type TableRef } from './catalog.js';
+import { defaultDatabase, type PostgresConfig } from './config.js';
+import { databaseEntry } from './archive.js';
+import { queryJson, runSql } from './psql.js';
+import { quoteIdent, quoteLiteral } from './sql.js';
+import { compareCounts, loadInto } from './verify.js';
+
+type Ctx = StepContext<PostgresConfig>;
+
+/** Read-only: check the target and list exactly what a restore would do. */
+export async function planRestore(ctx: Ctx, manifest: Manifest, opts: RestoreOptions): Promise<RestorePlan> {
+  const c = ctx.cluster.config;
+  const logical = manifest.logical;
+  if (!logical) throw new LifeboatError('UNSUPPORTED', `backup ${manifest.id} is not a logical backup`);
+  const entry = databaseEntry({ manifest, open: () => Promise.reject(new Error('plan is read-only')) }, opts.sourceDatabase);
+  if ((opts.tables.length || opts.schemas.length) && logical.format === 'plain') {
+    throw new LifeboatError('UNSUPPORTED', 'a plain-format backup can only be restored whole', {
+      hint: 'restore it whole into a new database and copy what you need, or take custom-format backups',
+    });
+  }
+  const known = Object.keys(entry.rowCounts).length ? Object.keys(entry.rowCounts) : [];
+  const tables = opts.tables.map((t) => (known.length ? matchTable(known, t, `backup ${manifest.id}`) : t));
+  const target = opts.targetDatabase;
+  const state = await queryJson<{ exists: boolean; sessions: number }>(
+    c,
+    defaultDatabase(c),
+    `SELECT json_build_object('exists', EXISTS (SELECT 1 FROM pg_database WHERE datname = ${quoteLiteral(target)}),
+       'sessions', (SELECT count(*) FROM pg_stat_activity WHERE datname = ${quoteLiteral(target)} AND pid <> pg_backend_pid()))`,
+    ctx.signal,
+  );
+  if (state.exists && !opts.clean) {
+    throw new LifeboatError('TARGET_EXISTS', `database ${target} already exists on cluster ${ctx.cluster.name}`, {
+      hint: 'add --clean to replace it (a safety backup is taken first), or choose another --to-database',
+    });
+  }
+  if (target === defaultDatabase(c) && state.exists) {
+    throw new LifeboatError('USAGE', `cannot replace ${target}: lifeboat connects through it`, {
+      hint: 'restore into another database name, or set a different "database" in the cluster connection config',
+    });
+  }
+  const actions: RestoreAction[] = [];
+  if (state.exists) {
+    if (state.sessions > 0) actions.push({ kind: 'terminate-connections', description: `terminate ${state.sessions} session(s) connected to ${target}` });
+    actions.push({ kind: 'drop-database', description: `drop database ${target}` });
+  }
+  actions.push({ kind: 'create-database', description: `create database ${target}` });
+  const schemas = [...new Set([...opts.schemas, ...tables.map((t) => t.slice(0, t.indexOf('.')))])].filter((s) => s !== 'public');
+  if ((tables.length || opts.schemas.length) && schemas.length) {
+    actions.push({ kind: 'create-schema', description: `create schema(s) ${schemas.join(', ')}` });
+  }
+  const what = tables.length ? `table(s) ${tables.join(', ')}` : opts.schemas.length ? `schema(s) ${opts.schemas.join(', ')}` : `all of ${entry.name}`;
+  actions.push({ kind: 'restore', description: `restore ${what} from backup ${manifest.id} (${logical.format} format)` });
+  actions.push({ kind: 'compare', description: 'compare row counts with the manifest' });
+  const warnings: string[] = [];
+  if (tables.length) warnings.push('--table restores the table and its data only (like pg_restore -t): indexes, constraints and triggers on it are not restored');
+  if (logical.scope.kind === 'schema-only') warnings.push('this backup holds no data (schema-only)');
+  return {
+    backupId: manifest.id,
+    targetDatabase: target,
+    sourceDatabase: entry.name,
+    targetExists: state.exists,
+    connectedSessions: state.sessions,
+    clean: opts.clean,
+    tables,
+    schemas: opts.schemas,
+    actions,
+    warnings,
+  };
+}
+
+/** Carry out a plan. The host has verified checksums and taken any safety backup. */
+export async function applyRestore(ctx: Ctx, backup: BackupReader, plan: RestorePlan): Promise<RestoreResult> {
+  const c = ctx.cluster.config;
+  const admin = defaultDatabase(c);
+  const target = quoteIdent(plan.targetDatabase);
+  const entry = databaseEntry(backup, plan.sourceDatabase);
+  for (const a of plan.actions) {
+    if (a.kind === 'terminate-connections') {
+      await runSql(c, admin, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = ${quoteLiteral(plan.targetDatabase)} AND pid <> pg_backend_pid()`, ctx.signal);
+    } else if (a.kind === 'drop-database') {
+      ctx.log('info', `dropping database ${plan.targetDatabase}`);
+      await runSql(c, admin, `DROP DATABASE IF EXISTS ${target} WITH (FORCE)`, ctx.signal);
+    } else if (a.kind === 'create-database') {
+      await runSql(c, admin, `CREATE DATABASE ${target} TEMPLATE template0`, ctx.signal);
+    }
+  }
+  const tables: TableRef[] = plan.tables.map((t) => ({ schema: t.slice(0, t.indexOf('.')), name: t.slice(t.indexOf('.') + 1) }));
+  const schemas = [...new Set([...plan.schemas, ...tables.map((t) => t.schema)])].filter((s) => s !== 'public');
+  if (schemas.length && (tables.length || plan.schemas.length)) {
+    await runSql(c, plan.targetDatabase, schemas.map((s) => `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(s)};`).join('\n'), ctx.signal);
+  }
+  ctx.log('info', `restoring into ${plan.targetDatabase}`);
+  try {
+    await loadInto(ctx, backup, entry, plan.targetDatabase, { tables, schemas: plan.schemas });
+  } catch (err) {
+    const e = err instanceof LifeboatError ? err : new LifeboatError('RESTORE_FAILED', String(err));
+    throw new LifeboatError(e.code === 'VERIFY_FAILED' || e.code === 'CANCELLED' ? e.code : 'RESTORE_FAILED', `restore into ${plan.targetDatabase} failed: ${e.message}`, {
+      hint: `database ${plan.targetDatabase} is incomplete; fix the cause and restore again with --clean`,
+      cause: e,
+    });
+  }
+  // compare what was restored with the manifest
+  let expected = entry.rowCounts;
+  if (tables.length) expected = Object.fromEntries(Object.entries(expected).filter(([k]) => plan.tables.includes(k)));
+  else if (plan.schemas.length) expected = Object.fromEntries(Object.entries(expected).filter(([k]) => plan.schemas.includes(k.slice(0, k.indexOf('.')))));
+  const restored = await listTables(c, plan.targetDatabase, {}, ctx.signal);
+  const actual = await countRows(c, plan.targetDatabase, restored, ctx.signal);
+  const cmp = compareCounts('row counts', expected, actual);
+  const checks = [{ name: cmp.name, ok: cmp.ok, ...(cmp.detail ? { detail: cmp.detail } : {}) }];
+  if (tables.length) {
+    const extra = Object.keys(actual).filter((k) => !plan.tables.includes(k));
+    checks.push({ name: 'only the selected tables', ok: extra.length === 0, detail: extra.length ? `also present: ${extra.join(', ')}` : `${plan.tables.length} table(s)` });
+  }
+  return { checks, compared: cmp.compared, mismatches: cmp.mismatches };
+}

@@ -1,0 +1,120 @@
+import { LifeboatError, pipeToTool, runTool, type BackupReader, type Check, type StepContext } from 'lifeboat/plugin';
+import { listTables, countRows, countLargeObjects } from './catalog.js';
+import { connArgs, defaultDatabase, toolOpts, type PostgresConfig } from './config.js';
+import { archiveToc, checkPlainDump, parseToc, stageDirectory, type DatabaseEntry } from './archive.js';
+import { runSql } from './psql.js';
+import { quoteIdent } from './sql.js';
+
+type Ctx = StepContext<PostgresConfig>;
+
+/** Structure level: the archive's TOC reads, and the whole archive decodes. */
+export async function verifyStructure(ctx: Ctx, backup: BackupReader): Promise<Check[]> {
+  const logical = backup.manifest.logical;
+  if (!logical) throw new LifeboatError('UNSUPPORTED', `backup ${backup.manifest.id} is not a logical backup`);
+  const to = toolOpts(ctx.cluster.config, ctx.signal);
+  const checks: Check[] = [];
+  if (logical.globals) checks.push({ ...(await checkPlainDump(await backup.open(logical.globals), 'cluster')), name: 'globals: header and trailer' });
+  for (const db of logical.databases) {
+    if (logical.format === 'plain') {
+      const c = await checkPlainDump(await backup.open(db.objects[0]!), 'database');
+      checks.push({ ...c, name: `${db.name}: ${c.name}` });
+      continue;
+    }
+    const toc = parseToc(await archiveToc(ctx, backup, db));
+    const wantData = logical.scope.kind !== 'schema-only';
+    const dataOk = !wantData || toc.tableData >= db.tableCount;
+    checks.push({
+      name: `${db.name}: archive table of contents`,
+      ok: toc.entries > 0 && dataOk,
+      detail: `${toc.entries} entries, ${toc.tableData} table data of ${db.tableCount} tables${db.largeObjects ? `, large objects: ${toc.blobs ? 'present' : 'MISSING'}` : ''}`,
+    });
+    // decode every data block (catches truncation and damage inside the archive)
+    if (logical.format === 'directory') {
+      await runTool('pg_restore', ['-f', '/dev/null', await stageDirectory(ctx, backup, db)], to);
+    } else {
+      await pipeToTool('pg_restore', ['-f', '/dev/null'], await backup.open(db.objects[0]!), to);
+    }
+    checks.push({ name: `${db.name}: archive decodes completely`, ok: true });
+  }
+  return checks;
+}
+
+/** Restore level: load into a scratch database, compare with the manifest, always drop it. */
+export async function verifyRestore(ctx: Ctx, backup: BackupReader): Promise<Check[]> {
+  const logical = backup.manifest.logical;
+  if (!logical) throw new LifeboatError('UNSUPPORTED', `backup ${backup.manifest.id} is not a logical backup`);
+  const c = ctx.cluster.config;
+  const admin = defaultDatabase(c);
+  const checks: Check[] = [];
+  for (const db of logical.databases) {
+    const scratch = `lifeboat_verify_${backup.manifest.id.replace(/-/g, '_').toLowerCase()}_${logical.databases.indexOf(db)}`;
+    await runSql(c, admin, `DROP DATABASE IF EXISTS ${quoteIdent(scratch)} WITH (FORCE)`, ctx.signal);
+    await runSql(c, admin, `CREATE DATABASE ${quoteIdent(scratch)} TEMPLATE template0`, ctx.signal);
+    ctx.log('info', `restoring ${db.name} into scratch database ${scratch}`);
+    try {
+      await loadInto(ctx, backup, db, scratch, {});
+      const tables = await listTables(c, scratch, {}, ctx.signal);
+      const counts = logical.scope.kind === 'schema-only' ? {} : await countRows(c, scratch, tables, ctx.signal);
+      checks.push({
+        name: `${db.name}: table count`,
+        ok: tables.length === db.tableCount,
+        detail: `${tables.length} restored, ${db.tableCount} in manifest`,
+      });
+      checks.push(compareCounts(`${db.name}: row counts`, db.rowCounts, counts));
+      if (db.largeObjects !== undefined) {
+        const lo = await countLargeObjects(c, scratch, ctx.signal);
+        checks.push({ name: `${db.name}: large objects`, ok: lo === db.largeObjects, detail: `${lo} restored, ${db.largeObjects} in manifest` });
+      }
+    } finally {
+      await runSql(c, admin, `DROP DATABASE IF EXISTS ${quoteIdent(scratch)} WITH (FORCE)`).catch((err: unknown) =>
+        ctx.log('error', `could not drop scratch database ${scratch}: ${(err as Error).message}; drop it by hand`),
+      );
+    }
+  }
+  return checks;
+}
+
+/** Compare expected row counts with actual ones; names the first mismatches. */
+export function compareCounts(name: string, expected: Record<string, number>, actual: Record<string, number>): Check & { mismatches: number; compared: number } {
+  const bad: string[] = [];
+  for (const [t, n] of Object.entries(expected)) {
+    if (actual[t] !== n) bad.push(`${t}: ${actual[t] ?? 'missing'} vs ${n}`);
+  }
+  const compared = Object.keys(expected).length;
+  return {
+    name,
+    ok: bad.length === 0,
+    detail: bad.length === 0 ? `${compared} tables match` : `${bad.length} of ${compared} differ: ${bad.slice(0, 5).join('; ')}${bad.length > 5 ? '; …' : ''}`,
+    mismatches: bad.length,
+    compared,
+  };
+}
+
+/** Load one database entry of a backup into an existing database. */
+export async function loadInto(
+  ctx: Ctx,
+  backup: BackupReader,
+  db: DatabaseEntry,
+  target: string,
+  select: { tables?: { schema: string; name: string }[]; schemas?: string[] },
+): Promise<void> {
+  const c = ctx.cluster.config;
+  const to = toolOpts(c, ctx.signal);
+  const format = backup.manifest.logical!.format;
+  if (format === 'plain') {
+    await pipeToTool('psql', ['-X', '-q', '-w', '-v', 'ON_ERROR_STOP=1', ...connArgs(c), '-d', target, '-f', '-'], await backup.open(db.objects[0]!), to);
+    return;
+  }
+  const base = ['-w', ...connArgs(c), '-d', target, '--exit-on-error'];
+  const runs: string[][] = [];
+  if (select.tables?.length) for (const t of select.tables) runs.push([...base, '-n', t.schema, '-t', t.name]);
+  else if (select.schemas?.length) runs.push([...base, ...select.schemas.flatMap((s) => ['-n', s])]);
+  else runs.push(base);
+  for (const args of runs) {
+    if (format === 'directory') {
+      await runTool('pg_restore', [...args, '-j', String(c.jobs ?? 2), await stageDirectory(ctx, backup, db)], to);
+    } else {
+      await pipeToTool('pg_restore', args, await backup.open(db.objects[0]!), to);
+    }
+  }
+}

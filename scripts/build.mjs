@@ -1,0 +1,25 @@
+// Bundles the CLI/agent and the plugin SDK with esbuild (fast start-up: built
+// JavaScript, lazy imports split into chunks). Output: dist/.
+import { build } from 'esbuild';
+import { rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+rmSync(`${root}/dist`, { recursive: true, force: true });
+await build({
+  absWorkingDir: root,
+  entryPoints: { cli: 'src/cli/main.ts', plugin: 'src/core/index.ts', 'plugin-testing': 'src/core/testing/index.ts' },
+  outdir: 'dist',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  sourcemap: 'linked',
+  mainFields: ['module', 'main'],
+  alias: { 'lifeboat/plugin': './src/core/index.ts' },
+  external: ['vitest', 'ssh2', 'cpu-features'],
+  banner: { js: "import { createRequire as __lbCreateRequire } from 'node:module'; const require = __lbCreateRequire(import.meta.url);" },
+  define: { 'process.env.NODE_ENV': '"production"' },
+  logLevel: 'warning',
+});

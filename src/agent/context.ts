@@ -1,0 +1,99 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import type { Compression } from '../core/compression.js';
+import { LifeboatError } from '../core/errors.js';
+import type { Manifest } from '../core/manifest.js';
+import { openStored, storeStream, type StoredObject } from '../core/pipeline.js';
+import type { BackupReader, BackupWriter, LogLevel, Progress, StepContext } from '../core/plugin.js';
+import { layout } from '../core/repository.js';
+import { assertSafeKey, type Storage } from '../core/storage.js';
+import type { ResolvedCluster } from './env.js';
+
+/** What a running job offers the units of work. */
+export interface JobHandle {
+  readonly id: string;
+  readonly signal: AbortSignal;
+  log(level: LogLevel, message: string): void;
+  progress(p: Progress): void;
+  /** Run a named step, recorded with timings in the job log. */
+  step<T>(name: string, fn: () => Promise<T>): Promise<T>;
+  /** A temp dir removed when the job ends. */
+  tmpDir(): Promise<string>;
+}
+
+export function stepContext<T>(cluster: ResolvedCluster, host: string, job: JobHandle): StepContext<T> {
+  return {
+    cluster: { name: cluster.name, config: cluster.connection as T },
+    host,
+    log: (level, message) => job.log(level, message),
+    progress: (p) => job.progress(p),
+    signal: job.signal,
+    tmpDir: () => job.tmpDir(),
+  };
+}
+
+/** Temp dirs of a job, removed at its end. */
+export class TempDirs {
+  private readonly dirs: string[] = [];
+  async make(): Promise<string> {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'lifeboat-'));
+    this.dirs.push(dir);
+    return dir;
+  }
+  async cleanup(): Promise<void> {
+    await Promise.all(this.dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+  }
+}
+
+/** Writes a new backup's objects; remembers them so a failed backup can be cleaned up. */
+export class ObjectWriter implements BackupWriter {
+  readonly objects: StoredObject[] = [];
+  private readonly names = new Set<string>();
+
+  constructor(
+    private readonly storage: Storage,
+    private readonly cluster: string,
+    readonly backupId: string,
+    private readonly defaults: Compression,
+    private readonly job: JobHandle,
+  ) {}
+
+  async write(name: string, source: Readable, opts: { compression?: Compression; expectedBytes?: number } = {}): Promise<StoredObject> {
+    assertSafeKey(name);
+    if (name === 'manifest.json' || name.startsWith('manifest.json')) throw new LifeboatError('KEY_INVALID', 'object name manifest.json is reserved');
+    if (this.names.has(name)) throw new LifeboatError('KEY_INVALID', `object ${name} written twice in backup ${this.backupId}`);
+    this.names.add(name);
+    const base = this.objects.reduce((n, o) => n + o.rawSize, 0);
+    const obj = await storeStream(this.storage, name, layout.backupDir(this.cluster, this.backupId) + name, source, {
+      compression: opts.compression ?? this.defaults,
+      signal: this.job.signal,
+      onProgress: (bytes) => {
+        const p: Progress = { phase: `write ${name}`, bytes: base + bytes };
+        if (opts.expectedBytes) p.totalBytes = base + opts.expectedBytes;
+        this.job.progress(p);
+      },
+    });
+    this.objects.push(obj);
+    this.job.log('debug', `stored ${name}: ${obj.rawSize} bytes raw, ${obj.size} stored`);
+    return obj;
+  }
+
+  /** Best-effort removal of what this backup wrote (on failure or cancel). */
+  async discard(): Promise<void> {
+    await Promise.all(this.objects.map((o) => this.storage.delete(o.key).catch(() => undefined)));
+  }
+}
+
+/** Reads a stored backup's objects, decompressed and checked against the manifest. */
+export function objectReader(storage: Storage, manifest: Manifest, signal?: AbortSignal): BackupReader {
+  return {
+    manifest,
+    async open(name: string) {
+      const obj = manifest.objects.find((o) => o.name === name);
+      if (!obj) throw new LifeboatError('MANIFEST_INVALID', `backup ${manifest.id} has no object ${name}`);
+      return openStored(storage, obj, signal ? { signal } : {});
+    },
+  };
+}

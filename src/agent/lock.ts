@@ -1,0 +1,82 @@
+import { mkdirSync, openSync, readFileSync, unlinkSync, writeSync, closeSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { LifeboatError } from '../core/errors.js';
+
+export interface LockInfo {
+  pid: number;
+  host: string;
+  job: string;
+  startedAt: string;
+}
+
+export interface HeldLock {
+  release(): void;
+  /** Set when a stale lock (dead pid) was found and cleared. */
+  clearedStale?: LockInfo;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * A per-cluster lock file (O_EXCL). Two backups of one cluster on this host never
+ * overlap; a lock whose process is gone is reported and cleared.
+ */
+export function acquireLock(stateDir: string, cluster: string, job: string): HeldLock {
+  const dir = path.join(stateDir, 'locks');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const file = path.join(dir, `${cluster}.lock`);
+  const info: LockInfo = { pid: process.pid, host: os.hostname(), job, startedAt: new Date().toISOString() };
+  let clearedStale: LockInfo | undefined;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const fd = openSync(file, 'wx', 0o600);
+      writeSync(fd, JSON.stringify(info));
+      closeSync(fd);
+      const held: HeldLock = {
+        release: () => {
+          try {
+            const cur = JSON.parse(readFileSync(file, 'utf8')) as LockInfo;
+            if (cur.pid === info.pid && cur.job === info.job) unlinkSync(file);
+          } catch {
+            /* already gone */
+          }
+        },
+      };
+      if (clearedStale) held.clearedStale = clearedStale;
+      return held;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    let holder: LockInfo | undefined;
+    try {
+      holder = JSON.parse(readFileSync(file, 'utf8')) as LockInfo;
+    } catch {
+      holder = undefined; // empty or half-written: treat as stale
+    }
+    if (holder && holder.host === info.host && alive(holder.pid)) {
+      throw new LifeboatError('LOCKED', `cluster ${cluster} is busy: job ${holder.job} (pid ${holder.pid}) has held its lock since ${holder.startedAt}`, {
+        hint: 'wait for it to finish (lifeboat jobs) or cancel it; two backups of one cluster never run at once',
+      });
+    }
+    if (holder && holder.host !== info.host) {
+      throw new LifeboatError('LOCKED', `cluster ${cluster} is locked by ${holder.host} (pid ${holder.pid}, job ${holder.job})`, {
+        hint: `if that host is gone, remove ${file}`,
+      });
+    }
+    clearedStale = holder ?? { pid: 0, host: info.host, job: 'unknown', startedAt: 'unknown' };
+    try {
+      unlinkSync(file);
+    } catch {
+      /* raced with another cleaner */
+    }
+  }
+  throw new LifeboatError('LOCKED', `could not take the lock for cluster ${cluster}`);
+}

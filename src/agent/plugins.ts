@@ -1,0 +1,75 @@
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { LifeboatError, toLifeboatError } from '../core/errors.js';
+import { PLUGIN_API_VERSION, type LifeboatPlugin } from '../core/plugin.js';
+import postgres from '../../plugins/postgres/index.js';
+import local from '../storage/local-plugin.js';
+
+/** The one list of built-in plugins. */
+export const BUILTIN_PLUGINS: LifeboatPlugin<any, any>[] = [postgres as LifeboatPlugin<any, any>, local as LifeboatPlugin<any, any>];
+
+export class PluginRegistry {
+  private readonly plugins = new Map<string, LifeboatPlugin<any, any>>();
+
+  constructor(list: LifeboatPlugin<any, any>[] = BUILTIN_PLUGINS) {
+    for (const p of list) this.add(p, 'built-in');
+  }
+
+  add(p: LifeboatPlugin<any, any>, from: string): void {
+    if (!p || typeof p !== 'object' || !p.meta?.name) throw new LifeboatError('CONFIG_INVALID', `plugin ${from} does not export a plugin (use export default definePlugin({...}))`);
+    if (p.apiVersion !== PLUGIN_API_VERSION) {
+      throw new LifeboatError('CONFIG_INVALID', `plugin ${p.meta.name} (${from}) speaks plugin API ${p.apiVersion}, this lifeboat speaks ${PLUGIN_API_VERSION}`);
+    }
+    this.plugins.set(p.meta.name, p);
+  }
+
+  /** Load third-party plugin modules named in the config. */
+  async load(specs: string[], baseDir: string): Promise<void> {
+    for (const spec of specs) {
+      const target = spec.startsWith('.') || path.isAbsolute(spec) ? pathToFileURL(path.resolve(baseDir, spec)).href : spec;
+      let mod: { default?: LifeboatPlugin<any, any> };
+      try {
+        mod = (await import(target)) as typeof mod;
+      } catch (err) {
+        throw new LifeboatError('CONFIG_INVALID', `cannot load plugin ${spec}: ${(err as Error).message}`);
+      }
+      this.add(mod.default as LifeboatPlugin<any, any>, spec);
+    }
+  }
+
+  list(): LifeboatPlugin<any, any>[] {
+    return [...this.plugins.values()];
+  }
+
+  source(name: string): LifeboatPlugin<any, any> & { source: NonNullable<LifeboatPlugin['source']> } {
+    const p = this.plugins.get(name);
+    if (!p?.source) throw new LifeboatError('CONFIG_INVALID', `no source plugin named "${name}"`, { hint: `available: ${this.names('source').join(', ')}` });
+    return p as never;
+  }
+
+  storage(name: string): LifeboatPlugin<any, any> & { storage: NonNullable<LifeboatPlugin['storage']> } {
+    const p = this.plugins.get(name);
+    if (!p?.storage) throw new LifeboatError('CONFIG_INVALID', `no storage plugin named "${name}"`, { hint: `available: ${this.names('storage').join(', ')}` });
+    return p as never;
+  }
+
+  private names(kind: 'source' | 'storage'): string[] {
+    return this.list().filter((p) => p[kind]).map((p) => p.meta.name);
+  }
+}
+
+/**
+ * Every plugin call goes through here: failures are labelled with plugin, step
+ * and host, and anything thrown becomes a LifeboatError.
+ */
+export async function callStep<T>(plugin: string, step: string, host: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    const e = toLifeboatError(err, 'AGENT_FAILED');
+    const details = { ...(e.details ?? {}), plugin, step, host };
+    const opts: { hint?: string; cause?: unknown; details?: Record<string, unknown> } = { details, cause: e.cause };
+    if (e.hint) opts.hint = e.hint;
+    throw new LifeboatError(e.code, e.message, opts);
+  }
+}

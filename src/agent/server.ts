@@ -1,0 +1,165 @@
+import os from 'node:os';
+import type { Readable, Writable } from 'node:stream';
+import { z } from 'zod';
+import { LifeboatError, toLifeboatError } from '../core/errors.js';
+import { formatPath } from '../core/manifest.js';
+import { onLines, writeMessage, PROTOCOL_VERSION, RequestSchema, RpcErrorCode, type HelloResult, JobTypes } from '../protocol/index.js';
+import { AgentEnv, LIFEBOAT_VERSION } from './env.js';
+import { JobRunner } from './jobs.js';
+import { PluginRegistry } from './plugins.js';
+import { clusterStatus, listBackups, showBackup } from './units/catalog.js';
+import { BackupParamsSchema, runBackup } from './units/backup.js';
+import { runVerify, VerifyParamsSchema } from './units/verify.js';
+import { planRestore, RestoreParamsSchema, runRestore } from './units/restore.js';
+import { GcParamsSchema, runGc, runReindex } from './units/repo.js';
+import { checkConfig, initConfig } from './units/config.js';
+import type { JobHandle } from './context.js';
+
+type Handler = (params: Record<string, unknown>) => Promise<unknown>;
+
+const ClusterOnly = z.object({ cluster: z.string().optional() }).strict();
+const JobStart = z.object({ type: z.enum(JobTypes), params: z.record(z.string(), z.unknown()).default({}) }).strict();
+
+/** Parse params with a schema; a mismatch is a USAGE error naming the field. */
+function parse<T extends z.ZodType>(schema: T, params: unknown, method: string): z.infer<T> {
+  const res = schema.safeParse(params ?? {});
+  if (!res.success) {
+    const i = res.error.issues[0]!;
+    throw new LifeboatError('USAGE', `${method}: ${formatPath(i.path)}: ${i.message}`);
+  }
+  return res.data;
+}
+
+/** The agent's method table. Units of work live in ./units; this file only wires them. */
+export function handlers(env: AgentEnv, jobs: JobRunner): Record<string, Handler> {
+  const jobWork: Record<(typeof JobTypes)[number], (p: Record<string, unknown>) => { cluster?: string; work: (job: JobHandle) => Promise<unknown> }> = {
+    backup: (p) => {
+      const params = parse(BackupParamsSchema, p, 'backup');
+      return { ...(params.cluster ? { cluster: params.cluster } : {}), work: (job) => runBackup(env, params, job) };
+    },
+    verify: (p) => {
+      const params = parse(VerifyParamsSchema, p, 'verify');
+      return { work: (job) => runVerify(env, params, job) };
+    },
+    restore: (p) => {
+      const params = parse(RestoreParamsSchema, p, 'restore');
+      return { work: (job) => runRestore(env, params, job) };
+    },
+    gc: (p) => {
+      const params = parse(GcParamsSchema, p, 'gc');
+      return { work: (job) => runGc(env, params, job) };
+    },
+    reindex: (p) => {
+      const params = parse(ClusterOnly, p, 'reindex');
+      return { work: () => runReindex(env, params) };
+    },
+  };
+  return {
+    'agent.hello': async (p) => {
+      const { protocolVersion } = parse(z.object({ protocolVersion: z.number(), clientVersion: z.string().optional() }), p, 'agent.hello');
+      if (protocolVersion !== PROTOCOL_VERSION) {
+        throw new LifeboatError('PROTOCOL', `agent speaks protocol ${PROTOCOL_VERSION} (lifeboat ${LIFEBOAT_VERSION}), client speaks ${protocolVersion}`, {
+          hint: 'install the same lifeboat version on both sides',
+        });
+      }
+      let registry: PluginRegistry;
+      let config: HelloResult['config'];
+      try {
+        const loaded = await env.config();
+        registry = await env.plugins();
+        config = { path: loaded.path };
+      } catch (err) {
+        registry = new PluginRegistry();
+        config = { error: toLifeboatError(err).toJSON() };
+      }
+      const result: HelloResult = {
+        agentVersion: LIFEBOAT_VERSION,
+        protocolVersion: PROTOCOL_VERSION,
+        host: os.hostname(),
+        pid: process.pid,
+        node: process.version,
+        plugins: registry.list().map((pl) => ({ name: pl.meta.name, version: pl.meta.version, kinds: [pl.source ? 'source' : '', pl.storage ? 'storage' : ''].filter(Boolean) })),
+        capabilities: ['logical-backup', 'verify', 'restore', 'gc', 'jobs.cancel'],
+        config,
+      };
+      return result;
+    },
+    'config.init': (p) => initConfig(env, p as never),
+    'config.check': (p) => checkConfig(env, parse(ClusterOnly, p, 'config.check')),
+    'catalog.list': (p) => listBackups(env, parse(ClusterOnly, p, 'catalog.list')),
+    'catalog.show': (p) => {
+      const q = parse(z.object({ id: z.string().min(1), cluster: z.string().optional() }).strict(), p, 'catalog.show');
+      return showBackup(env, q.id, q.cluster);
+    },
+    'catalog.status': (p) => clusterStatus(env, parse(ClusterOnly, p, 'catalog.status')),
+    'restore.plan': (p) => planRestore(env, parse(RestoreParamsSchema, p, 'restore.plan')),
+    'job.start': async (p) => {
+      const q = parse(JobStart, p, 'job.start');
+      await env.config(); // a config error fails the call, not the job
+      const { cluster, work } = jobWork[q.type](q.params);
+      return jobs.start(q.type, q.params, cluster, work);
+    },
+    'job.cancel': async (p) => {
+      const { jobId } = parse(z.object({ jobId: z.string() }).strict(), p, 'job.cancel');
+      if (!jobs.cancel(jobId)) throw new LifeboatError('NOT_FOUND', `no running job ${jobId} in this agent`);
+      return { cancelled: true };
+    },
+    'jobs.list': async () => {
+      const state = await env.state().catch(() => undefined);
+      const recent = state ? (await state.read()).jobs.slice(-50) : [];
+      return { running: jobs.list(), recent };
+    },
+  };
+}
+
+/**
+ * `lifeboat agent --stdio`: JSON-RPC 2.0, one JSON object a line. stdout carries
+ * only protocol messages; logs go to stderr. When stdin closes, running jobs are
+ * cancelled (a cancelled job leaves no listed backup) and the agent exits.
+ */
+export async function runAgent(opts: { configPath?: string; input: Readable; output: Writable }): Promise<void> {
+  const env = new AgentEnv(opts.configPath);
+  const send = (msg: unknown) => writeMessage(opts.output, msg);
+  const jobs = new JobRunner(
+    () => env.state().catch(() => undefined),
+    (method, params) => send({ jsonrpc: '2.0', method, params }),
+  );
+  const table = handlers(env, jobs);
+  const inflight = new Set<Promise<void>>();
+  onLines(opts.input, (line) => {
+    let msg: unknown;
+    try {
+      msg = JSON.parse(line);
+    } catch {
+      send({ jsonrpc: '2.0', id: null, error: { code: RpcErrorCode.PARSE, message: 'parse error: not JSON' } });
+      return;
+    }
+    const req = RequestSchema.safeParse(msg);
+    if (!req.success) {
+      const id = (msg as { id?: unknown })?.id;
+      send({ jsonrpc: '2.0', id: typeof id === 'number' || typeof id === 'string' ? id : null, error: { code: RpcErrorCode.INVALID_REQUEST, message: 'invalid request' } });
+      return;
+    }
+    const { id, method, params } = req.data;
+    const handler = table[method];
+    if (!handler) {
+      send({ jsonrpc: '2.0', id, error: { code: RpcErrorCode.METHOD_NOT_FOUND, message: `unknown method ${method}` } });
+      return;
+    }
+    const p = handler(params ?? {}).then(
+      (result) => send({ jsonrpc: '2.0', id, result: result ?? null }),
+      (err: unknown) => {
+        const e = toLifeboatError(err);
+        send({ jsonrpc: '2.0', id, error: { code: RpcErrorCode.LIFEBOAT, message: e.message, data: e.toJSON() } });
+      },
+    );
+    inflight.add(p);
+    void p.finally(() => inflight.delete(p));
+  });
+  await new Promise<void>((resolve) => {
+    opts.input.on('end', resolve);
+    opts.input.on('close', resolve);
+  });
+  await jobs.shutdown();
+  await Promise.all(inflight);
+}

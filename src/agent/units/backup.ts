@@ -1,0 +1,108 @@
+import { CompressionSchema, type Compression } from '../../core/compression.js';
+import { z } from 'zod';
+import { LifeboatError } from '../../core/errors.js';
+import { BACKUP_TAGS, ManifestSchema, newBackupId, type Manifest } from '../../core/manifest.js';
+import { acquireLock } from '../lock.js';
+import { callStep } from '../plugins.js';
+import type { LogicalScope } from '../../core/plugin.js';
+import { LIFEBOAT_VERSION, type AgentEnv } from '../env.js';
+import { ObjectWriter, stepContext, type JobHandle } from '../context.js';
+import { summarize, type BackupSummary } from './catalog.js';
+
+export const BackupParamsSchema = z
+  .object({
+    cluster: z.string().optional(),
+    kind: z.enum(['logical', 'physical']).default('logical'),
+    format: z.enum(['custom', 'plain', 'directory']).optional(),
+    scope: z.enum(['database', 'schema-only', 'data-only', 'tables', 'schemas', 'all']).default('database'),
+    tables: z.array(z.string()).default([]),
+    schemas: z.array(z.string()).default([]),
+    database: z.string().optional(),
+    compression: CompressionSchema.optional(),
+    tag: z.enum(BACKUP_TAGS).optional(),
+    label: z.string().max(200).optional(),
+  })
+  .strict();
+export type BackupParams = z.input<typeof BackupParamsSchema>;
+
+export interface BackupResult extends BackupSummary {
+  objects: number;
+  peakRssBytes: number;
+}
+
+/**
+ * One logical backup: lock the cluster, stream objects through the pipeline, write
+ * the manifest last. On any failure the written objects are removed (best effort;
+ * a killed agent leaves them for `repo gc`), so no backup is listed that is not whole.
+ */
+export async function runBackup(env: AgentEnv, input: BackupParams, job: JobHandle, opts: { lockHeld?: boolean } = {}): Promise<BackupResult> {
+  const params = BackupParamsSchema.parse(input);
+  if (params.kind === 'physical') {
+    throw new LifeboatError('UNSUPPORTED', 'physical backups are not available in this version', { hint: 'use --logical' });
+  }
+  const { config } = await env.config();
+  const cluster = await env.cluster(params.cluster);
+  const repo = await env.repository(cluster.repoName);
+  await repo.init();
+  const lock = opts.lockHeld ? undefined : acquireLock(await env.stateDir(), cluster.name, job.id);
+  if (lock?.clearedStale) {
+    job.log('warn', `cleared a stale lock of cluster ${cluster.name} left by pid ${lock.clearedStale.pid} (job ${lock.clearedStale.job}); run "lifeboat repo gc" to remove what it left`);
+  }
+  try {
+    const compression: Compression = params.compression ?? config.defaults.compression;
+    const format = params.format ?? config.defaults.format;
+    const id = newBackupId('logical');
+    const startedAt = new Date();
+    const writer = new ObjectWriter(repo.storage, cluster.name, id, compression, job);
+    job.log('info', `backup ${id} of cluster ${cluster.name} to ${repo.storage.description}`);
+    try {
+      const ctx = stepContext(cluster, env.host, job);
+      const scope: LogicalScope = { kind: params.scope };
+      if (params.tables.length) scope.tables = params.tables;
+      if (params.schemas.length) scope.schemas = params.schemas;
+      const out = await job.step('dump', () =>
+        callStep(cluster.plugin.meta.name, 'logicalBackup', env.host, () =>
+          cluster.plugin.source.steps.logicalBackup(ctx, writer, {
+            format,
+            scope,
+            compression,
+            ...(params.database ? { database: params.database } : {}),
+          }),
+        ),
+      );
+      const finishedAt = new Date();
+      const manifest: Manifest = {
+        formatVersion: 1,
+        id,
+        cluster: cluster.name,
+        kind: 'logical',
+        plugin: { name: cluster.plugin.meta.name, version: cluster.plugin.meta.version },
+        lifeboatVersion: LIFEBOAT_VERSION,
+        startedAt: startedAt.toISOString(),
+        finishedAt: finishedAt.toISOString(),
+        durationMs: finishedAt.getTime() - startedAt.getTime(),
+        tag: params.tag ?? config.defaults.tag,
+        host: env.host,
+        server: { version: out.server.version, versionNum: out.server.versionNum, systemIdentifier: out.server.systemIdentifier },
+        compression,
+        encryption: { mode: 'none' },
+        objects: writer.objects.map((o) => ({ name: o.name, key: o.key, size: o.size, sha256: o.sha256, rawSize: o.rawSize, compression: o.compression })),
+        rawSize: writer.objects.reduce((n, o) => n + o.rawSize, 0),
+        storedSize: writer.objects.reduce((n, o) => n + o.size, 0),
+        logical: out.logical,
+      };
+      if (params.label) manifest.label = params.label;
+      const checked = ManifestSchema.parse(manifest);
+      job.signal.throwIfAborted();
+      await job.step('manifest', () => repo.writeManifest(checked));
+      job.log('info', `backup ${id} complete: ${checked.objects.length} object(s), ${checked.rawSize} bytes raw, ${checked.storedSize} stored`);
+      return { ...summarize(checked), objects: checked.objects.length, peakRssBytes: process.resourceUsage().maxRSS * 1024 };
+    } catch (err) {
+      await writer.discard();
+      if (job.signal.aborted) throw new LifeboatError('CANCELLED', `backup of ${cluster.name} was cancelled; nothing was kept`);
+      throw err;
+    }
+  } finally {
+    lock?.release();
+  }
+}

@@ -1,0 +1,57 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { acquireLock } from '../lock.js';
+import type { AgentEnv } from '../env.js';
+import type { JobHandle } from '../context.js';
+import { clustersFor, listBackups } from './catalog.js';
+import { removeStaleTemps } from '../../storage/local/index.js';
+
+export const GcParamsSchema = z.object({ cluster: z.string().optional(), dryRun: z.boolean().default(false) }).strict();
+
+export interface GcResult {
+  dryRun: boolean;
+  removed: { cluster: string; key: string; size: number }[];
+  bytes: number;
+}
+
+/**
+ * Remove objects no manifest references (interrupted or cancelled backups).
+ * Holds each cluster's lock, so a running backup's objects are never touched.
+ */
+export async function runGc(env: AgentEnv, input: z.input<typeof GcParamsSchema>, job: JobHandle): Promise<GcResult> {
+  const p = GcParamsSchema.parse(input);
+  const { config } = await env.config();
+  const removed: GcResult['removed'] = [];
+  for (const name of await clustersFor(env, p.cluster)) {
+    const c = await env.cluster(name);
+    const repo = await env.repository(c.repoName);
+    const lock = acquireLock(await env.stateDir(), name, job.id);
+    try {
+      for (const o of await repo.orphans(name)) {
+        removed.push({ cluster: name, key: o.key, size: o.size });
+        if (!p.dryRun) await repo.storage.delete(o.key);
+        job.log('info', `${p.dryRun ? 'would remove' : 'removed'} ${o.key} (${o.size} bytes)`);
+      }
+      const repoCfg = config.repositories[c.repoName]!;
+      if (repoCfg.type === 'local' && typeof repoCfg.path === 'string' && !p.dryRun) {
+        for (const t of await removeStaleTemps(path.join(repoCfg.path, name), 60_000)) {
+          removed.push({ cluster: name, key: `${name}/${t}`, size: 0 });
+          job.log('info', `removed unfinished upload ${name}/${t}`);
+        }
+      }
+    } finally {
+      lock.release();
+    }
+  }
+  return { dryRun: p.dryRun, removed, bytes: removed.reduce((n, r) => n + r.size, 0) };
+}
+
+/** Drop the catalog cache and rebuild it from the repository. */
+export async function runReindex(env: AgentEnv, input: { cluster?: string }): Promise<{ backups: number; invalid: number }> {
+  const state = await env.state();
+  await state.update((d) => {
+    d.catalog = {};
+  });
+  const { backups, invalid } = await listBackups(env, input.cluster ? { cluster: input.cluster } : {});
+  return { backups: backups.length, invalid: invalid.length };
+}

@@ -1,0 +1,108 @@
+import { z } from 'zod';
+import { LifeboatError } from '../../core/errors.js';
+import { checksumStored } from '../../core/pipeline.js';
+import type { RestorePlan, RestoreResult } from '../../core/plugin.js';
+import { acquireLock } from '../lock.js';
+import { callStep } from '../plugins.js';
+import type { AgentEnv } from '../env.js';
+import { objectReader, stepContext, type JobHandle } from '../context.js';
+import { resolveBackup, summarize, type BackupSummary } from './catalog.js';
+import { runBackup } from './backup.js';
+
+export const RestoreParamsSchema = z
+  .object({
+    id: z.string().min(1),
+    cluster: z.string().optional(),
+    toDatabase: z.string().min(1).max(63),
+    database: z.string().optional(),
+    clean: z.boolean().default(false),
+    tables: z.array(z.string()).default([]),
+    schemas: z.array(z.string()).default([]),
+    safetyBackup: z.boolean().default(true),
+  })
+  .strict();
+export type RestoreParams = z.input<typeof RestoreParamsSchema>;
+
+export interface PlanResult {
+  backup: BackupSummary;
+  plan: RestorePlan;
+  /** Taken before anything destructive: a logical backup of the target, tagged safety. */
+  safetyBackup: boolean;
+}
+
+/** Read-only: what a restore would do. */
+export async function planRestore(env: AgentEnv, input: RestoreParams, job?: JobHandle): Promise<PlanResult> {
+  const p = RestoreParamsSchema.parse(input);
+  const { manifest, cluster: clusterName } = await resolveBackup(env, p.id, p.cluster);
+  const cluster = await env.cluster(clusterName);
+  const ctx = stepContext(cluster, env.host, job ?? readOnlyJob());
+  const plan = await callStep(cluster.plugin.meta.name, 'planRestore', env.host, () =>
+    cluster.plugin.source.steps.planRestore(ctx, manifest, {
+      targetDatabase: p.toDatabase,
+      clean: p.clean,
+      tables: p.tables,
+      schemas: p.schemas,
+      ...(p.database ? { sourceDatabase: p.database } : {}),
+    }),
+  );
+  return { backup: summarize(manifest), plan, safetyBackup: plan.targetExists && p.safetyBackup };
+}
+
+export interface RestoreJobResult extends RestoreResult {
+  plan: RestorePlan;
+  safetyBackupId?: string;
+}
+
+/**
+ * Apply a restore: re-plan (the world may have changed), check every object's
+ * checksum before touching the database, take the safety backup, then restore
+ * and compare row counts.
+ */
+export async function runRestore(env: AgentEnv, input: RestoreParams, job: JobHandle): Promise<RestoreJobResult> {
+  const p = RestoreParamsSchema.parse(input);
+  const { plan, safetyBackup } = await job.step('plan', () => planRestore(env, p, job));
+  const { manifest, repo, cluster: clusterName } = await resolveBackup(env, p.id, p.cluster);
+  const cluster = await env.cluster(clusterName);
+  const lock = acquireLock(await env.stateDir(), cluster.name, job.id);
+  try {
+    await job.step('checksum', async () => {
+      for (const obj of manifest.objects) {
+        const res = await checksumStored(repo.storage, obj, job.signal, (n) => job.progress({ phase: `checksum ${obj.name}`, bytes: n, totalBytes: obj.size }));
+        if (!res.ok) {
+          throw new LifeboatError('VERIFY_FAILED', `object ${obj.name} of backup ${manifest.id} does not match its manifest; nothing was restored`, {
+            hint: 'restore from another backup',
+          });
+        }
+      }
+    });
+    let safetyBackupId: string | undefined;
+    if (safetyBackup) {
+      const b = await job.step('safety-backup', () =>
+        runBackup(env, { cluster: cluster.name, database: plan.targetDatabase, format: 'custom', tag: 'safety', label: `before restore of ${manifest.id} into ${plan.targetDatabase}` }, job, { lockHeld: true }),
+      );
+      safetyBackupId = b.id;
+      job.log('info', `safety backup ${b.id} of ${plan.targetDatabase} taken`);
+    } else if (plan.targetExists) {
+      job.log('warn', `no safety backup of ${plan.targetDatabase} (--no-safety-backup)`);
+    }
+    const ctx = stepContext(cluster, env.host, job);
+    const res = await job.step('restore', () =>
+      callStep(cluster.plugin.meta.name, 'applyRestore', env.host, () => cluster.plugin.source.steps.applyRestore(ctx, objectReader(repo.storage, manifest, job.signal), plan)),
+    );
+    for (const c of res.checks) job.log(c.ok ? 'info' : 'warn', `${c.ok ? 'ok  ' : 'DIFF'} ${c.name}${c.detail ? `: ${c.detail}` : ''}`);
+    return { ...res, plan, ...(safetyBackupId ? { safetyBackupId } : {}) };
+  } finally {
+    lock.release();
+  }
+}
+
+function readOnlyJob(): JobHandle {
+  return {
+    id: 'plan',
+    signal: new AbortController().signal,
+    log: () => undefined,
+    progress: () => undefined,
+    step: (_n, fn) => fn(),
+    tmpDir: () => Promise.reject(new Error('planning is read-only')),
+  };
+}

@@ -1,0 +1,79 @@
+import { z } from 'zod';
+import { LifeboatError, toLifeboatError } from '../../core/errors.js';
+import type { Verification } from '../../core/manifest.js';
+import { checksumStored } from '../../core/pipeline.js';
+import type { Check } from '../../core/plugin.js';
+import { callStep } from '../plugins.js';
+import type { AgentEnv } from '../env.js';
+import { objectReader, stepContext, type JobHandle } from '../context.js';
+import { resolveBackup } from './catalog.js';
+
+export const VerifyParamsSchema = z
+  .object({ id: z.string().min(1), cluster: z.string().optional(), level: z.enum(['checksum', 'structure', 'restore']).default('checksum') })
+  .strict();
+export type VerifyParams = z.input<typeof VerifyParamsSchema>;
+
+/** Errors that say nothing about the backup itself: not recorded as a verdict. */
+const NOT_A_VERDICT = new Set(['CONNECTION_FAILED', 'BINARY_MISSING', 'CANCELLED', 'LOCKED', 'CONFIG_INVALID', 'CONFIG_NOT_FOUND', 'UNSUPPORTED']);
+
+/**
+ * Verify a backup: checksum (every object re-read, size and sha256), then structure
+ * (plugin), then restore into a scratch database (plugin). Levels are cumulative.
+ * The result is stored in the repository, pass or fail.
+ */
+export async function runVerify(env: AgentEnv, input: VerifyParams, job: JobHandle): Promise<Verification> {
+  const params = VerifyParamsSchema.parse(input);
+  const { manifest, repo, cluster: clusterName } = await resolveBackup(env, params.id, params.cluster);
+  const cluster = await env.cluster(clusterName);
+  const startedAt = new Date().toISOString();
+  const checks: Check[] = [];
+  let error: LifeboatError | undefined;
+  try {
+    await job.step('checksum', async () => {
+      const total = manifest.storedSize;
+      let done = 0;
+      for (const obj of manifest.objects) {
+        const res = await checksumStored(repo.storage, obj, job.signal, (n) => job.progress({ phase: `checksum ${obj.name}`, bytes: done + n, totalBytes: total }));
+        done += obj.size;
+        checks.push({
+          name: `checksum ${obj.name}`,
+          ok: res.ok,
+          detail: res.ok ? `${res.size} bytes` : `sha256 ${res.sha256.slice(0, 16)}… size ${res.size}, manifest says ${obj.sha256.slice(0, 16)}… size ${obj.size}`,
+        });
+      }
+    });
+    const reader = objectReader(repo.storage, manifest, job.signal);
+    const ctx = stepContext(cluster, env.host, job);
+    const steps = cluster.plugin.source.steps;
+    if (checks.every((c) => c.ok) && (params.level === 'structure' || params.level === 'restore')) {
+      checks.push(...(await job.step('structure', () => callStep(cluster.plugin.meta.name, 'verifyStructure', env.host, () => steps.verifyStructure(ctx, reader)))));
+    }
+    if (checks.every((c) => c.ok) && params.level === 'restore') {
+      checks.push(...(await job.step('restore', () => callStep(cluster.plugin.meta.name, 'verifyRestore', env.host, () => steps.verifyRestore(ctx, reader)))));
+    }
+  } catch (err) {
+    error = toLifeboatError(err);
+    if (NOT_A_VERDICT.has(error.code) || job.signal.aborted) throw error;
+    checks.push({ name: 'verification', ok: false, detail: error.message });
+  }
+  const v: Verification = {
+    backupId: manifest.id,
+    level: params.level,
+    ok: checks.length > 0 && checks.every((c) => c.ok),
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    host: env.host,
+    checks,
+  };
+  if (error) v.error = error.message;
+  await repo.writeVerification(manifest.cluster, v);
+  for (const c of checks) job.log(c.ok ? 'info' : 'error', `${c.ok ? 'ok  ' : 'FAIL'} ${c.name}${c.detail ? `: ${c.detail}` : ''}`);
+  if (!v.ok) {
+    const failed = checks.find((c) => !c.ok)!;
+    throw new LifeboatError('VERIFY_FAILED', `backup ${manifest.id} failed verification (${params.level}): ${failed.name}${failed.detail ? `: ${failed.detail}` : ''}`, {
+      hint: 'do not rely on this backup; take a new one and check the repository storage',
+      details: { verification: v },
+    });
+  }
+  return v;
+}

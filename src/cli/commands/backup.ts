@@ -1,0 +1,63 @@
+import type { Command } from 'commander';
+import { LifeboatError } from '../../core/errors.js';
+import type { BackupResult } from '../../agent/units/backup.js';
+import { bytes, duration } from '../format.js';
+import { printJson, runJobWithUi, withAgent, type GlobalOptions } from '../session.js';
+
+const collect = (v: string, prev: string[]) => [...prev, v];
+
+export function registerBackup(program: Command, globals: () => GlobalOptions): void {
+  program
+    .command('backup')
+    .description('take a backup of a cluster into its repository')
+    .option('-c, --cluster <name>', 'cluster from the config (optional when there is one)')
+    .option('--logical', 'logical backup with pg_dump (the default)')
+    .option('--physical', 'physical base backup (not in this version)')
+    .option('-F, --format <format>', 'custom | plain | directory (default from config: custom)')
+    .option('-d, --database <name>', 'database to dump (default: the cluster\'s database)')
+    .option('--all-databases', 'every database plus globals (roles, tablespaces)')
+    .option('--schema-only', 'definitions only, no data')
+    .option('--data-only', 'data only, no definitions')
+    .option('-t, --table <name>', 'only this table (schema.table; repeatable)', collect, [])
+    .option('-n, --schema <name>', 'only this schema (repeatable)', collect, [])
+    .option('--compression <algo>', 'zstd | gzip | none (default: zstd)')
+    .option('--level <n>', 'compression level (zstd 1-19, gzip 1-9)', (v) => Number.parseInt(v, 10))
+    .option('--tag <tag>', 'daily | weekly | monthly | yearly | pre-migration | manual')
+    .option('--label <text>', 'free text shown in list and show')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  lifeboat backup --cluster main                      custom format, zstd, whole database
+  lifeboat backup -c main --tag daily --label nightly
+  lifeboat backup -c main -t public.orders -t public.customers
+  lifeboat backup -c main --all-databases             every database + roles
+  lifeboat backup -c main --format plain --compression gzip --level 6
+
+The dump streams from pg_dump through compression and a sha256 tee into the
+repository; the manifest is written last, so an interrupted backup is never listed.`,
+    )
+    .action(async (o) => {
+      const g = globals();
+      if (o.physical) throw new LifeboatError('UNSUPPORTED', 'physical backups are not available in this version', { hint: 'use --logical' });
+      const scopes = [o.allDatabases && 'all', o.schemaOnly && 'schema-only', o.dataOnly && 'data-only', o.table.length && 'tables', o.schema.length && 'schemas'].filter(Boolean);
+      if (scopes.length > 1) throw new LifeboatError('USAGE', `choose one of --all-databases, --schema-only, --data-only, --table, --schema (got ${scopes.join(', ')})`);
+      const params: Record<string, unknown> = { kind: 'logical', scope: scopes[0] ?? 'database', tables: o.table, schemas: o.schema };
+      if (o.cluster) params.cluster = o.cluster;
+      if (o.format) params.format = o.format;
+      if (o.database) params.database = o.database;
+      if (o.tag) params.tag = o.tag;
+      if (o.label) params.label = o.label;
+      if (o.compression || o.level !== undefined) {
+        const algorithm = o.compression ?? 'zstd';
+        if (o.level !== undefined && Number.isNaN(o.level)) throw new LifeboatError('USAGE', '--level takes a number');
+        params.compression = { algorithm, ...(o.level !== undefined ? { level: o.level } : {}) };
+      }
+      const res = await withAgent(g, (client) => runJobWithUi<BackupResult>(client, g, 'backup', params));
+      if (g.json) return printJson({ ok: true, backup: res });
+      process.stdout.write(
+        `backup ${res.id} of ${res.cluster} done in ${duration(res.durationMs)}: ${res.databases.join(', ')} ` +
+          `(${res.format}, ${bytes(res.rawSize)} raw, ${bytes(res.storedSize)} stored, ${res.objects} object${res.objects === 1 ? '' : 's'})\n`,
+      );
+    });
+}

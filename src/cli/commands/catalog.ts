@@ -1,0 +1,142 @@
+import type { Command } from 'commander';
+import type { BackupSummary, ClusterStatus, InvalidBackup } from '../../agent/units/catalog.js';
+import type { Manifest, Verification } from '../../core/manifest.js';
+import { age, bytes, duration, paint, shortTime, table } from '../format.js';
+import { Exit, printJson, withAgent, type GlobalOptions } from '../session.js';
+
+export function verificationCell(v: BackupSummary['verification']): string {
+  if (!v) return paint('-', 'dim');
+  return v.ok ? paint(`ok ${v.level}`, 'green') : paint(`FAIL ${v.level}`, 'red');
+}
+
+export function registerCatalog(program: Command, globals: () => GlobalOptions): void {
+  program
+    .command('list')
+    .description('list backups (logical and physical share one catalog)')
+    .option('-c, --cluster <name>', 'only this cluster')
+    .action(async (o) => {
+      const g = globals();
+      const res = await withAgent(g, (c) => c.call<{ backups: BackupSummary[]; invalid: InvalidBackup[] }>('catalog.list', o.cluster ? { cluster: o.cluster } : {}));
+      if (g.json) return printJson(res);
+      printInvalid(res.invalid);
+      if (res.backups.length === 0) {
+        process.stdout.write('no backups yet. Take one with: lifeboat backup --cluster NAME\n');
+        return;
+      }
+      const multi = new Set(res.backups.map((b) => b.cluster)).size > 1;
+      const rows = res.backups.map((b) => [
+        b.id,
+        shortTime(b.startedAt),
+        b.kind === 'logical' ? 'log' : 'phy',
+        b.tag,
+        (multi ? `${b.cluster}: ` : '') + (b.label ?? ''),
+        bytes(b.rawSize),
+        bytes(b.storedSize),
+        duration(b.durationMs),
+        verificationCell(b.verification),
+      ]);
+      process.stdout.write(
+        table(
+          [
+            { header: 'ID' },
+            { header: 'TIME' },
+            { header: 'KIND' },
+            { header: 'TAG' },
+            { header: 'LABEL', shrink: true },
+            { header: 'RAW', align: 'right' },
+            { header: 'STORED', align: 'right' },
+            { header: 'TOOK', align: 'right' },
+            { header: 'VERIFIED' },
+          ],
+          rows,
+          Math.max(80, Math.min(process.stdout.columns ?? 80, 160)),
+        ) + '\n',
+      );
+    });
+
+  program
+    .command('show')
+    .description('show a backup\'s whole manifest and its verification history')
+    .argument('<id>', 'backup id, a unique prefix of one, or "latest"')
+    .option('-c, --cluster <name>', 'cluster (when ids are ambiguous)')
+    .action(async (id: string, o) => {
+      const g = globals();
+      const res = await withAgent(g, (c) => c.call<{ manifest: Manifest; verifications: Verification[] }>('catalog.show', { id, ...(o.cluster ? { cluster: o.cluster } : {}) }));
+      if (g.json) return printJson(res);
+      process.stdout.write(renderManifest(res.manifest, res.verifications));
+    });
+
+  program
+    .command('status')
+    .description('per cluster: newest backup and its age, counts by tag, sizes; exit 1 when too old')
+    .option('-c, --cluster <name>', 'only this cluster')
+    .addHelpText('after', '\nExit code 1 when a cluster has no backup or its newest backup is older than\nmaxBackupAgeHours (default 26 h), so cron jobs and monitors can use it.')
+    .action(async (o) => {
+      const g = globals();
+      const res = await withAgent(g, (c) => c.call<ClusterStatus[]>('catalog.status', o.cluster ? { cluster: o.cluster } : {}));
+      if (g.json) printJson({ ok: res.every((s) => s.ok), clusters: res });
+      else {
+        const rows = res.map((s) => [
+          s.cluster,
+          s.ok ? paint('ok', 'green') : paint('STALE', 'red'),
+          s.latest ? s.latest.id : '-',
+          age(s.ageHours),
+          Object.entries(s.byTag).map(([t, n]) => `${t}:${n}`).join(' ') || '-',
+          bytes(s.repositoryBytes),
+          s.lastVerification ? (s.lastVerification.ok ? paint(`ok ${age((Date.now() - Date.parse(s.lastVerification.at)) / 3.6e6)} ago`, 'green') : paint('FAILED', 'red')) : '-',
+        ]);
+        process.stdout.write(
+          table([{ header: 'CLUSTER', shrink: true }, { header: 'STATE' }, { header: 'NEWEST' }, { header: 'AGE', align: 'right' }, { header: 'BY TAG', shrink: true }, { header: 'REPO', align: 'right' }, { header: 'VERIFIED' }], rows) + '\n',
+        );
+        for (const s of res) if (s.problem) process.stdout.write(`${s.cluster}: ${s.problem}\n`);
+      }
+      if (!res.every((s) => s.ok)) process.exitCode = Exit.FAILED;
+    });
+}
+
+function printInvalid(invalid: InvalidBackup[]): void {
+  for (const i of invalid) {
+    process.stderr.write(`lifeboat: ${paint('warning', 'yellow', process.stderr)}: backup ${i.cluster}/${i.id} is not listed: ${i.error}\n`);
+  }
+}
+
+/** The manifest as readable text. */
+export function renderManifest(m: Manifest, verifications: Verification[]): string {
+  const lines: string[] = [];
+  const kv = (k: string, v: string | number | undefined) => lines.push(`${(k + ':').padEnd(16)}${v ?? '-'}`);
+  kv('backup', m.id);
+  kv('cluster', m.cluster);
+  kv('kind', m.kind + (m.logical ? ` (${m.logical.format} format, scope ${m.logical.scope.kind})` : ''));
+  kv('tag', m.tag + (m.pinned ? ', pinned' : ''));
+  if (m.label) kv('label', m.label);
+  kv('started', `${m.startedAt} (took ${duration(m.durationMs)})`);
+  kv('host', m.host);
+  kv('server', `PostgreSQL ${m.server.version}, system id ${m.server.systemIdentifier}`);
+  kv('size', `${bytes(m.rawSize)} raw, ${bytes(m.storedSize)} stored`);
+  kv('compression', `${m.compression.algorithm}${m.compression.level !== undefined ? ` level ${m.compression.level}` : ''}`);
+  kv('encryption', m.encryption.mode);
+  kv('made by', `${m.plugin.name} plugin ${m.plugin.version}, lifeboat ${m.lifeboatVersion}${m.logical ? `, ${m.logical.tool}` : ''}`);
+  if (m.logical) {
+    if (m.logical.scope.tables?.length) kv('tables', m.logical.scope.tables.join(', '));
+    if (m.logical.scope.schemas?.length) kv('schemas', m.logical.scope.schemas.join(', '));
+    if (m.logical.globals) kv('globals', m.logical.globals);
+    for (const db of m.logical.databases) {
+      lines.push('', `database ${db.name}: ${db.tableCount} tables${db.largeObjects !== undefined ? `, ${db.largeObjects} large objects` : ''}${db.countsInSnapshot ? ', row counts in the dump snapshot' : ''}`);
+      const rows = Object.entries(db.rowCounts).map(([t, n]) => [t, String(n)]);
+      if (rows.length) lines.push(table([{ header: '  TABLE', shrink: true }, { header: 'ROWS', align: 'right' }], rows.map(([t, n]) => [`  ${t}`, n!])));
+    }
+  }
+  lines.push('', 'objects:');
+  lines.push(
+    table(
+      [{ header: '  NAME', shrink: true }, { header: 'STORED', align: 'right' }, { header: 'RAW', align: 'right' }, { header: 'SHA256' }],
+      m.objects.map((o) => [`  ${o.name}`, bytes(o.size), bytes(o.rawSize), o.sha256.slice(0, 16) + '…']),
+    ),
+  );
+  lines.push('', 'verifications:');
+  if (verifications.length === 0) lines.push('  none yet (lifeboat verify ' + m.id + ')');
+  for (const v of verifications) {
+    lines.push(`  ${v.finishedAt}  ${v.level.padEnd(9)} ${v.ok ? paint('ok', 'green') : paint('FAILED', 'red')}${v.error ? `  ${v.error}` : ''}`);
+  }
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,78 @@
+import type { Command } from 'commander';
+import type { PlanResult, RestoreJobResult } from '../../agent/units/restore.js';
+import { paint } from '../format.js';
+import { confirmTyped, Exit, printJson, runJobWithUi, withAgent, type GlobalOptions } from '../session.js';
+
+const collect = (v: string, prev: string[]) => [...prev, v];
+
+export function registerRestore(program: Command, globals: () => GlobalOptions): void {
+  program
+    .command('restore')
+    .description('restore a logical backup into a database (plan first, then apply)')
+    .argument('<id>', 'backup id, a unique prefix of one, or "latest"')
+    .requiredOption('--to-database <name>', 'database to restore into')
+    .option('-c, --cluster <name>', 'cluster (when ids are ambiguous)')
+    .option('-d, --database <name>', 'source database inside an --all-databases backup')
+    .option('--clean', 'replace the target database if it exists (after a safety backup)')
+    .option('-t, --table <name>', 'restore only this table (repeatable)', collect, [])
+    .option('-n, --schema <name>', 'restore only this schema (repeatable)', collect, [])
+    .option('--dry-run', 'print the plan and stop')
+    .option('-y, --yes', 'apply without the typed confirmation (needed without a TTY)')
+    .option('--no-safety-backup', 'do not back up an existing target before replacing it')
+    .addHelpText(
+      'after',
+      `
+Every restore is a plan first: what is created, dropped and terminated. Before
+anything destructive, checksums of the backup are checked and an existing target
+database is backed up (tag "safety"). After the restore, row counts are compared
+with the manifest.
+
+Examples:
+  lifeboat restore latest --to-database app_copy
+  lifeboat restore 20261121-0845 --to-database app --clean --dry-run
+  lifeboat restore 20261121-0845 --to-database scratch -t public.orders --yes`,
+    )
+    .action(async (id: string, o) => {
+      const g = globals();
+      const params: Record<string, unknown> = {
+        id,
+        toDatabase: o.toDatabase,
+        clean: !!o.clean,
+        tables: o.table,
+        schemas: o.schema,
+        safetyBackup: o.safetyBackup !== false,
+        ...(o.cluster ? { cluster: o.cluster } : {}),
+        ...(o.database ? { database: o.database } : {}),
+      };
+      await withAgent(g, async (client) => {
+        const planned = await client.call<PlanResult>('restore.plan', params);
+        if (o.dryRun) {
+          if (g.json) return printJson({ ok: true, dryRun: true, ...planned });
+          process.stdout.write(renderPlan(planned) + '\nDry run: nothing was changed.\n');
+          return;
+        }
+        if (!g.json) process.stderr.write(renderPlan(planned) + '\n');
+        const destructive = planned.plan.targetExists;
+        await confirmTyped(planned.plan.targetDatabase, `restoring into ${planned.plan.targetDatabase}${destructive ? ' (replaces it)' : ''}`, o.yes);
+        const res = await runJobWithUi<RestoreJobResult>(client, g, 'restore', params);
+        const ok = res.checks.every((c) => c.ok);
+        if (g.json) printJson({ ok, restore: res });
+        else {
+          for (const c of res.checks) process.stdout.write(`${c.ok ? paint('ok  ', 'green') : paint('DIFF', 'red')} ${c.name}${c.detail ? `: ${c.detail}` : ''}\n`);
+          process.stdout.write(`restored backup ${planned.backup.id} into ${planned.plan.targetDatabase}${res.safetyBackupId ? ` (safety backup: ${res.safetyBackupId})` : ''}\n`);
+        }
+        if (!ok) process.exitCode = Exit.PARTIAL;
+      });
+    });
+}
+
+export function renderPlan(p: PlanResult): string {
+  const lines = [`Restore plan: backup ${p.backup.id} (${p.backup.cluster}, ${p.backup.format ?? p.backup.kind}, taken ${p.backup.startedAt})`];
+  let n = 1;
+  if (p.safetyBackup) lines.push(`  ${n++}. back up database ${p.plan.targetDatabase} first (tag safety)`);
+  lines.push(`  ${n++}. check the backup's checksums`);
+  for (const a of p.plan.actions) lines.push(`  ${n++}. ${a.description}`);
+  for (const w of p.plan.warnings) lines.push(`  note: ${w}`);
+  if (p.plan.targetExists && !p.safetyBackup) lines.push(`  ${paint('warning', 'yellow', process.stderr)}: no safety backup (--no-safety-backup)`);
+  return lines.join('\n');
+}

@@ -1,0 +1,29 @@
+import type { Command } from 'commander';
+import type { Verification } from '../../core/manifest.js';
+import { paint } from '../format.js';
+import { printJson, runJobWithUi, withAgent, type GlobalOptions } from '../session.js';
+
+export function registerVerify(program: Command, globals: () => GlobalOptions): void {
+  program
+    .command('verify')
+    .description('verify a backup; the result is stored in the repository')
+    .argument('<id>', 'backup id, a unique prefix of one, or "latest"')
+    .option('-c, --cluster <name>', 'cluster (when ids are ambiguous)')
+    .option('-l, --level <level>', 'checksum | structure | restore', 'checksum')
+    .addHelpText(
+      'after',
+      `
+Levels (each includes the ones before it):
+  checksum   re-read every object; compare size and sha256 with the manifest
+  structure  pg_restore --list and a full decode (custom/directory), or the
+             dump's header and trailer (plain)
+  restore    load into a scratch database on the same server, compare table
+             count and per-table row counts with the manifest, drop it again`,
+    )
+    .action(async (id: string, o) => {
+      const g = globals();
+      const v = await withAgent(g, (c) => runJobWithUi<Verification>(c, g, 'verify', { id, level: o.level, ...(o.cluster ? { cluster: o.cluster } : {}) }));
+      if (g.json) return printJson({ ok: true, verification: v });
+      process.stdout.write(`backup ${v.backupId}: ${paint('verified', 'green')} at level ${v.level} (${v.checks.length} checks passed)\n`);
+    });
+}

@@ -1,0 +1,72 @@
+import { Command, CommanderError, Option } from 'commander';
+import { LifeboatError } from '../core/errors.js';
+import { registerAdmin } from './commands/admin.js';
+import { registerBackup } from './commands/backup.js';
+import { registerCatalog } from './commands/catalog.js';
+import { registerRestore } from './commands/restore.js';
+import { registerVerify } from './commands/verify.js';
+import { Exit, reportError, type GlobalOptions } from './session.js';
+
+export const VERSION = '0.1.0';
+
+export function buildProgram(): Command {
+  const program = new Command('lifeboat');
+  program
+    .version(VERSION, '-V, --version')
+    .description('Backups and recovery for PostgreSQL clusters.')
+    .option('--config <file>', 'agent config (default: $LIFEBOAT_CONFIG, ~/.config/lifeboat/config.json, /etc/lifeboat/config.json)')
+    .option('--json', 'machine-readable output on stdout')
+    .option('-q, --quiet', 'only warnings and errors on stderr')
+    .option('-v, --verbose', 'debug log lines too')
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText(
+      'after',
+      `
+Getting started:
+  lifeboat init --cluster main --repo /var/backups/lifeboat -h localhost -U postgres
+  lifeboat config check
+  lifeboat backup --cluster main --tag daily
+  lifeboat list
+  lifeboat verify latest --level restore
+
+Exit codes: 0 ok, 1 failed, 2 usage or configuration error, 3 partial success.
+Set NO_COLOR=1 to disable colour. Docs: docs/ in the lifeboat package.`,
+    );
+  program.exitOverride();
+  const globals = (): GlobalOptions => program.opts<GlobalOptions>();
+  registerAdmin(program, globals);
+  registerBackup(program, globals);
+  registerCatalog(program, globals);
+  registerVerify(program, globals);
+  registerRestore(program, globals);
+  program
+    .command('agent')
+    .description('run the agent (started by lifeboat itself, locally or over SSH)')
+    .addOption(new Option('--stdio', 'speak JSON-RPC on stdin/stdout').makeOptionMandatory())
+    .action(async () => {
+      // stdout is the protocol channel: nothing else may write there
+      console.log = console.info = (...a: unknown[]) => process.stderr.write(a.map(String).join(' ') + '\n');
+      const { runAgent } = await import('../agent/server.js');
+      await runAgent({ ...(globals().config ? { configPath: globals().config! } : {}), input: process.stdin, output: process.stdout });
+    });
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : Exit.OK;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return Exit.OK;
+      return Exit.USAGE;
+    }
+    const g = program.opts<GlobalOptions>();
+    if (err instanceof LifeboatError || err instanceof Error) return reportError(err, g);
+    return reportError(new Error(String(err)), g);
+  }
+}
+
+const code = await main(process.argv);
+process.exitCode = code;

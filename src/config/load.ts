@@ -1,0 +1,83 @@
+import { existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { LifeboatError } from '../core/errors.js';
+import { formatPath } from '../core/manifest.js';
+import { AgentConfigSchema, type AgentConfig } from './schema.js';
+
+export interface LoadedConfig {
+  path: string;
+  config: AgentConfig;
+}
+
+/** Where the agent looks for its config, in order. */
+export function configCandidates(explicit?: string, env: NodeJS.ProcessEnv = process.env): { path: string; source: string }[] {
+  if (explicit) return [{ path: path.resolve(explicit), source: '--config' }];
+  if (env.LIFEBOAT_CONFIG) return [{ path: path.resolve(env.LIFEBOAT_CONFIG), source: '$LIFEBOAT_CONFIG' }];
+  const xdg = env.XDG_CONFIG_HOME || path.join(env.HOME || os.homedir(), '.config');
+  return [
+    { path: path.join(xdg, 'lifeboat', 'config.json'), source: 'XDG config dir' },
+    { path: '/etc/lifeboat/config.json', source: '/etc/lifeboat' },
+  ];
+}
+
+/** The path a new config should be written to (the first candidate). */
+export function defaultConfigPath(explicit?: string): string {
+  return configCandidates(explicit)[0]!.path;
+}
+
+/** Find, read and validate the agent config; one clear error naming file and JSON path. */
+export function loadConfig(explicit?: string): LoadedConfig {
+  const candidates = configCandidates(explicit);
+  const found = candidates.find((c) => existsSync(c.path));
+  if (!found) {
+    throw new LifeboatError('CONFIG_NOT_FOUND', `no lifeboat config found (looked in ${candidates.map((c) => c.path).join(', ')})`, {
+      hint: 'create one with: lifeboat init --cluster NAME --repo DIR (or pass --config FILE)',
+    });
+  }
+  return { path: found.path, config: parseConfig(readFileSync(found.path, 'utf8'), found.path) };
+}
+
+export function parseConfig(text: string, file: string): AgentConfig {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new LifeboatError('CONFIG_INVALID', `config ${file}: not valid JSON: ${(err as Error).message}`, {
+      hint: 'fix the JSON syntax (a trailing comma or a missing quote is the usual cause)',
+    });
+  }
+  const res = AgentConfigSchema.safeParse(data);
+  if (!res.success) {
+    const issue = res.error.issues[0]!;
+    throw configError(file, issue.path, issue.message);
+  }
+  const config = res.data;
+  for (const [name, cluster] of Object.entries(config.clusters)) {
+    if (!config.repositories[cluster.repository]) {
+      throw configError(file, ['clusters', name, 'repository'], `no repository named "${cluster.repository}" (have: ${Object.keys(config.repositories).join(', ') || 'none'})`);
+    }
+  }
+  // relative paths are relative to the config file
+  const base = path.dirname(path.resolve(file));
+  if (config.stateDir) config.stateDir = path.resolve(base, config.stateDir);
+  for (const repo of Object.values(config.repositories)) {
+    if (repo.type === 'local' && typeof repo.path === 'string') repo.path = path.resolve(base, repo.path);
+  }
+  return config;
+}
+
+export function configError(file: string, jsonPath: ReadonlyArray<PropertyKey>, message: string): LifeboatError {
+  return new LifeboatError('CONFIG_INVALID', `config ${file}: ${formatPath(jsonPath)}: ${message}`, {
+    hint: 'see docs/configuration.md for every setting',
+  });
+}
+
+/** Where state (job log, cache, locks) lives. */
+export function stateDirFor(config: AgentConfig | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  if (config?.stateDir) return config.stateDir;
+  if (env.LIFEBOAT_STATE_DIR) return path.resolve(env.LIFEBOAT_STATE_DIR);
+  if (process.getuid?.() === 0) return '/var/lib/lifeboat';
+  const xdg = env.XDG_STATE_HOME || path.join(env.HOME || os.homedir(), '.local', 'state');
+  return path.join(xdg, 'lifeboat');
+}

@@ -1,0 +1,119 @@
+/**
+ * One registry of error codes. Every error that reaches an operator carries a
+ * stable code, a one-line message and, where someone must act, a hint.
+ * Errors cross the RPC wire as `{ code, message, hint, cause }` and are rebuilt
+ * on the other side with `LifeboatError.fromJSON`.
+ */
+
+export const ErrorCodes = {
+  // the operator must act (exit code 2: usage or configuration)
+  USAGE: { exit: 2, who: 'user' },
+  CONFIG_INVALID: { exit: 2, who: 'user' },
+  CONFIG_NOT_FOUND: { exit: 2, who: 'user' },
+  UNKNOWN_CLUSTER: { exit: 2, who: 'user' },
+  UNKNOWN_BACKUP: { exit: 2, who: 'user' },
+  AMBIGUOUS_BACKUP: { exit: 2, who: 'user' },
+  CONFIRMATION_REQUIRED: { exit: 2, who: 'user' },
+  TARGET_EXISTS: { exit: 2, who: 'user' },
+  UNSUPPORTED: { exit: 2, who: 'user' },
+  // something failed (exit code 1)
+  CONNECTION_FAILED: { exit: 1, who: 'user' },
+  BINARY_MISSING: { exit: 1, who: 'user' },
+  COMMAND_FAILED: { exit: 1, who: 'user' },
+  LOCKED: { exit: 1, who: 'user' },
+  KEY_INVALID: { exit: 1, who: 'user' },
+  NOT_FOUND: { exit: 1, who: 'user' },
+  STORAGE_FAILED: { exit: 1, who: 'user' },
+  MANIFEST_INVALID: { exit: 1, who: 'user' },
+  VERIFY_FAILED: { exit: 1, who: 'user' },
+  RESTORE_FAILED: { exit: 1, who: 'user' },
+  CANCELLED: { exit: 1, who: 'user' },
+  PROTOCOL: { exit: 1, who: 'us' },
+  AGENT_FAILED: { exit: 1, who: 'user' },
+  INTERNAL: { exit: 1, who: 'us' },
+} as const satisfies Record<string, { exit: number; who: 'user' | 'us' }>;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+export interface SerializedError {
+  code: ErrorCode;
+  message: string;
+  hint?: string;
+  cause?: string;
+  details?: Record<string, unknown>;
+}
+
+export class LifeboatError extends Error {
+  override readonly name = 'LifeboatError';
+  readonly code: ErrorCode;
+  readonly hint?: string;
+  readonly details?: Record<string, unknown>;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { hint?: string; cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    if (options.hint !== undefined) this.hint = options.hint;
+    if (options.details !== undefined) this.details = options.details;
+  }
+
+  get exitCode(): number {
+    return ErrorCodes[this.code]?.exit ?? 1;
+  }
+
+  toJSON(): SerializedError {
+    const out: SerializedError = { code: this.code, message: this.message };
+    if (this.hint) out.hint = this.hint;
+    if (this.cause !== undefined) out.cause = describeCause(this.cause);
+    if (this.details) out.details = this.details;
+    return out;
+  }
+
+  static fromJSON(data: SerializedError): LifeboatError {
+    const code = data.code in ErrorCodes ? data.code : 'INTERNAL';
+    const opts: { hint?: string; cause?: unknown; details?: Record<string, unknown> } = {};
+    if (data.hint) opts.hint = data.hint;
+    if (data.cause) opts.cause = data.cause;
+    if (data.details) opts.details = data.details;
+    return new LifeboatError(code, data.message, opts);
+  }
+}
+
+function describeCause(cause: unknown): string {
+  if (cause instanceof Error) return cause.message;
+  return String(cause);
+}
+
+/** Turn anything thrown into a LifeboatError, keeping codes of ones that already are. */
+export function toLifeboatError(err: unknown, fallback: ErrorCode = 'INTERNAL'): LifeboatError {
+  if (err instanceof LifeboatError) return err;
+  if (isLifeboatErrorLike(err)) return LifeboatError.fromJSON(err);
+  if (err instanceof Error) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOSPC') {
+      return new LifeboatError('STORAGE_FAILED', `no space left on device: ${err.message}`, {
+        hint: 'free space on the repository file system or point the repository elsewhere',
+        cause: err,
+      });
+    }
+    return new LifeboatError(fallback, err.message, { cause: err });
+  }
+  return new LifeboatError(fallback, String(err));
+}
+
+/** Errors from another copy of this module (a third-party plugin bundling its own SDK). */
+function isLifeboatErrorLike(err: unknown): err is SerializedError {
+  return (
+    typeof err === 'object' && err !== null && (err as { name?: unknown }).name === 'LifeboatError' &&
+    typeof (err as { code?: unknown }).code === 'string' && typeof (err as { message?: unknown }).message === 'string'
+  );
+}
+
+export function isNotFound(err: unknown): boolean {
+  return (
+    (err instanceof LifeboatError && err.code === 'NOT_FOUND') ||
+    (typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'ENOENT')
+  );
+}

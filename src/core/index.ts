@@ -1,0 +1,13 @@
+/**
+ * The public plugin SDK: `import { definePlugin, ... } from 'lifeboat/plugin'`.
+ * Built-in plugins use only this entry; so do third parties.
+ */
+export { z } from 'zod';
+export * from './errors.js';
+export * from './storage.js';
+export * from './compression.js';
+export * from './pipeline.js';
+export * from './manifest.js';
+export * from './repository.js';
+export * from './plugin.js';
+export * from './exec.js';

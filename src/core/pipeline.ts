@@ -1,0 +1,164 @@
+import { createHash } from 'node:crypto';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { compressStream, compressionSuffix, decompressStream, type Compression } from './compression.js';
+import { LifeboatError, toLifeboatError } from './errors.js';
+import type { Storage } from './storage.js';
+
+/** Counts bytes flowing through and reports them. */
+export class ByteCounter extends Transform {
+  bytes = 0;
+  constructor(private readonly onBytes?: (total: number) => void) {
+    super();
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.bytes += chunk.length;
+    this.onBytes?.(this.bytes);
+    cb(null, chunk);
+  }
+}
+
+/** Hashes bytes flowing through (sha256) and counts them. */
+export class HashTee extends Transform {
+  private readonly hash = createHash('sha256');
+  bytes = 0;
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.hash.update(chunk);
+    this.bytes += chunk.length;
+    cb(null, chunk);
+  }
+  digest(): string {
+    return this.hash.digest('hex');
+  }
+}
+
+/**
+ * Passes bytes through and fails at the end unless size and sha256 match.
+ * Consumers of restored data must treat output as untrusted until the stream ends
+ * cleanly.
+ */
+export class VerifyingStream extends Transform {
+  private readonly hash = createHash('sha256');
+  private bytes = 0;
+  constructor(private readonly expected: { sha256: string; size: number; label: string }) {
+    super();
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.hash.update(chunk);
+    this.bytes += chunk.length;
+    cb(null, chunk);
+  }
+  override _flush(cb: TransformCallback): void {
+    const sha = this.hash.digest('hex');
+    if (this.bytes !== this.expected.size || sha !== this.expected.sha256) {
+      cb(
+        new LifeboatError(
+          'VERIFY_FAILED',
+          `${this.expected.label}: content does not match the manifest ` +
+            `(size ${this.bytes} vs ${this.expected.size}, sha256 ${sha.slice(0, 16)}… vs ${this.expected.sha256.slice(0, 16)}…)`,
+          { hint: 'the stored object was changed or damaged; restore from another backup' },
+        ),
+      );
+      return;
+    }
+    cb();
+  }
+}
+
+/** What the repository records about one stored object. */
+export interface StoredObject {
+  /** Logical name inside the backup, e.g. `dump` or `db/app.dump`. */
+  name: string;
+  /** Storage key. */
+  key: string;
+  /** Bytes stored (after compression). */
+  size: number;
+  /** sha256 of the stored bytes. */
+  sha256: string;
+  /** Bytes before compression. */
+  rawSize: number;
+  compression: Compression;
+}
+
+export interface StoreOptions {
+  compression: Compression;
+  signal?: AbortSignal;
+  /** Called with raw bytes read from the source so far. */
+  onProgress?: (rawBytes: number) => void;
+}
+
+/**
+ * The write pipeline: source → count → compress → sha256 tee → storage.put.
+ * One `stream.pipeline`; backpressure end to end; nothing staged.
+ */
+export async function storeStream(
+  storage: Storage,
+  name: string,
+  keyBase: string,
+  source: Readable,
+  opts: StoreOptions,
+): Promise<StoredObject> {
+  const key = keyBase + compressionSuffix(opts.compression);
+  const counter = new ByteCounter(opts.onProgress);
+  const compressor = compressStream(opts.compression, opts.signal);
+  const tee = new HashTee();
+  const putDone = storage.put(key, tee, opts.signal ? { signal: opts.signal } : {});
+  try {
+    await Promise.all([pipeline(source, counter, compressor, tee, opts.signal ? { signal: opts.signal } : {}), putDone]);
+  } catch (err) {
+    source.destroy();
+    compressor.destroy();
+    tee.destroy();
+    await putDone.catch(() => undefined);
+    if (opts.signal?.aborted) throw new LifeboatError('CANCELLED', `writing ${name} was cancelled`);
+    throw toLifeboatError(err, 'STORAGE_FAILED');
+  }
+  return {
+    name,
+    key,
+    size: tee.bytes,
+    sha256: tee.digest(),
+    rawSize: counter.bytes,
+    compression: opts.compression,
+  };
+}
+
+/**
+ * The read pipeline: storage.get → sha256/size check → decompress. The returned
+ * stream errors (at the end at the latest) when the stored bytes do not match.
+ */
+export async function openStored(
+  storage: Storage,
+  obj: Pick<StoredObject, 'key' | 'size' | 'sha256' | 'compression' | 'name'>,
+  opts: { signal?: AbortSignal; decompress?: boolean } = {},
+): Promise<Readable> {
+  const raw = await storage.get(obj.key, opts.signal ? { signal: opts.signal } : {});
+  const check = new VerifyingStream({ sha256: obj.sha256, size: obj.size, label: `object ${obj.name} (${obj.key})` });
+  if (opts.decompress === false) {
+    raw.on('error', (e) => check.destroy(e));
+    return raw.pipe(check);
+  }
+  const dec = decompressStream(obj.compression, opts.signal);
+  raw.on('error', (e) => check.destroy(e));
+  check.on('error', (e) => dec.destroy(e));
+  return raw.pipe(check).pipe(dec);
+}
+
+/** Re-read a stored object and compare size and sha256 without decompressing. */
+export async function checksumStored(
+  storage: Storage,
+  obj: Pick<StoredObject, 'key' | 'size' | 'sha256' | 'name'>,
+  signal?: AbortSignal,
+  onBytes?: (n: number) => void,
+): Promise<{ ok: boolean; size: number; sha256: string }> {
+  const raw = await storage.get(obj.key, signal ? { signal } : {});
+  const tee = new HashTee();
+  const counter = new ByteCounter(onBytes);
+  await pipeline(raw, counter, tee, async function* (src: AsyncIterable<Buffer>) {
+    for await (const _ of src) {
+      /* drain */
+    }
+  });
+  const sha256 = tee.digest();
+  return { ok: sha256 === obj.sha256 && tee.bytes === obj.size, size: tee.bytes, sha256 };
+}

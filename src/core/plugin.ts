@@ -1,0 +1,167 @@
+import type { Readable } from 'node:stream';
+import type { ZodType } from 'zod';
+import type { Compression } from './compression.js';
+import type { LogicalDetails, Manifest } from './manifest.js';
+import type { StoredObject } from './pipeline.js';
+import type { Storage } from './storage.js';
+
+/** The plugin API version this lifeboat speaks. */
+export const PLUGIN_API_VERSION = 1;
+
+export interface PluginMeta {
+  /** Unique name, used in config (`"source": "postgres"`, `"type": "s3"`). */
+  name: string;
+  version: string;
+  description?: string;
+}
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface Progress {
+  /** What is happening now, e.g. `dump app`. */
+  phase?: string;
+  /** Bytes done in this phase. */
+  bytes: number;
+  /** Expected total, when known (enables an ETA). */
+  totalBytes?: number;
+}
+
+/** What every step receives instead of importing the host's internals. */
+export interface StepContext<TConfig> {
+  /** The cluster as configured; `config` was validated by the plugin's schema. */
+  cluster: { name: string; config: TConfig };
+  /** Host name of the agent running the step. */
+  host: string;
+  log(level: LogLevel, message: string): void;
+  progress(p: Progress): void;
+  /** Aborted when the job is cancelled: kill child processes, stop writing. */
+  signal: AbortSignal;
+  /** A private temporary directory, removed when the step ends. */
+  tmpDir(): Promise<string>;
+}
+
+/** Writes objects into the backup being made (compressed, hashed, streamed). */
+export interface BackupWriter {
+  readonly backupId: string;
+  /** Stream `source` into the backup as object `name` (a relative key-safe path). */
+  write(
+    name: string,
+    source: Readable,
+    opts?: { compression?: Compression; /** for progress/ETA */ expectedBytes?: number },
+  ): Promise<StoredObject>;
+}
+
+/** Reads objects of a stored backup: decompressed, and checked against the manifest. */
+export interface BackupReader {
+  readonly manifest: Manifest;
+  /** The stream errors (at the end at the latest) if stored bytes were changed. */
+  open(name: string): Promise<Readable>;
+}
+
+export interface ServerInfo {
+  version: string;
+  versionNum: number;
+  systemIdentifier: string;
+  databases: string[];
+  /** Default database of the cluster config. */
+  database: string;
+}
+
+export type LogicalFormat = 'custom' | 'plain' | 'directory';
+export type LogicalScope = LogicalDetails['scope'];
+
+export interface LogicalBackupOptions {
+  format: LogicalFormat;
+  scope: LogicalScope;
+  /** Database to dump; default: the cluster's configured database. Ignored for scope `all`. */
+  database?: string;
+  compression: Compression;
+}
+
+export interface Check {
+  name: string;
+  ok: boolean;
+  detail?: string;
+}
+
+export interface RestoreOptions {
+  targetDatabase: string;
+  /** Source database inside a multi-database (`all`) backup. */
+  sourceDatabase?: string;
+  clean: boolean;
+  tables: string[];
+  schemas: string[];
+}
+
+export interface RestoreAction {
+  kind: 'terminate-connections' | 'drop-database' | 'create-database' | 'create-schema' | 'restore' | 'compare';
+  description: string;
+}
+
+export interface RestorePlan {
+  backupId: string;
+  targetDatabase: string;
+  sourceDatabase: string;
+  targetExists: boolean;
+  /** Sessions connected to the target now (they would be terminated). */
+  connectedSessions: number;
+  clean: boolean;
+  tables: string[];
+  schemas: string[];
+  actions: RestoreAction[];
+  warnings: string[];
+}
+
+export interface RestoreResult {
+  checks: Check[];
+  /** Tables compared with the manifest's row counts. */
+  compared: number;
+  mismatches: number;
+}
+
+/** Steps a source plugin provides. Each runs on the agent of the database host. */
+export interface SourceSteps<TConfig> {
+  /** Connect and describe the server. Fails with CONNECTION_FAILED or BINARY_MISSING. */
+  probe(ctx: StepContext<TConfig>): Promise<ServerInfo>;
+  /** Take a logical backup: write objects, return what the manifest records. */
+  logicalBackup(
+    ctx: StepContext<TConfig>,
+    out: BackupWriter,
+    options: LogicalBackupOptions,
+  ): Promise<{ server: ServerInfo; logical: LogicalDetails }>;
+  /** Check that the dump's structure is readable (pg_restore --list, header/trailer). */
+  verifyStructure(ctx: StepContext<TConfig>, backup: BackupReader): Promise<Check[]>;
+  /** Restore into a scratch database, compare with the manifest, always drop it. */
+  verifyRestore(ctx: StepContext<TConfig>, backup: BackupReader): Promise<Check[]>;
+  /** Read-only: what a restore would do. */
+  planRestore(ctx: StepContext<TConfig>, manifest: Manifest, options: RestoreOptions): Promise<RestorePlan>;
+  /** Carry out a plan made by planRestore (the host has already taken any safety backup). */
+  applyRestore(ctx: StepContext<TConfig>, backup: BackupReader, plan: RestorePlan): Promise<RestoreResult>;
+}
+
+export interface SourcePlugin<TConfig> {
+  /** Validates `clusters.<name>.connection` in the agent config. */
+  configSchema: ZodType<TConfig>;
+  steps: SourceSteps<TConfig>;
+}
+
+export interface StoragePlugin<TConfig> {
+  /** Validates `repositories.<name>` (minus `type`) in the agent config. */
+  configSchema: ZodType<TConfig>;
+  create(config: TConfig, ctx: { log(level: LogLevel, message: string): void }): Storage | Promise<Storage>;
+}
+
+/** What a plugin module exports as default: `export default definePlugin({...})`. */
+export interface LifeboatPlugin<TSource = unknown, TStorage = unknown> {
+  apiVersion: typeof PLUGIN_API_VERSION;
+  meta: PluginMeta;
+  source?: SourcePlugin<TSource>;
+  storage?: StoragePlugin<TStorage>;
+}
+
+/** Identity function that gives plugin authors type checking. */
+export function definePlugin<TSource = unknown, TStorage = unknown>(
+  plugin: LifeboatPlugin<TSource, TStorage>,
+): LifeboatPlugin<TSource, TStorage> {
+  return plugin;
+}

@@ -1,0 +1,172 @@
+import { Readable } from 'node:stream';
+import { LifeboatError, isNotFound } from './errors.js';
+import { parseManifest, VerificationSchema, type Manifest, type Verification } from './manifest.js';
+import type { Storage, ObjectInfo } from './storage.js';
+
+export const REPO_FORMAT = 1;
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+
+/** Storage-agnostic key layout (docs/repository.md). */
+export const layout = {
+  repoFile: 'lifeboat.json',
+  backups: (cluster: string) => `${cluster}/backup/`,
+  backupDir: (cluster: string, id: string) => `${cluster}/backup/${id}/`,
+  manifest: (cluster: string, id: string) => `${cluster}/backup/${id}/manifest.json`,
+  verifications: (cluster: string, id: string) => `${cluster}/verify/${id}/`,
+  verification: (cluster: string, id: string, at: string) =>
+    `${cluster}/verify/${id}/${at.replace(/[:.]/g, '-')}.json`,
+};
+
+export function assertClusterName(name: string): void {
+  if (!NAME_RE.test(name)) {
+    throw new LifeboatError('CONFIG_INVALID', `cluster name ${JSON.stringify(name)} is not allowed`, {
+      hint: 'use letters, digits, dot, dash and underscore (at most 63), starting with a letter or digit',
+    });
+  }
+}
+
+export type ManifestEntry =
+  | { cluster: string; id: string; key: string; size: number; mtimeMs?: number; manifest: Manifest }
+  | { cluster: string; id: string; key: string; size: number; mtimeMs?: number; error: LifeboatError };
+
+/** The repository on top of any Storage: manifests, verification results, layout. */
+export class Repository {
+  constructor(readonly storage: Storage) {}
+
+  /** Create `lifeboat.json` if missing; refuse a repository of an unknown format. */
+  async init(): Promise<void> {
+    const info = await this.storage.stat(layout.repoFile);
+    if (info) {
+      const data = JSON.parse(await this.readText(layout.repoFile)) as { formatVersion?: number };
+      if (data.formatVersion !== REPO_FORMAT) {
+        throw new LifeboatError('UNSUPPORTED', `repository ${this.storage.description} has format ${data.formatVersion}`, {
+          hint: `this lifeboat reads format ${REPO_FORMAT}; upgrade lifeboat`,
+        });
+      }
+      return;
+    }
+    const body = JSON.stringify({ formatVersion: REPO_FORMAT, createdAt: new Date().toISOString(), cipher: 'none' }, null, 2);
+    await this.storage.put(layout.repoFile, Readable.from([Buffer.from(body + '\n')])).catch((err) => {
+      if (err instanceof LifeboatError && err.code === 'STORAGE_FAILED') return; // created concurrently
+      throw err;
+    });
+  }
+
+  async readText(key: string): Promise<string> {
+    const stream = await this.storage.get(key);
+    const chunks: Buffer[] = [];
+    for await (const c of stream) chunks.push(c as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
+  }
+
+  async writeJson(key: string, value: unknown, opts: { ifNoneMatch?: boolean } = {}): Promise<void> {
+    const body = Buffer.from(JSON.stringify(value, null, 2) + '\n');
+    await this.storage.put(key, Readable.from([body]), opts);
+  }
+
+  /** The commit point of a backup: written last, never overwritten. */
+  async writeManifest(m: Manifest): Promise<void> {
+    await this.writeJson(layout.manifest(m.cluster, m.id), m, { ifNoneMatch: true });
+  }
+
+  async readManifest(cluster: string, id: string): Promise<Manifest> {
+    const key = layout.manifest(cluster, id);
+    let text: string;
+    try {
+      text = await this.readText(key);
+    } catch (err) {
+      if (isNotFound(err)) throw new LifeboatError('UNKNOWN_BACKUP', `no backup ${id} of cluster ${cluster}`);
+      throw err;
+    }
+    const m = parseManifest(text, key);
+    if (m.id !== id || m.cluster !== cluster) {
+      throw new LifeboatError('MANIFEST_INVALID', `${key}: names backup ${m.cluster}/${m.id}, not ${cluster}/${id}`);
+    }
+    return m;
+  }
+
+  /** Cluster names that have at least one object in the repository. */
+  async clusters(): Promise<string[]> {
+    const seen = new Set<string>();
+    for await (const o of this.storage.list('')) {
+      const m = /^([^/]+)\/backup\//.exec(o.key);
+      if (m) seen.add(m[1]!);
+    }
+    return [...seen].sort();
+  }
+
+  /** Manifest keys of a cluster's backups (valid or not). */
+  async *manifestInfos(cluster: string): AsyncIterable<ObjectInfo & { id: string }> {
+    for await (const o of this.storage.list(layout.backups(cluster))) {
+      const m = /^[^/]+\/backup\/([^/]+)\/manifest\.json$/.exec(o.key);
+      if (m) yield { ...o, id: m[1]! };
+    }
+  }
+
+  /** Every backup of a cluster; a manifest that fails validation is reported, not trusted. */
+  async *manifests(cluster: string): AsyncIterable<ManifestEntry> {
+    for await (const info of this.manifestInfos(cluster)) {
+      const base = { cluster, id: info.id, key: info.key, size: info.size, ...(info.mtimeMs !== undefined ? { mtimeMs: info.mtimeMs } : {}) };
+      try {
+        yield { ...base, manifest: await this.readManifest(cluster, info.id) };
+      } catch (err) {
+        yield { ...base, error: err instanceof LifeboatError ? err : new LifeboatError('MANIFEST_INVALID', String(err)) };
+      }
+    }
+  }
+
+  async writeVerification(cluster: string, v: Verification): Promise<string> {
+    const key = layout.verification(cluster, v.backupId, v.finishedAt);
+    await this.writeJson(key, v);
+    return key;
+  }
+
+  /** Verification results of one backup, oldest first; damaged ones are skipped. */
+  async verifications(cluster: string, id: string): Promise<Verification[]> {
+    const out: Verification[] = [];
+    for await (const o of this.storage.list(layout.verifications(cluster, id))) {
+      if (!o.key.endsWith('.json')) continue;
+      try {
+        const res = VerificationSchema.safeParse(JSON.parse(await this.readText(o.key)));
+        if (res.success) out.push(res.data);
+      } catch {
+        /* a damaged result is ignored; the backup can be verified again */
+      }
+    }
+    return out.sort((a, b) => a.finishedAt.localeCompare(b.finishedAt));
+  }
+
+  /**
+   * Objects under `<cluster>/backup/` that no valid manifest references
+   * (interrupted or cancelled backups). Backups listed in `busy` are skipped.
+   * Objects next to a damaged manifest are kept: they may be all that is left.
+   */
+  async orphans(cluster: string, busy: ReadonlySet<string> = new Set()): Promise<ObjectInfo[]> {
+    const byDir = new Map<string, ObjectInfo[]>();
+    for await (const o of this.storage.list(layout.backups(cluster))) {
+      const m = /^[^/]+\/backup\/([^/]+)\//.exec(o.key);
+      if (!m) continue;
+      const list = byDir.get(m[1]!) ?? [];
+      list.push(o);
+      byDir.set(m[1]!, list);
+    }
+    const orphans: ObjectInfo[] = [];
+    for (const [id, objects] of byDir) {
+      if (busy.has(id)) continue;
+      const manifestKey = layout.manifest(cluster, id);
+      if (!objects.some((o) => o.key === manifestKey)) {
+        orphans.push(...objects);
+        continue;
+      }
+      let manifest: Manifest;
+      try {
+        manifest = await this.readManifest(cluster, id);
+      } catch {
+        continue;
+      }
+      const referenced = new Set([manifestKey, ...manifest.objects.map((o) => o.key)]);
+      orphans.push(...objects.filter((o) => !referenced.has(o.key)));
+    }
+    return orphans;
+  }
+}

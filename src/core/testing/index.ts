@@ -1,0 +1,3 @@
+/** Test helpers for storage plugin authors (`lifeboat/plugin/testing`). */
+export { storageConformance, type ConformanceOptions, type StorageFactory } from './conformance.js';
+export { SeededStream, bodyOf, patternBytes, readAll, stallingBody } from './streams.js';
