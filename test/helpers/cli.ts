@@ -1,0 +1,71 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa, type Options } from 'execa';
+import type { PgCluster } from '../harness/pg.js';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const BIN = path.join(ROOT, 'bin', 'lifeboat.js');
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** stdout parsed as JSON when it is JSON. */
+  json: any;
+}
+
+/** Run the real CLI (built JavaScript) as a user would. */
+export async function lifeboat(args: string[], opts: { config?: string; env?: Record<string, string>; input?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+  const argv = [BIN, ...(opts.config ? ['--config', opts.config] : []), ...args];
+  const execOpts: Options = {
+    reject: false,
+    env: { NO_COLOR: '1', LIFEBOAT_CONFIG: '', ...(opts.env ?? {}) },
+    timeout: opts.timeoutMs ?? 180_000,
+    ...(opts.input !== undefined ? { input: opts.input } : { stdin: 'ignore' }),
+  };
+  const res = await execa(process.execPath, argv, execOpts);
+  const stdout = String(res.stdout ?? '');
+  let json: any;
+  try {
+    json = JSON.parse(stdout);
+  } catch {
+    json = undefined;
+  }
+  return { code: res.exitCode ?? -1, stdout, stderr: String(res.stderr ?? ''), json };
+}
+
+export interface Workspace {
+  dir: string;
+  config: string;
+  repo: string;
+  state: string;
+  cleanup(): Promise<void>;
+}
+
+/** A temp dir with a config for `cluster` (name "pg") and a local repository. */
+export async function workspace(cluster: PgCluster, extra: { connection?: Record<string, unknown>; clusterName?: string; database?: string } = {}): Promise<Workspace> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'lifeboat-ws-'));
+  const config = path.join(dir, 'config.json');
+  const repo = path.join(dir, 'repo');
+  const state = path.join(dir, 'state');
+  await writeFile(
+    config,
+    JSON.stringify(
+      {
+        stateDir: state,
+        repositories: { main: { type: 'local', path: repo } },
+        clusters: {
+          [extra.clusterName ?? 'pg']: {
+            repository: 'main',
+            connection: { host: cluster.host, port: cluster.port, user: cluster.user, database: extra.database ?? 'postgres', ...(extra.connection ?? {}) },
+          },
+        },
+      },
+      null,
+      2,
+    ),
+  );
+  return { dir, config, repo, state, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
