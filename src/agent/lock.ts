@@ -80,3 +80,13 @@ export function acquireLock(stateDir: string, cluster: string, job: string): Hel
   }
   throw new LifeboatError('LOCKED', `could not take the lock for cluster ${cluster}`);
 }
+
+/** Take a cluster's lock for a job, telling the job's log about a stale lock it cleared. */
+export function lockForJob(stateDir: string, cluster: string, job: { id: string; log(level: 'warn', message: string): void }): HeldLock {
+  const lock = acquireLock(stateDir, cluster, job.id);
+  if (lock.clearedStale) {
+    const s = lock.clearedStale;
+    job.log('warn', `cleared a stale lock of cluster ${cluster} left by pid ${s.pid} (job ${s.job}, since ${s.startedAt}); "lifeboat repo gc" removes what an interrupted backup left`);
+  }
+  return lock;
+}

@@ -12,6 +12,19 @@ export function bytes(n: number | undefined): string {
   return `${i === 0 ? v : v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
 }
 
+/** Bytes in at most 5 characters: `999B`, `12K`, `1.2G`. */
+export function compactBytes(n: number | undefined): string {
+  if (n === undefined || !Number.isFinite(n)) return '-';
+  const units = ['B', 'K', 'M', 'G', 'T', 'P'];
+  let i = 0;
+  let v = n;
+  while (v >= 999.5 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${i === 0 || v >= 9.95 ? Math.round(v) : v.toFixed(1)}${units[i]}`;
+}
+
 export function duration(ms: number | undefined): string {
   if (ms === undefined || !Number.isFinite(ms)) return '-';
   const s = ms / 1000;

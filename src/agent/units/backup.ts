@@ -2,7 +2,7 @@ import { CompressionSchema, type Compression } from '../../core/compression.js';
 import { z } from 'zod';
 import { LifeboatError } from '../../core/errors.js';
 import { BACKUP_TAGS, ManifestSchema, newBackupId, type Manifest } from '../../core/manifest.js';
-import { acquireLock } from '../lock.js';
+import { lockForJob } from '../lock.js';
 import { callStep } from '../plugins.js';
 import type { LogicalScope } from '../../core/plugin.js';
 import { LIFEBOAT_VERSION, type AgentEnv } from '../env.js';
@@ -44,10 +44,7 @@ export async function runBackup(env: AgentEnv, input: BackupParams, job: JobHand
   const cluster = await env.cluster(params.cluster);
   const repo = await env.repository(cluster.repoName);
   await repo.init();
-  const lock = opts.lockHeld ? undefined : acquireLock(await env.stateDir(), cluster.name, job.id);
-  if (lock?.clearedStale) {
-    job.log('warn', `cleared a stale lock of cluster ${cluster.name} left by pid ${lock.clearedStale.pid} (job ${lock.clearedStale.job}); run "lifeboat repo gc" to remove what it left`);
-  }
+  const lock = opts.lockHeld ? undefined : lockForJob(await env.stateDir(), cluster.name, job);
   try {
     const compression: Compression = params.compression ?? config.defaults.compression;
     const format = params.format ?? config.defaults.format;

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { acquireLock } from '../lock.js';
+import { lockForJob } from '../lock.js';
 import type { AgentEnv } from '../env.js';
 import type { JobHandle } from '../context.js';
 import { clustersFor, listBackups } from './catalog.js';
@@ -25,16 +25,18 @@ export async function runGc(env: AgentEnv, input: z.input<typeof GcParamsSchema>
   for (const name of await clustersFor(env, p.cluster)) {
     const c = await env.cluster(name);
     const repo = await env.repository(c.repoName);
-    const lock = acquireLock(await env.stateDir(), name, job.id);
+    const lock = lockForJob(await env.stateDir(), name, job);
     try {
       for (const o of await repo.orphans(name)) {
         removed.push({ cluster: name, key: o.key, size: o.size });
         if (!p.dryRun) await repo.storage.delete(o.key);
         job.log('info', `${p.dryRun ? 'would remove' : 'removed'} ${o.key} (${o.size} bytes)`);
       }
+      // We hold the cluster's lock, so no backup of it is writing: unfinished
+      // uploads under its prefix are abandoned (2 s spares a verify result in flight).
       const repoCfg = config.repositories[c.repoName]!;
       if (repoCfg.type === 'local' && typeof repoCfg.path === 'string' && !p.dryRun) {
-        for (const t of await removeStaleTemps(path.join(repoCfg.path, name), 60_000)) {
+        for (const t of await removeStaleTemps(path.join(repoCfg.path, name), 2_000)) {
           removed.push({ cluster: name, key: `${name}/${t}`, size: 0 });
           job.log('info', `removed unfinished upload ${name}/${t}`);
         }

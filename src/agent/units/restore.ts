@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { LifeboatError } from '../../core/errors.js';
 import { checksumStored } from '../../core/pipeline.js';
 import type { RestorePlan, RestoreResult } from '../../core/plugin.js';
-import { acquireLock } from '../lock.js';
+import { lockForJob } from '../lock.js';
 import { callStep } from '../plugins.js';
 import type { AgentEnv } from '../env.js';
 import { objectReader, stepContext, type JobHandle } from '../context.js';
@@ -63,7 +63,7 @@ export async function runRestore(env: AgentEnv, input: RestoreParams, job: JobHa
   const { plan, safetyBackup } = await job.step('plan', () => planRestore(env, p, job));
   const { manifest, repo, cluster: clusterName } = await resolveBackup(env, p.id, p.cluster);
   const cluster = await env.cluster(clusterName);
-  const lock = acquireLock(await env.stateDir(), cluster.name, job.id);
+  const lock = lockForJob(await env.stateDir(), cluster.name, job);
   try {
     await job.step('checksum', async () => {
       for (const obj of manifest.objects) {

@@ -1,12 +1,16 @@
 import type { Command } from 'commander';
 import type { BackupSummary, ClusterStatus, InvalidBackup } from '../../agent/units/catalog.js';
 import type { Manifest, Verification } from '../../core/manifest.js';
-import { age, bytes, duration, paint, shortTime, table } from '../format.js';
+import { age, bytes, compactBytes, duration, paint, table } from '../format.js';
 import { Exit, printJson, withAgent, type GlobalOptions } from '../session.js';
 
+const LEVEL_SHORT: Record<string, string> = { checksum: 'sum', structure: 'str', restore: 'rst' };
+
+/** `ok rst`, `FAIL sum` or `-`: at most 8 characters. */
 export function verificationCell(v: BackupSummary['verification']): string {
   if (!v) return paint('-', 'dim');
-  return v.ok ? paint(`ok ${v.level}`, 'green') : paint(`FAIL ${v.level}`, 'red');
+  const level = LEVEL_SHORT[v.level] ?? v.level;
+  return v.ok ? paint(`ok ${level}`, 'green') : paint(`FAIL ${level}`, 'red');
 }
 
 export function registerCatalog(program: Command, globals: () => GlobalOptions): void {
@@ -24,25 +28,24 @@ export function registerCatalog(program: Command, globals: () => GlobalOptions):
         return;
       }
       const multi = new Set(res.backups.map((b) => b.cluster)).size > 1;
+      const now = Date.now();
       const rows = res.backups.map((b) => [
         b.id,
-        shortTime(b.startedAt),
         b.kind === 'logical' ? 'log' : 'phy',
-        b.tag,
-        (multi ? `${b.cluster}: ` : '') + (b.label ?? ''),
-        bytes(b.rawSize),
-        bytes(b.storedSize),
+        age((now - Date.parse(b.finishedAt)) / 3_600_000),
+        [multi ? `${b.cluster}:` : '', b.tag, b.label ?? ''].filter(Boolean).join(' '),
+        compactBytes(b.rawSize),
+        compactBytes(b.storedSize),
         duration(b.durationMs),
         verificationCell(b.verification),
       ]);
       process.stdout.write(
         table(
           [
-            { header: 'ID' },
-            { header: 'TIME' },
+            { header: 'ID (UTC start)' },
             { header: 'KIND' },
-            { header: 'TAG' },
-            { header: 'LABEL', shrink: true },
+            { header: 'AGE', align: 'right' },
+            { header: 'TAG LABEL', shrink: true },
             { header: 'RAW', align: 'right' },
             { header: 'STORED', align: 'right' },
             { header: 'TOOK', align: 'right' },

@@ -1,0 +1,216 @@
+import { spawn } from 'node:child_process';
+import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { SAMPLE_DB, startCluster, tableFingerprints, type PgCluster } from '../harness/pg.js';
+import { BIN, lifeboat, workspace, type Workspace } from '../helpers/cli.js';
+
+let pg: PgCluster;
+let ws: Workspace;
+let goodId: string;
+
+async function backup(extra: string[] = [], w: Workspace = ws) {
+  return lifeboat(['--json', 'backup', '-c', 'pg', '-d', SAMPLE_DB, ...extra], { config: w.config });
+}
+
+async function filesUnder(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true, recursive: true }).catch(() => [])) {
+    if (e.isFile()) out.push(path.relative(dir, path.join(e.parentPath ?? (e as any).path, e.name)));
+  }
+  return out.sort();
+}
+
+beforeAll(async () => {
+  pg = await startCluster({ name: 'failures', sampleData: true });
+  ws = await workspace(pg);
+  const b = await backup();
+  expect(b.code, b.stderr).toBe(0);
+  goodId = b.json.backup.id;
+});
+
+afterAll(async () => {
+  await pg?.stop();
+  await ws?.cleanup();
+});
+
+describe('clear one-line errors, non-zero exits, nothing lost', () => {
+  test('a config with a wrong type names the file and the JSON path', async () => {
+    const bad = path.join(ws.dir, 'bad.json');
+    const cfg = JSON.parse(await readFile(ws.config, 'utf8'));
+    cfg.clusters.pg.connection.port = 'five';
+    await writeFile(bad, JSON.stringify(cfg));
+    const r = await lifeboat(['backup', '-c', 'pg'], { config: bad });
+    expect(r.code).toBe(2);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines[0]).toContain(`config ${bad}: clusters.pg.connection.port:`);
+    expect(lines[0]).toMatch(/expected number/);
+    expect(lines.length).toBeLessThanOrEqual(2); // the error and its hint
+  });
+
+  test('malformed JSON in the config is one clear line', async () => {
+    const bad = path.join(ws.dir, 'broken.json');
+    await writeFile(bad, '{ "clusters": { ');
+    const r = await lifeboat(['list'], { config: bad });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`config ${bad}: not valid JSON`);
+  });
+
+  test('a cluster that refuses connections fails clearly and leaves nothing', async () => {
+    const dead = await workspace(pg, { connection: { port: 1 } });
+    try {
+      const r = await backup([], dead);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/cannot connect to PostgreSQL at 127\.0\.0\.1:1/);
+      expect(r.json.error.code).toBe('CONNECTION_FAILED');
+      const list = await lifeboat(['--json', 'list'], { config: dead.config });
+      expect(list.json.backups).toEqual([]);
+      expect((await filesUnder(dead.repo)).filter((f) => f.includes('/backup/'))).toEqual([]);
+      const check = await lifeboat(['config', 'check'], { config: dead.config });
+      expect(check.code).toBe(1);
+      expect(check.stdout).toMatch(/FAIL pg: connection/);
+    } finally {
+      await dead.cleanup();
+    }
+  });
+
+  test('a missing pg_dump binary is named', async () => {
+    const empty = path.join(ws.dir, 'empty-bin');
+    await mkdir(empty, { recursive: true });
+    // psql comes from PATH via a wrapper dir holding only psql, so only pg_dump is missing
+    const bindir = path.join(ws.dir, 'only-psql');
+    await mkdir(bindir, { recursive: true });
+    await writeFile(path.join(bindir, 'psql'), '#!/bin/sh\nexec psql "$@"\n');
+    await chmod(path.join(bindir, 'psql'), 0o755);
+    const w = await workspace(pg, { connection: { bindir } });
+    try {
+      const r = await backup([], w);
+      expect(r.code).toBe(1);
+      expect(r.json.error.code).toBe('BINARY_MISSING');
+      expect(r.stderr).toContain(`pg_dump not found in ${bindir}`);
+      expect((await lifeboat(['--json', 'list'], { config: w.config })).json.backups).toEqual([]);
+    } finally {
+      await w.cleanup();
+    }
+  });
+
+  test('an object whose bytes changed fails verification by name, and restore refuses it', async () => {
+    const b = await backup(['--label', 'to-damage']);
+    const id = b.json.backup.id;
+    const show = await lifeboat(['--json', 'show', id], { config: ws.config });
+    const obj = show.json.manifest.objects[0];
+    const file = path.join(ws.repo, obj.key);
+    const bytes = await readFile(file);
+    bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
+    await writeFile(file, bytes);
+    const v = await lifeboat(['verify', id], { config: ws.config });
+    expect(v.code).toBe(1);
+    expect(v.stderr).toContain(`checksum ${obj.name}`);
+    const r = await lifeboat(['restore', id, '--to-database', 'never_created', '--yes'], { config: ws.config });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/does not match its manifest; nothing was restored/);
+    expect(await pg.psql("SELECT count(*) FROM pg_database WHERE datname = 'never_created'")).toBe('0');
+    const list = await lifeboat(['--json', 'list'], { config: ws.config });
+    expect(list.json.backups.find((x: any) => x.id === id).verification).toMatchObject({ ok: false, level: 'checksum' });
+  });
+
+  test('a truncated or tampered manifest is reported, not trusted; other backups still listed', async () => {
+    const t = (await backup(['--label', 'truncated'])).json.backup.id;
+    const m = (await backup(['--label', 'tampered'])).json.backup.id;
+    const tFile = path.join(ws.repo, 'pg', 'backup', t, 'manifest.json');
+    const text = await readFile(tFile, 'utf8');
+    await writeFile(tFile, text.slice(0, Math.floor(text.length / 2)));
+    const mFile = path.join(ws.repo, 'pg', 'backup', m, 'manifest.json');
+    const manifest = JSON.parse(await readFile(mFile, 'utf8'));
+    manifest.objects[0].sha256 = 'not-a-checksum';
+    await writeFile(mFile, JSON.stringify(manifest));
+
+    const list = await lifeboat(['--json', 'list'], { config: ws.config });
+    expect(list.code).toBe(0);
+    const ids = list.json.backups.map((x: any) => x.id);
+    expect(ids).toContain(goodId);
+    expect(ids).not.toContain(t);
+    expect(ids).not.toContain(m);
+    expect(list.json.invalid.map((x: any) => x.id).sort()).toEqual([t, m].sort());
+    const text80 = await lifeboat(['list'], { config: ws.config });
+    expect(text80.stderr).toContain(`backup pg/${t} is not listed`);
+    for (const line of text80.stdout.split('\n')) expect(line.length).toBeLessThanOrEqual(80);
+
+    const show = await lifeboat(['show', m], { config: ws.config });
+    expect(show.code).toBe(1);
+    expect(show.stderr).toMatch(/cannot be trusted/);
+    const v = await lifeboat(['verify', t], { config: ws.config });
+    expect(v.code).toBe(1);
+    // nothing was deleted
+    expect(await readFile(mFile, 'utf8')).toContain('not-a-checksum');
+  });
+
+  test('restoring onto an existing database without --clean is refused and changes nothing', async () => {
+    const before = await tableFingerprints(pg, SAMPLE_DB);
+    const r = await lifeboat(['restore', goodId, '--to-database', SAMPLE_DB, '--yes'], { config: ws.config });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`database ${SAMPLE_DB} already exists`);
+    expect(r.stderr).toContain('--clean');
+    expect(await tableFingerprints(pg, SAMPLE_DB)).toEqual(before);
+  });
+
+  test('--clean without --yes and without a TTY asks for confirmation and changes nothing', async () => {
+    const before = await tableFingerprints(pg, SAMPLE_DB);
+    const r = await lifeboat(['restore', goodId, '--to-database', SAMPLE_DB, '--clean'], { config: ws.config });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/needs confirmation/);
+    expect(await tableFingerprints(pg, SAMPLE_DB)).toEqual(before);
+  });
+});
+
+describe('interrupted backups', () => {
+  test('SIGKILL of the agent mid-backup leaves no listed backup; repo gc removes the leftovers; the next backup succeeds', async () => {
+    // A command prefix that lets pg_dump write everything, then holds stdout open:
+    // the agent is killed while the object is still being written.
+    const wrapper = path.join(ws.dir, 'slow-dump.sh');
+    await writeFile(wrapper, '#!/bin/sh\nif [ "$1" = pg_dump ] && [ "$2" != --version ]; then "$@"; sleep 15; exit 0; fi\nexec "$@"\n');
+    await chmod(wrapper, 0o755);
+    const w = await workspace(pg, { connection: { commandPrefix: [wrapper] } });
+    try {
+      const agent = spawn(process.execPath, [BIN, 'agent', '--stdio', '--config', w.config], { stdio: ['pipe', 'pipe', 'inherit'] });
+      let out = '';
+      const sawBytes = new Promise<void>((resolve) => {
+        agent.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          if (/"method":"job.progress".*"bytes":[1-9]/.test(out)) resolve();
+        });
+      });
+      agent.stdin.write(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'job.start', params: { type: 'backup', params: { cluster: 'pg', database: SAMPLE_DB } } }) + '\n');
+      await sawBytes;
+      await new Promise((r) => setTimeout(r, 300));
+      agent.kill('SIGKILL');
+      await new Promise((r) => agent.on('close', r));
+
+      const leftovers = (await filesUnder(w.repo)).filter((f) => f.includes('/backup/'));
+      expect(leftovers.length).toBeGreaterThan(0); // the unfinished upload
+      const list = await lifeboat(['--json', 'list'], { config: w.config });
+      expect(list.json.backups).toEqual([]);
+      expect(list.json.invalid).toEqual([]);
+
+      await new Promise((r) => setTimeout(r, 2_100)); // gc spares uploads younger than 2 s
+      const dry = await lifeboat(['--json', 'repo', 'gc', '--dry-run'], { config: w.config });
+      expect(dry.code, dry.stderr).toBe(0);
+      expect(dry.stderr).toMatch(/stale lock/);
+      const gc = await lifeboat(['--json', 'repo', 'gc'], { config: w.config });
+      expect(gc.code, gc.stderr).toBe(0);
+      expect(gc.json.removed.length).toBeGreaterThan(0);
+      expect((await filesUnder(w.repo)).filter((f) => f.includes('/backup/'))).toEqual([]);
+
+      // the next backup of the same cluster and repository succeeds (without the slow wrapper)
+      const cfg = JSON.parse(await readFile(w.config, 'utf8'));
+      delete cfg.clusters.pg.connection.commandPrefix;
+      await writeFile(w.config, JSON.stringify(cfg));
+      const next = await backup([], w);
+      expect(next.code, next.stderr).toBe(0);
+      const after = await lifeboat(['--json', 'list'], { config: w.config });
+      expect(after.json.backups.map((b: any) => b.id)).toEqual([next.json.backup.id]);
+    } finally {
+      await w.cleanup();
+    }
+  }, 120_000);
+});
