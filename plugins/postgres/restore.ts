@@ -95,10 +95,6 @@ export async function applyRestore(ctx: Ctx, backup: BackupReader, plan: Restore
     }
   }
   const tables: TableRef[] = plan.tables.map((t) => ({ schema: t.slice(0, t.indexOf('.')), name: t.slice(t.indexOf('.') + 1) }));
-  const schemas = [...new Set([...plan.schemas, ...tables.map((t) => t.schema)])].filter((s) => s !== 'public');
-  if (schemas.length && (tables.length || plan.schemas.length)) {
-    await runSql(c, plan.targetDatabase, schemas.map((s) => `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(s)};`).join('\n'), ctx.signal);
-  }
   ctx.log('info', `restoring into ${plan.targetDatabase}`);
   try {
     await loadInto(ctx, backup, entry, plan.targetDatabase, { tables, schemas: plan.schemas });

@@ -100,7 +100,19 @@ export async function loadInto(
 ): Promise<void> {
   const c = ctx.cluster.config;
   const to = toolOpts(c, ctx.signal);
-  const format = backup.manifest.logical!.format;
+  const logical = backup.manifest.logical!;
+  const format = logical.format;
+  // pg_dump -t and pg_restore -t/-n do not carry the schema itself: create it first
+  const schemaOf = (k: string) => k.slice(0, k.indexOf('.'));
+  const needed = new Set<string>([
+    ...(select.schemas ?? []),
+    ...(select.tables ?? []).map((t) => t.schema),
+    ...(logical.scope.kind === 'tables' ? Object.keys(db.rowCounts).map(schemaOf) : []),
+  ]);
+  needed.delete('public');
+  if (needed.size) {
+    await runSql(c, target, [...needed].map((s) => `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(s)};`).join('\n'), ctx.signal);
+  }
   if (format === 'plain') {
     await pipeToTool('psql', ['-X', '-q', '-w', '-v', 'ON_ERROR_STOP=1', ...connArgs(c), '-d', target, '-f', '-'], await backup.open(db.objects[0]!), to);
     return;

@@ -1,0 +1,146 @@
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { largeObjectFingerprint, SAMPLE_DB, startCluster, tableFingerprints, type PgCluster } from '../harness/pg.js';
+import { lifeboat, workspace, type Workspace } from '../helpers/cli.js';
+
+let pg: PgCluster;
+let ws: Workspace;
+let fullId: string;
+let original: Awaited<ReturnType<typeof tableFingerprints>>;
+
+const run = (args: string[]) => lifeboat(['--json', ...args], { config: ws.config });
+
+beforeAll(async () => {
+  pg = await startCluster({ name: 'restore', sampleData: true });
+  ws = await workspace(pg);
+  original = await tableFingerprints(pg, SAMPLE_DB);
+  const b = await run(['backup', '-c', 'pg', '-d', SAMPLE_DB]);
+  expect(b.code, b.stderr).toBe(0);
+  fullId = b.json.backup.id;
+});
+
+afterAll(async () => {
+  await pg?.stop();
+  await ws?.cleanup();
+});
+
+describe('partial restore', () => {
+  test('one table restores exactly that table', async () => {
+    const r = await run(['restore', fullId, '--to-database', 'one_table', '-t', 'public.pgbench_branches', '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    const got = await tableFingerprints(pg, 'one_table');
+    expect(Object.keys(got)).toEqual(['public.pgbench_branches']);
+    expect(got['public.pgbench_branches']).toEqual(original['public.pgbench_branches']);
+    expect(r.json.restore.checks.every((c: any) => c.ok)).toBe(true);
+  });
+
+  test('a mixed-case quoted table in its own schema', async () => {
+    const r = await run(['restore', fullId, '--to-database', 'quoted_table', '-t', '"Mixed Schema"."Quoted Table"', '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    const got = await tableFingerprints(pg, 'quoted_table');
+    expect(got).toEqual({ 'Mixed Schema.Quoted Table': original['Mixed Schema.Quoted Table'] });
+  });
+
+  test('one schema restores that schema only', async () => {
+    const r = await run(['restore', fullId, '--to-database', 'one_schema', '-n', 'Mixed Schema', '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    const got = await tableFingerprints(pg, 'one_schema');
+    const want = Object.fromEntries(Object.entries(original).filter(([k]) => k.startsWith('Mixed Schema.')));
+    expect(Object.keys(want).length).toBeGreaterThan(0);
+    expect(got).toEqual(want);
+  });
+
+  test('an unknown table is a usage error before anything is created', async () => {
+    const r = await run(['restore', fullId, '--to-database', 'nope', '-t', 'public.no_such_table', '--yes']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/table public\.no_such_table not found/);
+    expect(await pg.psql("SELECT count(*) FROM pg_database WHERE datname = 'nope'")).toBe('0');
+  });
+});
+
+describe('replacing a database', () => {
+  test('--dry-run shows the plan and changes nothing', async () => {
+    await pg.psql('CREATE DATABASE victim');
+    await pg.psql('CREATE TABLE keep_me (x int); INSERT INTO keep_me VALUES (1), (2)', 'victim');
+    const r = await lifeboat(['restore', fullId, '--to-database', 'victim', '--clean', '--dry-run'], { config: ws.config });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/back up database victim first \(tag safety\)/);
+    expect(r.stdout).toMatch(/drop database victim/);
+    expect(r.stdout).toMatch(/Dry run: nothing was changed/);
+    expect(await pg.psql('SELECT count(*) FROM keep_me', 'victim')).toBe('2');
+  });
+
+  test('--clean --yes takes a safety backup first, then replaces the database', async () => {
+    const before = await tableFingerprints(pg, 'victim');
+    // a session connected to the target is terminated by the restore
+    const session = spawn('psql', ['-X', '-h', pg.host, '-p', String(pg.port), '-U', pg.user, '-d', 'victim', '-c', 'SELECT pg_sleep(60)'], { stdio: 'ignore' });
+    const sessionEnded = new Promise((r) => session.on('close', r));
+    await expect.poll(() => pg.psql("SELECT count(*) FROM pg_stat_activity WHERE datname = 'victim'"), { timeout: 10_000 }).toBe('1');
+    const r = await run(['restore', fullId, '--to-database', 'victim', '--clean', '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.restore.plan.connectedSessions).toBe(1);
+    await sessionEnded;
+    expect(await tableFingerprints(pg, 'victim')).toEqual(original);
+    expect(await largeObjectFingerprint(pg, 'victim')).toEqual(await largeObjectFingerprint(pg, SAMPLE_DB));
+    const safetyId = r.json.restore.safetyBackupId;
+    expect(safetyId).toBeTruthy();
+    const list = await run(['list']);
+    const safety = list.json.backups.find((b: any) => b.id === safetyId);
+    expect(safety).toMatchObject({ tag: 'safety', databases: ['victim'] });
+    // the safety backup holds what was there before
+    const back = await run(['restore', safetyId, '--to-database', 'victim_before', '--yes']);
+    expect(back.code, back.stderr).toBe(0);
+    expect(await tableFingerprints(pg, 'victim_before')).toEqual(before);
+    // "latest" skips safety backups
+    const latest = await run(['show', 'latest']);
+    expect(latest.json.manifest.tag).not.toBe('safety');
+  });
+});
+
+describe('backup scopes', () => {
+  test('schema-only restores every table, empty', async () => {
+    const b = await run(['backup', '-c', 'pg', '-d', SAMPLE_DB, '--schema-only']);
+    expect(b.code, b.stderr).toBe(0);
+    const v = await run(['verify', b.json.backup.id, '--level', 'restore']);
+    expect(v.code, v.stderr).toBe(0);
+    const r = await run(['restore', b.json.backup.id, '--to-database', 'schema_only', '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    const got = await tableFingerprints(pg, 'schema_only');
+    expect(Object.keys(got).sort()).toEqual(Object.keys(original).sort());
+    expect(Object.values(got).every((t) => t.rows === 0)).toBe(true);
+  });
+
+  test('data-only records the row counts of the data it holds', async () => {
+    const b = await run(['backup', '-c', 'pg', '-d', SAMPLE_DB, '--data-only', '--compression', 'gzip']);
+    expect(b.code, b.stderr).toBe(0);
+    const show = await run(['show', b.json.backup.id]);
+    expect(show.json.manifest.logical.scope.kind).toBe('data-only');
+    expect(show.json.manifest.logical.databases[0].rowCounts['public.pgbench_accounts']).toBe(original['public.pgbench_accounts']!.rows);
+  });
+
+  test('selected tables only', async () => {
+    const b = await run(['backup', '-c', 'pg', '-d', SAMPLE_DB, '-t', 'public.pgbench_tellers', '-t', '"Mixed Schema"."Quoted Table"']);
+    expect(b.code, b.stderr).toBe(0);
+    const db = (await run(['show', b.json.backup.id])).json.manifest.logical.databases[0];
+    expect(Object.keys(db.rowCounts).sort()).toEqual(['Mixed Schema.Quoted Table', 'public.pgbench_tellers']);
+    const v = await run(['verify', b.json.backup.id, '--level', 'restore']);
+    expect(v.code, v.stderr).toBe(0);
+  });
+
+  test('all databases with globals; restore one of them', async () => {
+    await pg.psql("DO $$ BEGIN CREATE ROLE lifeboat_test_role; EXCEPTION WHEN duplicate_object THEN NULL; END $$");
+    const b = await run(['backup', '-c', 'pg', '--all-databases', '--format', 'plain']);
+    expect(b.code, b.stderr).toBe(0);
+    const m = (await run(['show', b.json.backup.id])).json.manifest;
+    expect(m.logical.globals).toBe('globals.sql');
+    expect(m.logical.databases.map((d: any) => d.name)).toEqual(expect.arrayContaining(['postgres', SAMPLE_DB, 'victim']));
+    const v = await run(['verify', b.json.backup.id, '--level', 'structure']);
+    expect(v.code, v.stderr).toBe(0);
+    const amb = await run(['restore', b.json.backup.id, '--to-database', 'from_all', '--yes']);
+    expect(amb.code).toBe(2);
+    expect(amb.stderr).toMatch(/choose one with --database/);
+    const r = await run(['restore', b.json.backup.id, '-d', SAMPLE_DB, '--to-database', 'from_all', '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await tableFingerprints(pg, 'from_all')).toEqual(original);
+  });
+});
