@@ -28,10 +28,12 @@ export function compactBytes(n: number | undefined): string {
 export function duration(ms: number | undefined): string {
   if (ms === undefined || !Number.isFinite(ms)) return '-';
   const s = ms / 1000;
-  if (s < 10) return `${s.toFixed(1)}s`;
-  if (s < 90) return `${Math.round(s)}s`;
-  const m = Math.floor(s / 60);
-  if (m < 90) return `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
+  if (s < 9.95) return `${s.toFixed(1)}s`;
+  // round once, then split: rounding the seconds part alone gave "1m60s"
+  const total = Math.round(s);
+  if (total < 90) return `${total}s`;
+  const m = Math.floor(total / 60);
+  if (m < 90) return `${m}m${String(total % 60).padStart(2, '0')}s`;
   const h = Math.floor(m / 60);
   return `${h}h${String(m % 60).padStart(2, '0')}m`;
 }
