@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Entry point: runs the built CLI (built JavaScript starts in ~0.1 s; see docs/development.md).
+// Entry point: runs the built CLI (built JavaScript starts in ~0.1 s; npm run build makes dist/).
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 

@@ -19,37 +19,34 @@ const USER_TABLES = `
 /** Describe the server behind a cluster config. */
 export async function probe(c: PostgresConfig, signal?: AbortSignal): Promise<ServerInfo> {
   const database = defaultDatabase(c);
-  const info = await queryJson<{ version: string; num: number; dbs: string[] }>(
+  // one round trip: the system identifier needs superuser or pg_monitor, so ask only when allowed
+  const info = await queryJson<{ version: string; num: number; dbs: string[]; sysid: string | null }>(
     c,
     database,
     `SELECT json_build_object('version', current_setting('server_version'),
        'num', current_setting('server_version_num')::int,
-       'dbs', (SELECT json_agg(datname ORDER BY datname) FROM pg_database WHERE datallowconn AND NOT datistemplate))`,
+       'dbs', (SELECT json_agg(datname ORDER BY datname) FROM pg_database WHERE datallowconn AND NOT datistemplate),
+       'sysid', CASE WHEN has_function_privilege('pg_catalog.pg_control_system()', 'EXECUTE')
+                     THEN (SELECT system_identifier::text FROM pg_catalog.pg_control_system()) END)`,
     signal,
   );
-  let systemIdentifier = 'unknown';
-  try {
-    systemIdentifier = (await runSql(c, database, 'SELECT system_identifier FROM pg_control_system()', signal)).trim();
-  } catch {
-    /* needs superuser or pg_monitor on some setups; informational only */
-  }
   return {
     version: info.version.split(' ')[0]!,
     versionNum: info.num,
-    systemIdentifier,
+    systemIdentifier: info.sysid ?? 'unknown',
     databases: info.dbs ?? [],
     database,
   };
 }
 
-/** SQL listing user tables (optionally limited) as a JSON array of [schema, name]. */
+/** SQL listing user tables (optionally limited) as a JSON array of [schema, name, bytes]. */
 export function tablesSql(filter: { schemas?: string[]; tables?: TableRef[] } = {}): string {
   let where = '';
   if (filter.schemas?.length) where += ` AND n.nspname IN (${filter.schemas.map(quoteLiteral).join(', ')})`;
   if (filter.tables?.length) {
     where += ` AND (${filter.tables.map((t) => `(n.nspname = ${quoteLiteral(t.schema)} AND c.relname = ${quoteLiteral(t.name)})`).join(' OR ')})`;
   }
-  return `SELECT coalesce(json_agg(json_build_array(n.nspname, c.relname) ORDER BY n.nspname, c.relname), '[]') ${USER_TABLES}${where}`;
+  return `SELECT coalesce(json_agg(json_build_array(n.nspname, c.relname, pg_catalog.pg_table_size(c.oid)) ORDER BY n.nspname, c.relname), '[]') ${USER_TABLES}${where}`;
 }
 
 /** SQL counting rows of the given tables, as one JSON object `{"schema.table": n}`. */

@@ -48,6 +48,11 @@ export function defaultDatabase(c: PostgresConfig): string {
   return c.database ?? process.env.PGDATABASE ?? 'postgres';
 }
 
+/** A database to connect to while `avoid` is dropped and created (the configured one, else postgres, else template1). */
+export function maintenanceDatabase(c: PostgresConfig, avoid: string): string {
+  return [defaultDatabase(c), 'postgres', 'template1'].find((d) => d !== avoid)!;
+}
+
 export function describeTarget(c: PostgresConfig): string {
   const host = c.host ?? process.env.PGHOST ?? 'local socket';
   const port = c.port ?? process.env.PGPORT ?? '5432';

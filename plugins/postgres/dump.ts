@@ -16,7 +16,7 @@ import { probe, resolveTables, tablesSql, countSql, type TableRef } from './cata
 import { connArgs, toolOpts, type PostgresConfig } from './config.js';
 import { objectName } from './names.js';
 import { PsqlSession, classify } from './psql.js';
-import { exactPattern, quoteIdent, quoteLiteral } from './sql.js';
+import { exactPattern } from './sql.js';
 
 type Ctx = StepContext<PostgresConfig>;
 type DatabaseEntry = LogicalDetails['databases'][number];
@@ -28,8 +28,7 @@ export async function logicalBackup(
   opts: LogicalBackupOptions,
 ): Promise<{ server: ServerInfo; logical: LogicalDetails }> {
   const c = ctx.cluster.config;
-  const server = await probe(c, ctx.signal);
-  const tool = await runTool('pg_dump', ['--version'], toolOpts(c, ctx.signal));
+  const [server, tool] = await Promise.all([probe(c, ctx.signal), runTool('pg_dump', ['--version'], toolOpts(c, ctx.signal))]);
   const logical: LogicalDetails = { format: opts.format, scope: opts.scope, databases: [], tool: tool.trim() };
 
   if (opts.scope.kind === 'all') {
@@ -65,24 +64,22 @@ async function dumpDatabase(ctx: Ctx, out: BackupWriter, db: string, opts: Logic
   // taken in the same snapshot, concurrently with the dump.
   const session = new PsqlSession(c, db, ctx.signal);
   try {
-    await session.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     let snapshot: string | undefined;
     try {
-      snapshot = await session.query('SELECT pg_catalog.pg_export_snapshot()');
+      snapshot = await session.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SELECT pg_catalog.pg_export_snapshot()');
     } catch (err) {
       ctx.log('warn', `cannot export a snapshot (${(err as Error).message}); row counts are taken outside the dump's snapshot`);
       await session.close();
     }
     const live = snapshot ? session : new PsqlSession(c, db, ctx.signal);
     try {
-      const tables = (JSON.parse(await live.query(tablesSql(filter))) as [string, string][]).map(([schema, name]) => ({ schema, name }));
+      const listed = JSON.parse(await live.query(tablesSql(filter))) as [string, string, number][];
+      const tables = listed.map(([schema, name]) => ({ schema, name }));
       if (scope.kind === 'schemas' && tables.length === 0) {
         throw new LifeboatError('USAGE', `no tables in schema(s) ${filter.schemas!.join(', ')} of ${db}`);
       }
-      const sizeSql = tables.length
-        ? `SELECT coalesce(sum(pg_catalog.pg_table_size(c.oid)), 0) FROM pg_catalog.pg_class c WHERE c.oid IN (${tables.map((t) => `${quoteLiteral(`${quoteIdent(t.schema)}.${quoteIdent(t.name)}`)}::regclass`).join(', ')})`
-        : 'SELECT 0';
-      const expectedBytes = Number(await live.query(sizeSql)) || undefined;
+      // heap size of the dumped tables: a rough size of the dump, for the ETA
+      const expectedBytes = listed.reduce((n, t) => n + Number(t[2]), 0) || undefined;
       const withRows = scope.kind !== 'schema-only';
       const withBlobs = scope.kind === 'database' || scope.kind === 'data-only';
 
@@ -124,7 +121,8 @@ async function dumpObjects(ctx: Ctx, out: BackupWriter, db: string, opts: Logica
     const name = opts.format === 'custom' ? objectName.custom(db) : objectName.plain(db);
     // custom: no pg_dump compression (-Z0); our pipeline compresses with zstd -T0, far faster
     const child = spawnTool('pg_dump', [...args, opts.format === 'custom' ? '-Fc' : '-Fp', ...(opts.format === 'custom' ? ['-Z0'] : [])], to);
-    await runWrite('pg_dump', child, () => out.write(name, child.readable(), { compression: opts.compression, ...sizeOpt }), ctx);
+    // the raw pipe, so the writer can hand it straight to zstd (no copy through Node)
+    await runWrite('pg_dump', child, () => out.write(name, child.stdout!, { compression: opts.compression, ...sizeOpt }), ctx);
     return [name];
   }
   // Directory format exists for parallel dumps (-j); pg_dump must write files, so it

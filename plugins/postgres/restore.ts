@@ -9,7 +9,7 @@ import {
   type StepContext,
 } from 'lifeboat/plugin';
 import { countRows, listTables, matchTable, type TableRef } from './catalog.js';
-import { defaultDatabase, type PostgresConfig } from './config.js';
+import { maintenanceDatabase, type PostgresConfig } from './config.js';
 import { databaseEntry } from './archive.js';
 import { queryJson, runSql } from './psql.js';
 import { quoteIdent, quoteLiteral } from './sql.js';
@@ -33,7 +33,7 @@ export async function planRestore(ctx: Ctx, manifest: Manifest, opts: RestoreOpt
   const target = opts.targetDatabase;
   const state = await queryJson<{ exists: boolean; sessions: number }>(
     c,
-    defaultDatabase(c),
+    maintenanceDatabase(c, target),
     `SELECT json_build_object('exists', EXISTS (SELECT 1 FROM pg_database WHERE datname = ${quoteLiteral(target)}),
        'sessions', (SELECT count(*) FROM pg_stat_activity WHERE datname = ${quoteLiteral(target)} AND pid <> pg_backend_pid()))`,
     ctx.signal,
@@ -41,11 +41,6 @@ export async function planRestore(ctx: Ctx, manifest: Manifest, opts: RestoreOpt
   if (state.exists && !opts.clean) {
     throw new LifeboatError('TARGET_EXISTS', `database ${target} already exists on cluster ${ctx.cluster.name}`, {
       hint: 'add --clean to replace it (a safety backup is taken first), or choose another --to-database',
-    });
-  }
-  if (target === defaultDatabase(c) && state.exists) {
-    throw new LifeboatError('USAGE', `cannot replace ${target}: lifeboat connects through it`, {
-      hint: 'restore into another database name, or set a different "database" in the cluster connection config',
     });
   }
   const actions: RestoreAction[] = [];
@@ -81,7 +76,7 @@ export async function planRestore(ctx: Ctx, manifest: Manifest, opts: RestoreOpt
 /** Carry out a plan. The host has verified checksums and taken any safety backup. */
 export async function applyRestore(ctx: Ctx, backup: BackupReader, plan: RestorePlan): Promise<RestoreResult> {
   const c = ctx.cluster.config;
-  const admin = defaultDatabase(c);
+  const admin = maintenanceDatabase(c, plan.targetDatabase);
   const target = quoteIdent(plan.targetDatabase);
   const entry = databaseEntry(backup, plan.sourceDatabase);
   for (const a of plan.actions) {

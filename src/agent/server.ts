@@ -12,7 +12,7 @@ import { BackupParamsSchema, runBackup } from './units/backup.js';
 import { runVerify, VerifyParamsSchema } from './units/verify.js';
 import { planRestore, RestoreParamsSchema, runRestore } from './units/restore.js';
 import { GcParamsSchema, runGc, runReindex } from './units/repo.js';
-import { checkConfig, initConfig } from './units/config.js';
+import { checkConfig, initConfig, InitParamsSchema } from './units/config.js';
 import type { JobHandle } from './context.js';
 
 type Handler = (params: Record<string, unknown>) => Promise<unknown>;
@@ -84,7 +84,7 @@ export function handlers(env: AgentEnv, jobs: JobRunner): Record<string, Handler
       };
       return result;
     },
-    'config.init': (p) => initConfig(env, p as never),
+    'config.init': (p) => initConfig(env, parse(InitParamsSchema, p, 'config.init')),
     'config.check': (p) => checkConfig(env, parse(ClusterOnly, p, 'config.check')),
     'catalog.list': (p) => listBackups(env, parse(ClusterOnly, p, 'catalog.list')),
     'catalog.show': (p) => {
@@ -119,7 +119,14 @@ export function handlers(env: AgentEnv, jobs: JobRunner): Record<string, Handler
  */
 export async function runAgent(opts: { configPath?: string; input: Readable; output: Writable }): Promise<void> {
   const env = new AgentEnv(opts.configPath);
-  const send = (msg: unknown) => writeMessage(opts.output, msg);
+  let clientGone = false;
+  // the client went away (EPIPE): stop writing; stdin's end cancels the jobs
+  opts.output.on('error', () => {
+    clientGone = true;
+  });
+  const send = (msg: unknown) => {
+    if (!clientGone) writeMessage(opts.output, msg);
+  };
   const jobs = new JobRunner(
     () => env.state().catch(() => undefined),
     (method, params) => send({ jsonrpc: '2.0', method, params }),

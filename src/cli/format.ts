@@ -39,7 +39,7 @@ export function duration(ms: number | undefined): string {
 }
 
 export function age(hours: number | undefined): string {
-  if (hours === undefined) return '-';
+  if (hours === undefined || !Number.isFinite(hours)) return '-';
   if (hours < 1) return `${Math.max(0, Math.round(hours * 60))}m`;
   if (hours < 48) return `${hours.toFixed(1)}h`;
   return `${Math.round(hours / 24)}d`;

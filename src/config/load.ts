@@ -47,6 +47,17 @@ export function parseConfig(text: string, file: string): AgentConfig {
       hint: 'fix the JSON syntax (a trailing comma or a missing quote is the usual cause)',
     });
   }
+  // name the rule for a bad cluster or repository name (zod only says "Invalid key in record")
+  for (const section of ['clusters', 'repositories'] as const) {
+    const entries = (data as Record<string, unknown> | null)?.[section];
+    if (entries && typeof entries === 'object') {
+      for (const name of Object.keys(entries)) {
+        if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(name)) {
+          throw configError(file, [section, name], 'names use letters, digits, dot, dash and underscore (at most 63), starting with a letter or digit');
+        }
+      }
+    }
+  }
   const res = AgentConfigSchema.safeParse(data);
   if (!res.success) {
     const issue = res.error.issues[0]!;

@@ -30,13 +30,8 @@ export function compressStream(c: Compression, signal?: AbortSignal): Duplex {
       return new PassThrough();
     case 'gzip':
       return createGzip({ level: clamp(c.level ?? 6, 1, 9) });
-    case 'zstd': {
-      const level = c.level ?? 1;
-      const args = ['-q', '-c', `-T${c.threads ?? 0}`];
-      if (level > 19) args.push('--ultra');
-      args.push(level < 0 ? `--fast=${-level}` : `-${level}`);
-      return zstdProcess(args, signal);
-    }
+    case 'zstd':
+      return zstdProcess(zstdArgs(c), signal);
   }
 }
 
@@ -50,6 +45,15 @@ export function decompressStream(c: Pick<Compression, 'algorithm'>, signal?: Abo
     case 'zstd':
       return zstdProcess(['-q', '-d', '-c'], signal);
   }
+}
+
+/** zstd command-line flags for a compression setting. */
+export function zstdArgs(c: Compression): string[] {
+  const level = c.level ?? 1;
+  const args = ['-q', '-c', `-T${c.threads ?? 0}`];
+  if (level > 19) args.push('--ultra');
+  args.push(level < 0 ? `--fast=${-level}` : `-${level}`);
+  return args;
 }
 
 function zstdProcess(args: string[], signal?: AbortSignal): Duplex {

@@ -4,6 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { compressStream, compressionSuffix, decompressStream, type Compression } from './compression.js';
 import { LifeboatError, toLifeboatError } from './errors.js';
 import type { Storage } from './storage.js';
+import { hasPipeFd, zstdFromPipe } from './direct-zstd.js';
 
 /** Counts bytes flowing through and reports them. */
 export class ByteCounter extends Transform {
@@ -99,6 +100,7 @@ export async function storeStream(
   opts: StoreOptions,
 ): Promise<StoredObject> {
   const key = keyBase + compressionSuffix(opts.compression);
+  if (opts.compression.algorithm === 'zstd' && hasPipeFd(source)) return storeFromPipe(storage, name, key, source, opts);
   const counter = new ByteCounter(opts.onProgress);
   const compressor = compressStream(opts.compression, opts.signal);
   const tee = new HashTee();
@@ -121,6 +123,25 @@ export async function storeStream(
     rawSize: counter.bytes,
     compression: opts.compression,
   };
+}
+
+/** The fast path: the producer's pipe goes straight into zstd; Node hashes and stores its output. */
+async function storeFromPipe(storage: Storage, name: string, key: string, source: Readable, opts: StoreOptions): Promise<StoredObject> {
+  const z = zstdFromPipe(source, opts.compression, { ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+  const tee = new HashTee();
+  const putDone = storage.put(key, tee, opts.signal ? { signal: opts.signal } : {});
+  try {
+    const [, , { rawSize }] = await Promise.all([pipeline(z.output, tee), putDone, z.done]);
+    return { name, key, size: tee.bytes, sha256: tee.digest(), rawSize, compression: opts.compression };
+  } catch (err) {
+    z.output.destroy();
+    tee.destroy(err instanceof Error ? err : undefined);
+    await putDone.catch(() => undefined);
+    // a stored object of a failed write is removed (the put may have completed first)
+    if (await storage.stat(key).catch(() => undefined)) await storage.delete(key).catch(() => undefined);
+    if (opts.signal?.aborted) throw new LifeboatError('CANCELLED', `writing ${name} was cancelled`);
+    throw toLifeboatError(err, 'STORAGE_FAILED');
+  }
 }
 
 /**

@@ -46,10 +46,12 @@ export class Repository {
       return;
     }
     const body = JSON.stringify({ formatVersion: REPO_FORMAT, createdAt: new Date().toISOString(), cipher: 'none' }, null, 2);
-    await this.storage.put(layout.repoFile, Readable.from([Buffer.from(body + '\n')])).catch((err) => {
-      if (err instanceof LifeboatError && err.code === 'STORAGE_FAILED') return; // created concurrently
+    try {
+      await this.storage.put(layout.repoFile, Readable.from([Buffer.from(body + '\n')]), { ifNoneMatch: true });
+    } catch (err) {
+      if (await this.storage.stat(layout.repoFile)) return; // created concurrently
       throw err;
-    });
+    }
   }
 
   async readText(key: string): Promise<string> {

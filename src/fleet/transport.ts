@@ -25,7 +25,8 @@ export function localAgentCommand(): [string, string[]] {
 export function spawnLocalAgent(opts: { configPath?: string } = {}): Transport {
   const [cmd, args] = localAgentCommand();
   if (opts.configPath) args.push('--config', opts.configPath);
-  const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  // own process group: Ctrl-C reaches only the CLI, which then cancels the job cleanly
+  const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
   let stderr = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (d: string) => {

@@ -207,7 +207,8 @@ export async function clusterStatus(env: AgentEnv, opts: { cluster?: string; now
       s.problem = 'no backup yet';
     } else if (s.ageHours! > max) {
       s.ok = false;
-      s.problem = `newest backup is ${s.ageHours!.toFixed(1)} h old (limit ${max} h)`;
+      const fmt = (h: number) => (h < 1 ? `${Math.round(h * 60)} min` : `${h.toFixed(1)} h`);
+      s.problem = `newest backup is ${fmt(s.ageHours!)} old (limit ${fmt(max)})`;
     } else if (invalid.length) {
       s.problem = `${invalid.length} damaged manifest(s)`;
     }

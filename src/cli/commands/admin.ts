@@ -3,7 +3,7 @@ import type { Check } from '../../core/plugin.js';
 import type { GcResult } from '../../agent/units/repo.js';
 import type { JobRecord } from '../../agent/state.js';
 import { LifeboatError } from '../../core/errors.js';
-import { bytes, paint, shortTime, table } from '../format.js';
+import { bytes, compactBytes, paint, table } from '../format.js';
 import { Exit, printJson, runJobWithUi, withAgent, type GlobalOptions } from '../session.js';
 
 export function registerAdmin(program: Command, globals: () => GlobalOptions): void {
@@ -81,7 +81,8 @@ export function registerAdmin(program: Command, globals: () => GlobalOptions): v
       const g = globals();
       const res = await withAgent(g, (c) => c.call<{ running: JobRecord[]; recent: JobRecord[] }>('jobs.list'));
       if (g.json) return printJson(res);
-      const rows = res.recent.slice(-20).map((j) => [j.id, j.type, j.cluster ?? '-', shortTime(j.startedAt), j.status, bytes(j.bytes), j.error?.message ?? '']);
-      process.stdout.write(table([{ header: 'JOB' }, { header: 'TYPE' }, { header: 'CLUSTER', shrink: true }, { header: 'STARTED' }, { header: 'STATUS' }, { header: 'BYTES', align: 'right' }, { header: 'ERROR', shrink: true }], rows) + '\n');
+      // the job id starts with its UTC start time
+      const rows = res.recent.slice(-20).map((j) => [j.id, j.type, j.cluster ?? '-', j.status, compactBytes(j.bytes), j.error?.message ?? '']);
+      process.stdout.write(table([{ header: 'JOB (UTC start)' }, { header: 'TYPE' }, { header: 'CLUSTER', shrink: true }, { header: 'STATUS' }, { header: 'BYTES', align: 'right' }, { header: 'ERROR', shrink: true }], rows) + '\n');
     });
 }

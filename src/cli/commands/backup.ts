@@ -21,7 +21,7 @@ export function registerBackup(program: Command, globals: () => GlobalOptions): 
     .option('-t, --table <name>', 'only this table (schema.table; repeatable)', collect, [])
     .option('-n, --schema <name>', 'only this schema (repeatable)', collect, [])
     .option('--compression <algo>', 'zstd | gzip | none (default: zstd)')
-    .option('--level <n>', 'compression level (zstd 1-19, gzip 1-9)', (v) => Number.parseInt(v, 10))
+    .option('--level <n>', 'compression level (zstd -7..22, default 1; gzip 1-9, default 6)', (v) => Number.parseInt(v, 10))
     .option('--tag <tag>', 'daily | weekly | monthly | yearly | pre-migration | manual')
     .option('--label <text>', 'free text shown in list and show')
     .addHelpText(

@@ -69,8 +69,8 @@ Examples:
 export function renderPlan(p: PlanResult): string {
   const lines = [`Restore plan: backup ${p.backup.id} (${p.backup.cluster}, ${p.backup.format ?? p.backup.kind}, taken ${p.backup.startedAt})`];
   let n = 1;
-  if (p.safetyBackup) lines.push(`  ${n++}. back up database ${p.plan.targetDatabase} first (tag safety)`);
   lines.push(`  ${n++}. check the backup's checksums`);
+  if (p.safetyBackup) lines.push(`  ${n++}. back up database ${p.plan.targetDatabase} first (tag safety)`);
   for (const a of p.plan.actions) lines.push(`  ${n++}. ${a.description}`);
   for (const w of p.plan.warnings) lines.push(`  note: ${w}`);
   if (p.plan.targetExists && !p.safetyBackup) lines.push(`  ${paint('warning', 'yellow', process.stderr)}: no safety backup (--no-safety-backup)`);

@@ -8,6 +8,7 @@ import { LifeboatError, toLifeboatError } from '../../core/errors.js';
 export const TMP_PREFIX = '.lifeboat-tmp-';
 
 const READ_CHUNK = 256 * 1024;
+const WRITE_BUFFER = 4 * 1024 * 1024;
 
 /** The `code` of a Node.js system error, if any. */
 export function errnoCode(err: unknown): string | undefined {
@@ -76,12 +77,17 @@ export async function fsyncDir(dir: string): Promise<void> {
  * autoClose: false keeps a reference that makes handle.close() hang.
  */
 export function handleWriter(handle: FileHandle): Writable {
+  const writeAll = async (chunk: Buffer) => {
+    for (let off = 0; off < chunk.length; ) off += (await handle.write(chunk, off, chunk.length - off)).bytesWritten;
+  };
   return new Writable({
-    highWaterMark: READ_CHUNK,
+    // a few MiB buffered while one write is in flight keeps the producer (zstd) from stalling
+    highWaterMark: WRITE_BUFFER,
     write(chunk: Buffer, _encoding, callback) {
-      (async () => {
-        for (let off = 0; off < chunk.length; ) off += (await handle.write(chunk, off, chunk.length - off)).bytesWritten;
-      })().then(() => callback(), callback);
+      writeAll(chunk).then(() => callback(), callback);
+    },
+    writev(chunks, callback) {
+      writeAll(chunks.length === 1 ? chunks[0]!.chunk : Buffer.concat(chunks.map((c) => c.chunk as Buffer))).then(() => callback(), callback);
     },
   });
 }

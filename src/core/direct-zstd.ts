@@ -1,0 +1,77 @@
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { zstdArgs, type Compression } from './compression.js';
+import { LifeboatError } from './errors.js';
+
+/**
+ * True when `source` is a pipe with a file descriptor (a child process's stdout),
+ * which zstd can read directly.
+ */
+export function hasPipeFd(source: Readable): boolean {
+  const handle = (source as unknown as { _handle?: { fd?: number } })._handle;
+  return typeof handle?.fd === 'number' && handle.fd >= 0;
+}
+
+/**
+ * zstd reading the producer's pipe itself (pg_dump → zstd, no copy through
+ * Node): the fast path, as fast as a shell pipeline. Node only reads zstd's
+ * (compressed) output. Raw bytes are sampled from /proc/<pid>/io while it runs
+ * and taken from zstd's own summary at the end.
+ */
+export function zstdFromPipe(
+  source: Readable,
+  c: Compression,
+  opts: { signal?: AbortSignal; onProgress?: (rawBytes: number) => void } = {},
+): { output: Readable; done: Promise<{ rawSize: number }> } {
+  const child = spawn('zstd', [...zstdArgs(c).filter((a) => a !== '-q'), '-vv'], {
+    stdio: [source as unknown as 'pipe', 'pipe', 'pipe'],
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
+  // the producer now writes to zstd; our copy of the pipe must not read or keep it open
+  source.destroy();
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (d: string) => {
+    stderr = (stderr + d).slice(-4000);
+  });
+  let lastRead = 0;
+  const sample = async () => {
+    try {
+      const io = await readFile(`/proc/${child.pid}/io`, 'utf8');
+      const m = /^rchar:\s*(\d+)/m.exec(io);
+      if (m) {
+        lastRead = Math.max(lastRead, Number(m[1]));
+        opts.onProgress?.(lastRead);
+      }
+    } catch {
+      /* not Linux, or zstd already gone */
+    }
+  };
+  const timer = setInterval(() => void sample(), 250);
+  const done = new Promise<{ rawSize: number }>((resolve, reject) => {
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      clearInterval(timer);
+      reject(
+        err.code === 'ENOENT'
+          ? new LifeboatError('BINARY_MISSING', 'zstd is not installed', { hint: 'install it (Debian: apt-get install zstd) or choose --compression gzip' })
+          : err,
+      );
+    });
+    child.on('close', (code, signal) => {
+      clearInterval(timer);
+      if (code !== 0) {
+        reject(new LifeboatError('COMMAND_FAILED', `zstd failed (${signal ? `signal ${signal}` : `exit code ${code}`}): ${stderr.trim().split('\n').pop() ?? ''}`));
+        return;
+      }
+      // "/*stdin*\ : 27.84%   (514021345 B => 226112231 B, /*stdout*\)"
+      const m = /\(\s*(\d+) B =>/.exec(stderr);
+      const rawSize = m ? Number(m[1]) : lastRead;
+      opts.onProgress?.(rawSize);
+      resolve({ rawSize });
+    });
+  });
+  done.catch(() => undefined);
+  child.stdout.on('error', () => undefined);
+  return { output: child.stdout, done };
+}
