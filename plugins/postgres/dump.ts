@@ -156,7 +156,10 @@ async function runWrite(bin: string, child: PromiseLike<unknown> & { kill(): boo
     await write();
   } catch (err) {
     child.kill();
-    // Prefer the tool's own message (e.g. "pg_dump: error: connection failed") over a stream error.
+    // The storage's own failure (a full disk, say) is the cause; otherwise prefer the
+    // tool's message (e.g. "pg_dump: error: connection failed") over a broken pipe.
+    const code = (err as { code?: string }).code;
+    if (code === 'STORAGE_FAILED' || code === 'KEY_INVALID' || code === 'CANCELLED' || code === 'BINARY_MISSING') throw err;
     await exited;
     throw err;
   }

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { SAMPLE_DB, startCluster, tableFingerprints, type PgCluster } from '../harness/pg.js';
 import { BIN, lifeboat, workspace, type Workspace } from '../helpers/cli.js';
@@ -213,4 +214,85 @@ describe('interrupted backups', () => {
       await w.cleanup();
     }
   }, 120_000);
+
+  test('job.cancel kills pg_dump and keeps nothing; the agent goes on serving', async () => {
+    const wrapper = path.join(ws.dir, 'slow-dump-cancel.sh');
+    // pg_dump writes everything, then the wrapper holds the pipe open for a long time
+    await writeFile(wrapper, '#!/bin/sh\nif [ "$1" = pg_dump ] && [ "$2" != --version ]; then "$@"; exec sleep 600; fi\nexec "$@"\n');
+    await chmod(wrapper, 0o755);
+    const w = await workspace(pg, { connection: { commandPrefix: [wrapper] } });
+    try {
+      const agent = spawn(process.execPath, [BIN, 'agent', '--stdio', '--config', w.config], { stdio: ['pipe', 'pipe', 'inherit'] });
+      const messages: any[] = [];
+      let buf = '';
+      const waitFor = (pred: (m: any) => boolean) =>
+        new Promise<any>((resolve) => {
+          const check = () => {
+            const m = messages.find(pred);
+            if (m) resolve(m);
+            else setTimeout(check, 20);
+          };
+          check();
+        });
+      agent.stdout.on('data', (d: Buffer) => {
+        buf += d.toString();
+        let i: number;
+        while ((i = buf.indexOf('\n')) >= 0) {
+          messages.push(JSON.parse(buf.slice(0, i)));
+          buf = buf.slice(i + 1);
+        }
+      });
+      const send = (id: number, method: string, params: unknown) => agent.stdin.write(JSON.stringify({ jsonrpc: '2.0', id, method, params }) + '\n');
+      send(1, 'job.start', { type: 'backup', params: { cluster: 'pg', database: SAMPLE_DB } });
+      const { result } = await waitFor((m) => m.id === 1);
+      await waitFor((m) => m.method === 'job.progress' && m.params.bytes > 0);
+      send(2, 'job.cancel', { jobId: result.jobId });
+      expect((await waitFor((m) => m.id === 2)).result).toEqual({ cancelled: true });
+      const done = await waitFor((m) => m.method === 'job.done');
+      expect(done.params.ok).toBe(false);
+      expect(done.params.error.code).toBe('CANCELLED');
+      // the child processes are gone (the wrapper's sleep included)
+      const ps = await execa('ps', ['-eo', 'args']);
+      expect(ps.stdout).not.toContain(`${wrapper} pg_dump`);
+      expect(ps.stdout).not.toMatch(/sleep 600/);
+      // the agent still serves, and nothing was kept
+      send(3, 'catalog.list', {});
+      expect((await waitFor((m) => m.id === 3)).result.backups).toEqual([]);
+      expect((await filesUnder(w.repo)).filter((f) => f.includes('/backup/'))).toEqual([]);
+      agent.stdin.end();
+      await new Promise((r) => agent.on('close', r));
+    } finally {
+      await w.cleanup();
+    }
+  });
+
+  // Needs root to mount a small tmpfs (CI runs as root); elsewhere it is skipped.
+  test.skipIf(process.getuid?.() !== 0)('a full disk fails the backup clearly and leaves nothing that looks complete', async () => {
+    const w = await workspace(pg);
+    const mnt = path.join(w.dir, 'small');
+    await mkdir(mnt);
+    await execa('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mnt]);
+    try {
+      const cfg = JSON.parse(await readFile(w.config, 'utf8'));
+      cfg.repositories.main.path = path.join(mnt, 'repo');
+      await writeFile(w.config, JSON.stringify(cfg));
+      const small = await backup(['-t', 'public.pgbench_branches'], w);
+      expect(small.code, small.stderr).toBe(0);
+      const r = await backup(['--compression', 'none'], w);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/no space left on device/);
+      expect(r.stderr.trim().split('\n').filter((l) => l.startsWith('lifeboat:')).length).toBe(1);
+      const list = await lifeboat(['--json', 'list'], { config: w.config });
+      expect(list.json.backups.map((b: any) => b.id)).toEqual([small.json.backup.id]);
+      expect(list.json.invalid).toEqual([]);
+      const files = await filesUnder(path.join(mnt, 'repo'));
+      expect(files.filter((f) => f.includes('.lifeboat-tmp-'))).toEqual([]);
+      expect(files.filter((f) => f.includes('/backup/') && !f.includes(small.json.backup.id))).toEqual([]);
+      const v = await lifeboat(['verify', small.json.backup.id], { config: w.config });
+      expect(v.code, v.stderr).toBe(0);
+    } finally {
+      await execa('umount', [mnt]);
+      await w.cleanup();
+    }
+  });
 });
