@@ -60,6 +60,7 @@ export class JobRunner {
       id,
       signal: controller.signal,
       log: (level: LogLevel, message: string) => {
+        flush(); // keep progress and log lines in order
         const ev: LogEvent = { jobId: id, level, message, time: new Date().toISOString() };
         this.notify(Events.log, ev as unknown as Record<string, unknown>);
       },
