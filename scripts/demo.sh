@@ -11,8 +11,11 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root=$(pwd)
 sandbox="$root/.sandbox"
 lifeboat() { node "$root/bin/lifeboat.js" --config "$sandbox/config.json" "$@"; }
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; [[ -n "${NO_COLOR:-}" ]] || true; }
-[[ -n "${NO_COLOR:-}" ]] && say() { printf '\n== %s\n' "$*"; }
+if [[ -t 1 && -z "${NO_COLOR:-}" ]]; then
+  say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+else
+  say() { printf '\n== %s\n' "$*"; }
+fi
 
 bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 [[ -n "$bindir" && -x "$bindir/initdb" ]] || { echo "demo: PostgreSQL server binaries not found (run: bash scripts/setup.sh)" >&2; exit 1; }
@@ -76,7 +79,7 @@ CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM ('2025-01-01') TO (
 CREATE TABLE events_2026 PARTITION OF events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
 INSERT INTO events SELECT i, date '2025-06-01' + (i % 400) FROM generate_series(1, 5000) i;
 CREATE VIEW big_accounts AS SELECT * FROM pgbench_accounts WHERE abalance > 0;
-SELECT lo_from_bytea(0, convert_to(repeat('large object ', 10000), 'UTF8'));
+DO $$ BEGIN PERFORM lo_from_bytea(0, convert_to(repeat('large object ', 10000), 'UTF8')); END $$;
 SQL
 fi
 

@@ -95,6 +95,23 @@ describe('replacing a database', () => {
     const latest = await run(['show', 'latest']);
     expect(latest.json.manifest.tag).not.toBe('safety');
   });
+  test('the database lifeboat connects through can itself be replaced', async () => {
+    await pg.psql('CREATE DATABASE appdb');
+    await pg.psql('CREATE TABLE t (x int); INSERT INTO t SELECT generate_series(1, 100)', 'appdb');
+    const w = await workspace(pg, { database: 'appdb' });
+    try {
+      const b = await lifeboat(['--json', 'backup', '-c', 'pg'], { config: w.config });
+      expect(b.code, b.stderr).toBe(0);
+      expect(b.json.backup.databases).toEqual(['appdb']);
+      const snapshot = await tableFingerprints(pg, 'appdb');
+      await pg.psql('DELETE FROM t WHERE x > 10', 'appdb');
+      const r = await lifeboat(['--json', 'restore', 'latest', '--to-database', 'appdb', '--clean', '--yes'], { config: w.config });
+      expect(r.code, r.stderr).toBe(0);
+      expect(await tableFingerprints(pg, 'appdb')).toEqual(snapshot);
+    } finally {
+      await w.cleanup();
+    }
+  });
 });
 
 describe('backup scopes', () => {
