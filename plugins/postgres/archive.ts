@@ -51,7 +51,7 @@ export async function archiveToc(ctx: Ctx, backup: BackupReader, entry: Database
   if (backup.manifest.logical!.format === 'directory') {
     return runTool('pg_restore', ['--list', await stageDirectory(ctx, backup, entry)], to);
   }
-  return pipeToTool('pg_restore', ['--list'], await backup.open(entry.objects[0]!), { ...to, captureStdout: true, allowEarlyExit: true });
+  return pipeToTool('pg_restore', ['--list'], await backup.open(entry.objects[0]!), { ...to, captureStdout: true });
 }
 
 /** Checks a plain SQL dump's header and trailer while streaming through it. */

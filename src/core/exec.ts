@@ -90,14 +90,14 @@ function lastMeaningfulLine(stderr: string): string {
 /**
  * Feed a stream into a tool's stdin and wait for both. Resolves with the tool's
  * stdout when `captureStdout` (else ''). A source error (e.g. a checksum
- * mismatch) wins over the tool's error; with `allowEarlyExit` a tool that exits
- * successfully before reading everything (`pg_restore --list`) is fine.
+ * mismatch) wins over the tool's error. A tool that exits successfully before
+ * reading everything (`pg_restore --list`) is fine: the broken pipe is ignored.
  */
 export async function pipeToTool(
   bin: string,
   args: readonly string[],
   source: import('node:stream').Readable,
-  opts: ToolOptions & { captureStdout?: boolean; allowEarlyExit?: boolean } = {},
+  opts: ToolOptions & { captureStdout?: boolean } = {},
 ): Promise<string> {
   const [file, argv] = toolArgv(bin, args, opts);
   const child = execa(file, argv, {
@@ -129,9 +129,5 @@ export async function pipeToTool(
     source.destroy();
     if (sourceError) throw sourceError;
     throw toolError(bin, err, opts);
-  } finally {
-    if (!opts.allowEarlyExit) {
-      /* a tool that stopped reading early without failing is caught by callers' checks */
-    }
   }
 }

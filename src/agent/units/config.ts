@@ -35,8 +35,9 @@ export async function initConfig(env: AgentEnv, input: z.input<typeof InitParams
   let config: AgentConfigInput = { repositories: {}, clusters: {} };
   const exists = existsSync(file);
   if (exists) {
-    config = parseConfig(readFileSync(file, 'utf8'), file) as AgentConfigInput;
-    config = JSON.parse(readFileSync(file, 'utf8')) as AgentConfigInput; // keep the user's relative paths
+    const text = readFileSync(file, 'utf8');
+    parseConfig(text, file); // refuse to extend a config that is already invalid
+    config = JSON.parse(text) as AgentConfigInput; // as written: keeps the user's relative paths
     if (config.clusters[p.cluster] && !p.force) {
       throw new LifeboatError('USAGE', `cluster ${p.cluster} is already in ${file}`, { hint: 'choose another name, edit the file, or pass --force to replace it' });
     }

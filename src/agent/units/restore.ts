@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { LifeboatError } from '../../core/errors.js';
-import { checksumStored } from '../../core/pipeline.js';
 import type { RestorePlan, RestoreResult } from '../../core/plugin.js';
 import { lockForJob } from '../lock.js';
 import { callStep } from '../plugins.js';
@@ -8,6 +7,7 @@ import type { AgentEnv } from '../env.js';
 import { objectReader, stepContext, type JobHandle } from '../context.js';
 import { resolveBackup, summarize, type BackupSummary } from './catalog.js';
 import { runBackup } from './backup.js';
+import { checksumAll } from './verify.js';
 
 export const RestoreParamsSchema = z
   .object({
@@ -65,16 +65,12 @@ export async function runRestore(env: AgentEnv, input: RestoreParams, job: JobHa
   const cluster = await env.cluster(clusterName);
   const lock = lockForJob(await env.stateDir(), cluster.name, job);
   try {
-    await job.step('checksum', async () => {
-      for (const obj of manifest.objects) {
-        const res = await checksumStored(repo.storage, obj, job.signal, (n) => job.progress({ phase: `checksum ${obj.name}`, bytes: n, totalBytes: obj.size }));
-        if (!res.ok) {
-          throw new LifeboatError('VERIFY_FAILED', `object ${obj.name} of backup ${manifest.id} does not match its manifest; nothing was restored`, {
-            hint: 'restore from another backup',
-          });
-        }
-      }
-    });
+    const bad = (await job.step('checksum', () => checksumAll(repo.storage, manifest, job))).find((c) => !c.ok);
+    if (bad) {
+      throw new LifeboatError('VERIFY_FAILED', `${bad.name.replace(/^checksum /, 'object ')} of backup ${manifest.id} does not match its manifest; nothing was restored`, {
+        hint: 'restore from another backup',
+      });
+    }
     let safetyBackupId: string | undefined;
     if (safetyBackup) {
       const b = await job.step('safety-backup', () =>

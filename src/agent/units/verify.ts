@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { LifeboatError, toLifeboatError } from '../../core/errors.js';
-import type { Verification } from '../../core/manifest.js';
+import type { Manifest, Verification } from '../../core/manifest.js';
+import type { Storage } from '../../core/storage.js';
 import { checksumStored } from '../../core/pipeline.js';
 import type { Check } from '../../core/plugin.js';
 import { callStep } from '../plugins.js';
@@ -12,6 +13,22 @@ export const VerifyParamsSchema = z
   .object({ id: z.string().min(1), cluster: z.string().optional(), level: z.enum(['checksum', 'structure', 'restore']).default('checksum') })
   .strict();
 export type VerifyParams = z.input<typeof VerifyParamsSchema>;
+
+/** Re-read every object of a backup; one check per object (size and sha256). */
+export async function checksumAll(storage: Storage, manifest: Manifest, job: JobHandle): Promise<Check[]> {
+  const checks: Check[] = [];
+  let done = 0;
+  for (const obj of manifest.objects) {
+    const res = await checksumStored(storage, obj, job.signal, (n) => job.progress({ phase: `checksum ${obj.name}`, bytes: done + n, totalBytes: manifest.storedSize }));
+    done += obj.size;
+    checks.push({
+      name: `checksum ${obj.name}`,
+      ok: res.ok,
+      detail: res.ok ? `${res.size} bytes` : `sha256 ${res.sha256.slice(0, 16)}… size ${res.size}, manifest says ${obj.sha256.slice(0, 16)}… size ${obj.size}`,
+    });
+  }
+  return checks;
+}
 
 /** Errors that say nothing about the backup itself: not recorded as a verdict. */
 const NOT_A_VERDICT = new Set(['CONNECTION_FAILED', 'BINARY_MISSING', 'CANCELLED', 'LOCKED', 'CONFIG_INVALID', 'CONFIG_NOT_FOUND', 'UNSUPPORTED']);
@@ -29,19 +46,7 @@ export async function runVerify(env: AgentEnv, input: VerifyParams, job: JobHand
   const checks: Check[] = [];
   let error: LifeboatError | undefined;
   try {
-    await job.step('checksum', async () => {
-      const total = manifest.storedSize;
-      let done = 0;
-      for (const obj of manifest.objects) {
-        const res = await checksumStored(repo.storage, obj, job.signal, (n) => job.progress({ phase: `checksum ${obj.name}`, bytes: done + n, totalBytes: total }));
-        done += obj.size;
-        checks.push({
-          name: `checksum ${obj.name}`,
-          ok: res.ok,
-          detail: res.ok ? `${res.size} bytes` : `sha256 ${res.sha256.slice(0, 16)}… size ${res.size}, manifest says ${obj.sha256.slice(0, 16)}… size ${obj.size}`,
-        });
-      }
-    });
+    checks.push(...(await job.step('checksum', () => checksumAll(repo.storage, manifest, job))));
     const reader = objectReader(repo.storage, manifest, job.signal);
     const ctx = stepContext(cluster, env.host, job);
     const steps = cluster.plugin.source.steps;
