@@ -2,6 +2,7 @@ import { definePlugin, type StepContext } from 'lifeboat/plugin';
 import { probe } from './catalog.js';
 import { PostgresConfigSchema, type PostgresConfig } from './config.js';
 import { logicalBackup } from './dump.js';
+import { physicalBackup } from './physical.js';
 import { applyRestore, planRestore } from './restore.js';
 import { verifyRestore, verifyStructure } from './verify.js';
 
@@ -14,6 +15,7 @@ export default definePlugin<PostgresConfig>({
     steps: {
       probe: (ctx: StepContext<PostgresConfig>) => probe(ctx.cluster.config, ctx.signal),
       logicalBackup,
+      physicalBackup,
       verifyStructure,
       verifyRestore,
       planRestore,

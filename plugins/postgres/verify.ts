@@ -3,12 +3,14 @@ import { listTables, countRows, countLargeObjects } from './catalog.js';
 import { connArgs, defaultDatabase, toolOpts, type PostgresConfig } from './config.js';
 import { archiveToc, checkPlainDump, parseToc, stageDirectory, type DatabaseEntry } from './archive.js';
 import { runSql } from './psql.js';
+import { verifyPhysicalRestore, verifyPhysicalStructure } from './physical-verify.js';
 import { quoteIdent } from './sql.js';
 
 type Ctx = StepContext<PostgresConfig>;
 
 /** Structure level: the archive's TOC reads, and the whole archive decodes. */
 export async function verifyStructure(ctx: Ctx, backup: BackupReader): Promise<Check[]> {
+  if (backup.manifest.physical) return verifyPhysicalStructure(ctx, backup);
   const logical = backup.manifest.logical;
   if (!logical) throw new LifeboatError('UNSUPPORTED', `backup ${backup.manifest.id} is not a logical backup`);
   const to = toolOpts(ctx.cluster.config, ctx.signal);
@@ -41,6 +43,7 @@ export async function verifyStructure(ctx: Ctx, backup: BackupReader): Promise<C
 
 /** Restore level: load into a scratch database, compare with the manifest, always drop it. */
 export async function verifyRestore(ctx: Ctx, backup: BackupReader): Promise<Check[]> {
+  if (backup.manifest.physical) return verifyPhysicalRestore(ctx, backup);
   const logical = backup.manifest.logical;
   if (!logical) throw new LifeboatError('UNSUPPORTED', `backup ${backup.manifest.id} is not a logical backup`);
   const c = ctx.cluster.config;

@@ -47,6 +47,27 @@ export const LogicalDetailsSchema = z.object({
   tool: z.string(),
 });
 
+const Lsn = z.string().regex(/^[0-9A-F]{1,8}\/[0-9A-F]{1,8}$/, 'expected an LSN like 1/6E000028');
+const WalSegment = z.string().regex(/^[0-9A-F]{24}$/, 'expected a WAL segment name');
+
+export const PhysicalDetailsSchema = z.object({
+  tool: z.string(),
+  /** Tar of the data directory as pg_basebackup writes it; holds PostgreSQL's backup_manifest. */
+  format: z.literal('tar'),
+  startLsn: Lsn,
+  stopLsn: Lsn,
+  timeline: z.number().int().positive(),
+  walSegmentSize: z.number().int().positive(),
+  /** First and last WAL segment the backup needs to be consistent (inclusive). */
+  walStart: WalSegment,
+  walStop: WalSegment,
+  /** The WAL needed for consistency is inside the tar (pg_basebackup -X fetch). */
+  walIncluded: z.boolean(),
+  tablespaces: z.array(z.object({ oid: z.string(), location: z.string() })),
+  dataDirectory: z.string().optional(),
+});
+export type PhysicalDetails = z.infer<typeof PhysicalDetailsSchema>;
+
 export const ManifestSchema = z.object({
   formatVersion: z.literal(MANIFEST_FORMAT),
   id: z.string().regex(/^[0-9]{8}-[0-9]{6}[LP]-[0-9a-f]{4}$/, 'expected an id like 20261121-084501L-3f2a'),
@@ -72,6 +93,7 @@ export const ManifestSchema = z.object({
   rawSize: z.number().int().nonnegative(),
   storedSize: z.number().int().nonnegative(),
   logical: LogicalDetailsSchema.optional(),
+  physical: PhysicalDetailsSchema.optional(),
 });
 
 export type Manifest = z.infer<typeof ManifestSchema>;

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { ZodType } from 'zod';
 import type { Compression } from './compression.js';
-import type { LogicalDetails, Manifest } from './manifest.js';
+import type { LogicalDetails, Manifest, PhysicalDetails } from './manifest.js';
 import type { StoredObject } from './pipeline.js';
 import type { Storage } from './storage.js';
 
@@ -129,6 +129,12 @@ export interface SourceSteps<TConfig> {
     out: BackupWriter,
     options: LogicalBackupOptions,
   ): Promise<{ server: ServerInfo; logical: LogicalDetails }>;
+  /** Take a physical base backup (optional: not every source has one). */
+  physicalBackup?(
+    ctx: StepContext<TConfig>,
+    out: BackupWriter,
+    options: { compression: Compression },
+  ): Promise<{ server: ServerInfo; physical: PhysicalDetails }>;
   /** Check that the dump's structure is readable (pg_restore --list, header/trailer). */
   verifyStructure(ctx: StepContext<TConfig>, backup: BackupReader): Promise<Check[]>;
   /** Restore into a scratch database, compare with the manifest, always drop it. */

@@ -4,7 +4,8 @@ import { LifeboatError } from '../../core/errors.js';
 import { BACKUP_TAGS, ManifestSchema, newBackupId, type Manifest } from '../../core/manifest.js';
 import { lockForJob } from '../lock.js';
 import { callStep } from '../plugins.js';
-import type { LogicalScope } from '../../core/plugin.js';
+import type { LogicalScope, ServerInfo } from '../../core/plugin.js';
+import type { LogicalDetails, PhysicalDetails } from '../../core/manifest.js';
 import { LIFEBOAT_VERSION, type AgentEnv } from '../env.js';
 import { ObjectWriter, stepContext, type JobHandle } from '../context.js';
 import { summarize, type BackupSummary } from './catalog.js';
@@ -37,9 +38,6 @@ export interface BackupResult extends BackupSummary {
  */
 export async function runBackup(env: AgentEnv, input: BackupParams, job: JobHandle, opts: { lockHeld?: boolean } = {}): Promise<BackupResult> {
   const params = BackupParamsSchema.parse(input);
-  if (params.kind === 'physical') {
-    throw new LifeboatError('UNSUPPORTED', 'physical backups are not available in this version', { hint: 'use --logical' });
-  }
   const { config } = await env.config();
   const cluster = await env.cluster(params.cluster);
   const repo = await env.repository(cluster.repoName);
@@ -48,31 +46,42 @@ export async function runBackup(env: AgentEnv, input: BackupParams, job: JobHand
   try {
     const compression: Compression = params.compression ?? config.defaults.compression;
     const format = params.format ?? config.defaults.format;
-    const id = newBackupId('logical');
+    const id = newBackupId(params.kind);
     const startedAt = new Date();
     const writer = new ObjectWriter(repo.storage, cluster.name, id, compression, job);
     job.log('info', `backup ${id} of cluster ${cluster.name} to ${repo.storage.description}`);
     try {
       const ctx = stepContext(cluster, env.host, job);
-      const scope: LogicalScope = { kind: params.scope };
-      if (params.tables.length) scope.tables = params.tables;
-      if (params.schemas.length) scope.schemas = params.schemas;
-      const out = await job.step('dump', () =>
-        callStep(cluster.plugin.meta.name, 'logicalBackup', env.host, () =>
-          cluster.plugin.source.steps.logicalBackup(ctx, writer, {
-            format,
-            scope,
-            compression,
-            ...(params.database ? { database: params.database } : {}),
-          }),
-        ),
-      );
+      const steps = cluster.plugin.source.steps;
+      let out: { server: ServerInfo; logical?: LogicalDetails; physical?: PhysicalDetails };
+      if (params.kind === 'physical') {
+        const physicalBackup = steps.physicalBackup;
+        if (!physicalBackup) throw new LifeboatError('UNSUPPORTED', `source plugin ${cluster.plugin.meta.name} has no physical backups`);
+        if (params.scope !== 'database' || params.format || params.database) {
+          throw new LifeboatError('USAGE', 'a physical backup is of the whole cluster: --format, --database and scope options are for --logical');
+        }
+        out = await job.step('basebackup', () => callStep(cluster.plugin.meta.name, 'physicalBackup', env.host, () => physicalBackup(ctx, writer, { compression })));
+      } else {
+        const scope: LogicalScope = { kind: params.scope };
+        if (params.tables.length) scope.tables = params.tables;
+        if (params.schemas.length) scope.schemas = params.schemas;
+        out = await job.step('dump', () =>
+          callStep(cluster.plugin.meta.name, 'logicalBackup', env.host, () =>
+            steps.logicalBackup(ctx, writer, {
+              format,
+              scope,
+              compression,
+              ...(params.database ? { database: params.database } : {}),
+            }),
+          ),
+        );
+      }
       const finishedAt = new Date();
       const manifest: Manifest = {
         formatVersion: 1,
         id,
         cluster: cluster.name,
-        kind: 'logical',
+        kind: params.kind,
         plugin: { name: cluster.plugin.meta.name, version: cluster.plugin.meta.version },
         lifeboatVersion: LIFEBOAT_VERSION,
         startedAt: startedAt.toISOString(),
@@ -86,8 +95,9 @@ export async function runBackup(env: AgentEnv, input: BackupParams, job: JobHand
         objects: writer.objects.map((o) => ({ name: o.name, key: o.key, size: o.size, sha256: o.sha256, rawSize: o.rawSize, compression: o.compression })),
         rawSize: writer.objects.reduce((n, o) => n + o.rawSize, 0),
         storedSize: writer.objects.reduce((n, o) => n + o.size, 0),
-        logical: out.logical,
       };
+      if (out.logical) manifest.logical = out.logical;
+      if (out.physical) manifest.physical = out.physical;
       if (params.label) manifest.label = params.label;
       const checked = ManifestSchema.parse(manifest);
       job.signal.throwIfAborted();

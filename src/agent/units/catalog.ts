@@ -20,6 +20,8 @@ export interface BackupSummary {
   scope?: string;
   databases: string[];
   host: string;
+  /** Physical backups: the LSN range and timeline. */
+  wal?: { start: string; stop: string; timeline: number };
   verification?: { level: string; ok: boolean; at: string };
 }
 
@@ -47,6 +49,10 @@ export function summarize(m: Manifest): BackupSummary {
   };
   if (m.label) s.label = m.label;
   if (m.pinned) s.pinned = true;
+  if (m.physical) {
+    s.format = m.physical.format;
+    s.wal = { start: m.physical.startLsn, stop: m.physical.stopLsn, timeline: m.physical.timeline };
+  }
   if (m.logical) {
     s.format = m.logical.format;
     s.scope = m.logical.scope.kind;

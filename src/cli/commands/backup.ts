@@ -12,7 +12,7 @@ export function registerBackup(program: Command, globals: () => GlobalOptions): 
     .description('take a backup of a cluster into its repository')
     .option('-c, --cluster <name>', 'cluster from the config (optional when there is one)')
     .option('--logical', 'logical backup with pg_dump (the default)')
-    .option('--physical', 'physical base backup (not in this version)')
+    .option('--physical', 'physical base backup of the whole cluster (pg_basebackup, tar stream with WAL)')
     .option('-F, --format <format>', 'custom | plain | directory (default from config: custom)')
     .option('-d, --database <name>', 'database to dump (default: the cluster\'s database)')
     .option('--all-databases', 'every database plus globals (roles, tablespaces)')
@@ -39,10 +39,10 @@ repository; the manifest is written last, so an interrupted backup is never list
     )
     .action(async (o) => {
       const g = globals();
-      if (o.physical) throw new LifeboatError('UNSUPPORTED', 'physical backups are not available in this version', { hint: 'use --logical' });
+      if (o.physical && o.logical) throw new LifeboatError('USAGE', 'choose one of --logical and --physical');
       const scopes = [o.allDatabases && 'all', o.schemaOnly && 'schema-only', o.dataOnly && 'data-only', o.table.length && 'tables', o.schema.length && 'schemas'].filter(Boolean);
       if (scopes.length > 1) throw new LifeboatError('USAGE', `choose one of --all-databases, --schema-only, --data-only, --table, --schema (got ${scopes.join(', ')})`);
-      const params: Record<string, unknown> = { kind: 'logical', scope: scopes[0] ?? 'database', tables: o.table, schemas: o.schema };
+      const params: Record<string, unknown> = { kind: o.physical ? 'physical' : 'logical', scope: scopes[0] ?? 'database', tables: o.table, schemas: o.schema };
       if (o.cluster) params.cluster = o.cluster;
       if (o.format) params.format = o.format;
       if (o.database) params.database = o.database;
@@ -55,9 +55,10 @@ repository; the manifest is written last, so an interrupted backup is never list
       }
       const res = await withAgent(g, (client) => runJobWithUi<BackupResult>(client, g, 'backup', params));
       if (g.json) return printJson({ ok: true, backup: res });
+      const what = res.kind === 'physical' ? `physical, WAL ${res.wal?.start}..${res.wal?.stop} on timeline ${res.wal?.timeline}` : `${res.databases.join(', ')}`;
       process.stdout.write(
-        `backup ${res.id} of ${res.cluster} done in ${duration(res.durationMs)}: ${res.databases.join(', ')} ` +
-          `(${res.format}, ${bytes(res.rawSize)} raw, ${bytes(res.storedSize)} stored, ${res.objects} object${res.objects === 1 ? '' : 's'})\n`,
+        `backup ${res.id} of ${res.cluster} done in ${duration(res.durationMs)}: ${what} ` +
+          `(${res.format ?? 'tar'}, ${bytes(res.rawSize)} raw, ${bytes(res.storedSize)} stored, ${res.objects} object${res.objects === 1 ? '' : 's'})\n`,
       );
     });
 }
