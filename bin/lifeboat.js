@@ -3,7 +3,11 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const built = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+// archive_command / restore_command take a short path (no commander, no UI)
+const args = process.argv.slice(2);
+const first = args.findIndex((a, i) => !a.startsWith('-') && !['--config'].includes(args[i - 1] ?? ''));
+const entry = args[first] === 'wal' ? 'wal.js' : 'cli.js';
+const built = fileURLToPath(new URL(`../dist/${entry}`, import.meta.url));
 if (!existsSync(built)) {
   process.stderr.write('lifeboat: not built yet: run "npm run setup" (or "npm run build") in ' + fileURLToPath(new URL('..', import.meta.url)) + '\n');
   process.exit(2);

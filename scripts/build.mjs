@@ -8,7 +8,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 rmSync(`${root}/dist`, { recursive: true, force: true });
 await build({
   absWorkingDir: root,
-  entryPoints: { cli: 'src/cli/main.ts', plugin: 'src/core/index.ts', 'plugin-testing': 'src/core/testing/index.ts' },
+  entryPoints: { cli: 'src/cli/main.ts', wal: 'src/cli/wal-main.ts', plugin: 'src/core/index.ts', 'plugin-testing': 'src/core/testing/index.ts' },
   outdir: 'dist',
   bundle: true,
   splitting: true,

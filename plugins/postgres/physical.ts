@@ -1,6 +1,9 @@
 import {
   LifeboatError,
+  parseBasebackupLog,
+  parseLsn,
   runTool,
+  segmentName,
   spawnTool,
   toolError,
   type BackupWriter,
@@ -12,7 +15,6 @@ import {
 import { probe } from './catalog.js';
 import { connArgs, toolOpts, type PostgresConfig } from './config.js';
 import { queryJson } from './psql.js';
-import { parseBasebackupLog, parseLsn, segmentName } from './wal.js';
 
 type Ctx = StepContext<PostgresConfig>;
 

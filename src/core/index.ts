@@ -11,3 +11,4 @@ export * from './manifest.js';
 export * from './repository.js';
 export * from './plugin.js';
 export * from './exec.js';
+export * from './wal.js';

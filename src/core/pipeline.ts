@@ -3,7 +3,7 @@ import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { compressStream, compressionSuffix, decompressStream, type Compression } from './compression.js';
 import { LifeboatError, toLifeboatError } from './errors.js';
-import type { Storage } from './storage.js';
+import type { PutOptions, Storage } from './storage.js';
 import { hasPipeFd, zstdFromPipe } from './direct-zstd.js';
 
 /** Counts bytes flowing through and reports them. */
@@ -86,6 +86,12 @@ export interface StoreOptions {
   signal?: AbortSignal;
   /** Called with raw bytes read from the source so far. */
   onProgress?: (rawBytes: number) => void;
+  /** Refuse to replace an existing object (see PutOptions.ifNoneMatch). */
+  ifNoneMatch?: boolean;
+}
+
+function putOptions(opts: StoreOptions): PutOptions {
+  return { ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.ifNoneMatch ? { ifNoneMatch: true } : {}) };
 }
 
 /**
@@ -104,7 +110,7 @@ export async function storeStream(
   const counter = new ByteCounter(opts.onProgress);
   const compressor = compressStream(opts.compression, opts.signal);
   const tee = new HashTee();
-  const putDone = storage.put(key, tee, opts.signal ? { signal: opts.signal } : {});
+  const putDone = storage.put(key, tee, putOptions(opts));
   try {
     await Promise.all([pipeline(source, counter, compressor, tee, opts.signal ? { signal: opts.signal } : {}), putDone]);
   } catch (err) {
@@ -129,7 +135,7 @@ export async function storeStream(
 async function storeFromPipe(storage: Storage, name: string, key: string, source: Readable, opts: StoreOptions): Promise<StoredObject> {
   const z = zstdFromPipe(source, opts.compression, { ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
   const tee = new HashTee();
-  const putDone = storage.put(key, tee, opts.signal ? { signal: opts.signal } : {});
+  const putDone = storage.put(key, tee, putOptions(opts));
   try {
     const [, , { rawSize }] = await Promise.all([pipeline(z.output, tee), putDone, z.done]);
     return { name, key, size: tee.bytes, sha256: tee.digest(), rawSize, compression: opts.compression };
