@@ -15,6 +15,10 @@ export const PostgresConfigSchema = z
     commandPrefix: z.array(z.string().min(1)).optional(),
     /** Directory of pg_dump/pg_restore/psql when they are not on PATH. */
     bindir: z.string().min(1).optional(),
+    /** The cluster's data directory (for in-place recovery); default: asked of the server. */
+    dataDirectory: z.string().min(1).optional(),
+    /** OS user that runs the server (pg_ctl runs as it when lifeboat runs as root); default postgres. */
+    serverUser: z.string().min(1).optional(),
     /** Parallel jobs for directory-format dumps and restores. */
     jobs: z.number().int().min(1).max(64).optional(),
   })

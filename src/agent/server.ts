@@ -13,6 +13,7 @@ import { runVerify, VerifyParamsSchema } from './units/verify.js';
 import { planRestore, RestoreParamsSchema, runRestore } from './units/restore.js';
 import { GcParamsSchema, runGc, runReindex } from './units/repo.js';
 import { checkConfig, initConfig, InitParamsSchema } from './units/config.js';
+import { applyPitr, PitrApplyParamsSchema, PitrPlanParamsSchema, planPitr, showPlan } from './units/pitr.js';
 import type { JobHandle } from './context.js';
 
 type Handler = (params: Record<string, unknown>) => Promise<unknown>;
@@ -49,6 +50,10 @@ export function handlers(env: AgentEnv, jobs: JobRunner): Record<string, Handler
       const params = parse(GcParamsSchema, p, 'gc');
       return { work: (job) => runGc(env, params, job) };
     },
+    pitr: (p) => {
+      const params = parse(PitrApplyParamsSchema, p, 'pitr');
+      return { work: (job) => applyPitr(env, params, job) };
+    },
     reindex: (p) => {
       const params = parse(ClusterOnly, p, 'reindex');
       return { work: () => runReindex(env, params) };
@@ -79,7 +84,7 @@ export function handlers(env: AgentEnv, jobs: JobRunner): Record<string, Handler
         pid: process.pid,
         node: process.version,
         plugins: registry.list().map((pl) => ({ name: pl.meta.name, version: pl.meta.version, kinds: [pl.source ? 'source' : '', pl.storage ? 'storage' : ''].filter(Boolean) })),
-        capabilities: ['logical-backup', 'verify', 'restore', 'gc', 'jobs.cancel'],
+        capabilities: ['logical-backup', 'physical-backup', 'wal-archive', 'pitr', 'verify', 'restore', 'gc', 'jobs.cancel'],
         config,
       };
       return result;
@@ -92,6 +97,8 @@ export function handlers(env: AgentEnv, jobs: JobRunner): Record<string, Handler
       return showBackup(env, q.id, q.cluster);
     },
     'catalog.status': (p) => clusterStatus(env, parse(ClusterOnly, p, 'catalog.status')),
+    'pitr.plan': (p) => planPitr(env, parse(PitrPlanParamsSchema, p, 'pitr.plan')),
+    'pitr.show': (p) => showPlan(env, parse(z.object({ plan: z.string().min(1) }).strict(), p, 'pitr.show').plan),
     'restore.plan': (p) => planRestore(env, parse(RestoreParamsSchema, p, 'restore.plan')),
     'job.start': async (p) => {
       const q = parse(JobStart, p, 'job.start');

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Low } from 'lowdb';
 import { JSONFile } from 'lowdb/node';
 import type { SerializedError } from '../core/errors.js';
+import type { PitrPlan } from '../core/pitr.js';
 
 /** One job in the agent's job log. */
 export interface JobRecord {
@@ -33,6 +34,8 @@ export interface StateData {
   version: 1;
   jobs: JobRecord[];
   catalog: Record<string, CatalogEntry>;
+  /** Point-in-time recovery plans and how far each walk got. */
+  plans: Record<string, PitrPlan>;
 }
 
 const MAX_JOBS = 500;
@@ -48,7 +51,7 @@ export class AgentState {
 
   constructor(readonly dir: string) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    this.db = new Low<StateData>(new JSONFile(path.join(dir, 'state.json')), { version: 1, jobs: [], catalog: {} });
+    this.db = new Low<StateData>(new JSONFile(path.join(dir, 'state.json')), { version: 1, jobs: [], catalog: {}, plans: {} });
   }
 
   async read(): Promise<StateData> {
@@ -56,11 +59,12 @@ export class AgentState {
       await this.db.read();
     } catch {
       // a damaged state file is only a cache and a log: start afresh
-      this.db.data = { version: 1, jobs: [], catalog: {} };
+      this.db.data = { version: 1, jobs: [], catalog: {}, plans: {} };
     }
-    this.db.data ??= { version: 1, jobs: [], catalog: {} };
+    this.db.data ??= { version: 1, jobs: [], catalog: {}, plans: {} };
     this.db.data.jobs ??= [];
     this.db.data.catalog ??= {};
+    this.db.data.plans ??= {};
     return this.db.data;
   }
 

@@ -4,6 +4,7 @@ import { registerAdmin } from './commands/admin.js';
 import { registerBackup } from './commands/backup.js';
 import { registerCatalog } from './commands/catalog.js';
 import { registerRestore } from './commands/restore.js';
+import { registerPitr } from './commands/pitr.js';
 import { registerVerify } from './commands/verify.js';
 import { Exit, reportError, type GlobalOptions } from './session.js';
 
@@ -39,6 +40,7 @@ Set NO_COLOR=1 to disable colour. Docs: docs/ in the lifeboat package.`,
   registerCatalog(program, globals);
   registerVerify(program, globals);
   registerRestore(program, globals);
+  registerPitr(program, globals);
   program
     .command('agent')
     .description('run the agent (started by lifeboat itself, locally or over SSH)')

@@ -87,7 +87,7 @@ export async function confirmTyped(expected: string, what: string, yes: boolean 
   const { createInterface } = await import('node:readline/promises');
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
-    const answer = await rl.question(`Type the database name (${expected}) to go ahead, anything else to stop: `);
+    const answer = await rl.question(`Type ${expected} to go ahead, anything else to stop: `);
     if (answer.trim() !== expected) throw new LifeboatError('CONFIRMATION_REQUIRED', 'not confirmed; nothing was changed');
   } finally {
     rl.close();

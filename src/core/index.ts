@@ -12,3 +12,4 @@ export * from './repository.js';
 export * from './plugin.js';
 export * from './exec.js';
 export * from './wal.js';
+export * from './pitr.js';

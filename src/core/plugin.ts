@@ -4,6 +4,7 @@ import type { Compression } from './compression.js';
 import type { LogicalDetails, Manifest, PhysicalDetails } from './manifest.js';
 import type { StoredObject } from './pipeline.js';
 import type { Storage } from './storage.js';
+import type { PitrPlan, PitrStepState } from './pitr.js';
 
 /** The plugin API version this lifeboat speaks. */
 export const PLUGIN_API_VERSION = 1;
@@ -135,6 +136,10 @@ export interface SourceSteps<TConfig> {
     out: BackupWriter,
     options: { compression: Compression },
   ): Promise<{ server: ServerInfo; physical: PhysicalDetails }>;
+  /** The steps of a point-in-time recovery for a plan (optional: sources without PITR omit it). */
+  pitrSteps?(plan: PitrPlan): PitrStepState[];
+  /** Carry out one named step of a plan; idempotent; returns a one-line result. */
+  runPitrStep?(ctx: StepContext<TConfig>, plan: PitrPlan, step: string, io: { openBase(): Promise<Readable> }): Promise<string>;
   /** Check that the dump's structure is readable (pg_restore --list, header/trailer). */
   verifyStructure(ctx: StepContext<TConfig>, backup: BackupReader): Promise<Check[]>;
   /** Restore into a scratch database, compare with the manifest, always drop it. */

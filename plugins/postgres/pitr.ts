@@ -1,0 +1,199 @@
+import { existsSync } from 'node:fs';
+import { appendFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { LifeboatError, pipeToTool, runTool, type PitrPlan, type PitrStepState, type StepContext } from 'lifeboat/plugin';
+import { connArgs, toolOpts, type PostgresConfig } from './config.js';
+import { serverBinDir } from './physical-verify.js';
+import { quoteLiteral } from './sql.js';
+
+type Ctx = StepContext<PostgresConfig>;
+
+const step = (name: string, description: string, precondition: string): PitrStepState => ({ name, description, precondition, status: 'pending' });
+
+/** The steps of a recovery, in order. Each is idempotent and runnable alone. */
+export function pitrSteps(plan: Pick<PitrPlan, 'mode' | 'dataDir' | 'port' | 'backupId' | 'action' | 'id'>): PitrStepState[] {
+  const steps: PitrStepState[] = [];
+  if (plan.mode === 'in-place') {
+    steps.push(step('stop-server', `make sure the server of ${plan.dataDir} is stopped (stop it: pg_ctl stop -m fast)`, 'consent given at plan time (--stop-server) if it runs'));
+    steps.push(step('move-aside', `move ${plan.dataDir} aside to ${plan.dataDir}.lifeboat-${plan.id} (never deleted)`, 'server stopped'));
+  } else {
+    steps.push(step('check-target', `check that ${plan.dataDir} is empty or absent and port ${plan.port} is free`, 'none'));
+  }
+  steps.push(step('restore-base', `restore base backup ${plan.backupId} into ${plan.dataDir}`, `${plan.dataDir} absent or empty (or left by this plan)`));
+  steps.push(step('write-recovery', 'write restore_command, the recovery target and recovery.signal', 'base backup restored'));
+  steps.push(step('start', `start the server on port ${plan.port} (pg_ctl)`, 'recovery settings written'));
+  steps.push(step('follow', `follow recovery until the target, then ${plan.action}`, 'server started'));
+  steps.push(step('verify', plan.action === 'shutdown' ? 'check the server shut down at the target' : 'connect and count rows in every table', 'recovery finished'));
+  return steps;
+}
+
+/** Run a command as the server's OS user when we are root (PostgreSQL refuses root). */
+async function asServerUser(ctx: Ctx, bin: string, args: string[], bindir?: string): Promise<string> {
+  const exe = bindir ? path.join(bindir, bin) : bin;
+  if (process.getuid?.() === 0) return runTool('runuser', ['-u', ctx.cluster.config.serverUser ?? 'postgres', '--', exe, ...args], ctx.signal ? { signal: ctx.signal } : {});
+  return runTool(exe, args, ctx.signal ? { signal: ctx.signal } : {});
+}
+
+async function pgCtl(ctx: Ctx, args: string[]): Promise<string> {
+  return asServerUser(ctx, 'pg_ctl', args, await serverBinDir(ctx));
+}
+
+async function serverRunning(ctx: Ctx, dataDir: string): Promise<boolean> {
+  try {
+    await pgCtl(ctx, ['status', '-D', dataDir]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function portFree(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ port, host });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(false);
+    });
+    s.once('error', () => resolve(true));
+  });
+}
+
+/** SQL against the recovered server (same host and user, the plan's port). */
+async function sqlOnPort(ctx: Ctx, port: number, sql: string, db = 'postgres'): Promise<string> {
+  const c = { ...ctx.cluster.config, port };
+  return runTool('psql', ['-X', '-A', '-t', '-q', '-w', ...connArgs(c), '-d', db, '-c', sql], toolOpts(c, ctx.signal));
+}
+
+const MARK = '# --- lifeboat recovery settings';
+
+export function recoverySettings(plan: PitrPlan): Record<string, string> {
+  const s: Record<string, string> = { restore_command: plan.restoreCommand, recovery_target_timeline: 'latest' };
+  const t = plan.target;
+  if (t.kind === 'time') s.recovery_target_time = t.time;
+  if (t.kind === 'lsn') s.recovery_target_lsn = t.lsn;
+  if (t.kind === 'xid') s.recovery_target_xid = t.xid;
+  if (t.kind === 'name') s.recovery_target_name = t.name;
+  if (t.kind === 'immediate') s.recovery_target = 'immediate';
+  if (t.kind !== 'latest' && t.kind !== 'immediate') s.recovery_target_inclusive = plan.inclusive ? 'on' : 'off';
+  if (t.kind !== 'latest') s.recovery_target_action = plan.action;
+  s.port = String(plan.port);
+  if (plan.mode === 'side-by-side') s.archive_mode = 'off'; // a copy must not archive into the original's repository
+  return s;
+}
+
+/** Carry out one step; returns a one-line result. */
+export async function runPitrStep(ctx: Ctx, plan: PitrPlan, name: string, io: { openBase(): Promise<Readable> }): Promise<string> {
+  const dir = plan.dataDir;
+  const marker = path.join(dir, `lifeboat-pitr-${plan.id}`);
+  switch (name) {
+    case 'stop-server': {
+      if (!(await serverRunning(ctx, dir))) return 'server is not running';
+      await pgCtl(ctx, ['stop', '-D', dir, '-m', 'fast', '-w']);
+      return 'server stopped';
+    }
+    case 'move-aside': {
+      const aside = `${dir}.lifeboat-${plan.id}`;
+      if (existsSync(aside) && !existsSync(dir)) return `already moved to ${aside}`;
+      if (existsSync(aside) && existsSync(marker)) return `already moved to ${aside}`;
+      if (await serverRunning(ctx, dir)) throw new LifeboatError('USAGE', `the server of ${dir} is running`, { hint: 'run the stop-server step first' });
+      await rename(dir, aside);
+      return `moved to ${aside}`;
+    }
+    case 'check-target': {
+      if (existsSync(dir) && !existsSync(marker) && (await readdir(dir)).length > 0) {
+        throw new LifeboatError('TARGET_EXISTS', `${dir} is not empty`, { hint: 'choose an empty or new --to-datadir' });
+      }
+      if (!(await portFree(plan.port)) && !existsSync(path.join(dir, 'postmaster.pid'))) {
+        throw new LifeboatError('USAGE', `port ${plan.port} is in use`, { hint: 'choose another --port' });
+      }
+      return `${dir} is usable, port ${plan.port} is free`;
+    }
+    case 'restore-base': {
+      if (existsSync(dir) && (await readdir(dir)).length > 0) {
+        if (!existsSync(marker)) throw new LifeboatError('TARGET_EXISTS', `${dir} is not empty and was not made by this plan`);
+        if (await serverRunning(ctx, dir)) throw new LifeboatError('USAGE', `a server runs on ${dir}`, { hint: 'the base backup was restored and started already; go on with the next step' });
+        await rm(dir, { recursive: true, force: true }); // our own partial restore: redo it
+      }
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      await writeFile(marker, `${plan.backupId}\n`);
+      await pipeToTool('tar', ['-x', '-C', dir], await io.openBase(), ctx.signal ? { signal: ctx.signal } : {});
+      for (const f of ['postmaster.pid', 'standby.signal', 'recovery.signal']) await rm(path.join(dir, f), { force: true });
+      if (process.getuid?.() === 0) await runTool('chown', ['-R', `${ctx.cluster.config.serverUser ?? 'postgres'}:`, dir]);
+      return `base backup ${plan.backupId} restored into ${dir}`;
+    }
+    case 'write-recovery': {
+      const conf = path.join(dir, 'postgresql.auto.conf');
+      const old = existsSync(conf) ? await readFile(conf, 'utf8') : '';
+      const kept = old.includes(MARK) ? old.slice(0, old.indexOf(MARK)) : old;
+      const lines = Object.entries(recoverySettings(plan)).map(([k, v]) => `${k} = ${quoteLiteral(v)}`);
+      await writeFile(conf, `${kept}${kept.endsWith('\n') || !kept ? '' : '\n'}${MARK} (plan ${plan.id})\n${lines.join('\n')}\n`);
+      await writeFile(path.join(dir, 'recovery.signal'), '');
+      if (process.getuid?.() === 0) await runTool('chown', [`${ctx.cluster.config.serverUser ?? 'postgres'}:`, conf, path.join(dir, 'recovery.signal')]);
+      return lines.join('; ');
+    }
+    case 'start': {
+      if (await serverRunning(ctx, dir)) return 'already running';
+      await pgCtl(ctx, ['start', '-D', dir, '-W', '-l', path.join(dir, 'lifeboat-recovery.log')]);
+      return `started on port ${plan.port}`;
+    }
+    case 'follow':
+      return followRecovery(ctx, plan);
+    case 'verify': {
+      if (plan.action === 'shutdown') {
+        if (await serverRunning(ctx, dir)) throw new LifeboatError('RESTORE_FAILED', 'the server is still running; it should have shut down at the target');
+        return 'server shut down at the target';
+      }
+      const dbs = (await sqlOnPort(ctx, plan.port, 'SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY 1')).split('\n').filter(Boolean);
+      const state = await sqlOnPort(ctx, plan.port, "SELECT CASE WHEN pg_is_in_recovery() THEN 'in recovery (paused)' ELSE 'promoted, read-write' END");
+      return `server answers on port ${plan.port}: ${state}; databases: ${dbs.join(', ')}`;
+    }
+  }
+  throw new LifeboatError('USAGE', `unknown PITR step ${name}`);
+}
+
+async function recoveryLogTail(dir: string): Promise<string> {
+  try {
+    const log = await readFile(path.join(dir, 'lifeboat-recovery.log'), 'utf8');
+    return log.trim().split('\n').filter((l) => /FATAL|PANIC|ERROR/.test(l)).slice(-3).join(' | ');
+  } catch {
+    return '';
+  }
+}
+
+/** Poll the recovering server until it reaches the target (or stops). */
+async function followRecovery(ctx: Ctx, plan: PitrPlan): Promise<string> {
+  const deadline = Date.now() + 30 * 60_000;
+  let last = '';
+  while (Date.now() < deadline) {
+    ctx.signal.throwIfAborted();
+    if (!(await serverRunning(ctx, plan.dataDir))) {
+      const log = await readFile(path.join(plan.dataDir, 'lifeboat-recovery.log'), 'utf8').catch(() => '');
+      if (plan.action === 'shutdown' && /recovery stopping|shutting down|database system is shut down/.test(log) && !/FATAL/.test(log)) {
+        return `recovery stopped at the target and the server shut down (${last || 'no progress seen'})`;
+      }
+      throw new LifeboatError('RESTORE_FAILED', `the recovering server stopped: ${(await recoveryLogTail(plan.dataDir)) || 'see ' + path.join(plan.dataDir, 'lifeboat-recovery.log')}`, {
+        hint: 'fix the cause, then run this step again: lifeboat pitr apply PLAN --step start',
+      });
+    }
+    let row: string;
+    try {
+      row = await sqlOnPort(
+        ctx,
+        plan.port,
+        "SELECT pg_is_in_recovery() || '|' || coalesce(pg_last_wal_replay_lsn()::text, '') || '|' || coalesce(pg_last_xact_replay_timestamp()::text, '') || '|' || CASE WHEN pg_is_in_recovery() THEN pg_get_wal_replay_pause_state() ELSE '' END",
+      );
+    } catch {
+      await new Promise((r) => setTimeout(r, 300)); // not yet consistent: no connections yet
+      continue;
+    }
+    const [inRecovery, lsn, ts, pause] = row.trim().split('|');
+    last = `replayed up to ${lsn || '?'}${ts ? ` (last commit ${ts})` : ''}`;
+    ctx.log('debug', last);
+    if (inRecovery === 'false') return `recovery finished and the server was promoted; ${last}`;
+    if (pause === 'paused') return `recovery paused at the target; ${last}`;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new LifeboatError('RESTORE_FAILED', `recovery did not reach the target in 30 minutes; ${last}`);
+}

@@ -1,0 +1,210 @@
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { z } from 'zod';
+import { decompressStream } from '../../core/compression.js';
+import { LifeboatError } from '../../core/errors.js';
+import type { Manifest } from '../../core/manifest.js';
+import { openStored } from '../../core/pipeline.js';
+import { checkWalContinuity, parseHistory, type HistoryEntry, type PitrPlan, type PitrTarget } from '../../core/pitr.js';
+import { parseLsn, walLayout } from '../../core/wal.js';
+import type { Storage } from '../../core/storage.js';
+import { callStep } from '../plugins.js';
+import type { AgentEnv } from '../env.js';
+import { stepContext, type JobHandle } from '../context.js';
+
+export const PitrPlanParamsSchema = z
+  .object({
+    cluster: z.string().optional(),
+    time: z.string().optional(),
+    lsn: z.string().regex(/^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/, 'expected an LSN like 0/3000060').optional(),
+    xid: z.string().regex(/^\d+$/, 'expected a transaction id (a number)').optional(),
+    name: z.string().min(1).optional(),
+    latest: z.boolean().optional(),
+    immediate: z.boolean().optional(),
+    inclusive: z.boolean().default(true),
+    action: z.enum(['promote', 'pause', 'shutdown']).default('promote'),
+    toDatadir: z.string().optional(),
+    port: z.number().int().min(1).max(65535).optional(),
+    backup: z.string().optional(),
+  })
+  .strict();
+export type PitrPlanParams = z.input<typeof PitrPlanParamsSchema>;
+
+function targetOf(p: z.infer<typeof PitrPlanParamsSchema>): PitrTarget {
+  const given: PitrTarget[] = [];
+  if (p.time !== undefined) {
+    if (Number.isNaN(Date.parse(p.time))) throw new LifeboatError('USAGE', `--time ${p.time} is not a time`, { hint: "use ISO 8601 with a zone, e.g. '2026-11-21 09:30:00+00'" });
+    given.push({ kind: 'time', time: p.time });
+  }
+  if (p.lsn) given.push({ kind: 'lsn', lsn: p.lsn.toUpperCase() });
+  if (p.xid) given.push({ kind: 'xid', xid: p.xid });
+  if (p.name) given.push({ kind: 'name', name: p.name });
+  if (p.latest) given.push({ kind: 'latest' });
+  if (p.immediate) given.push({ kind: 'immediate' });
+  if (given.length !== 1) throw new LifeboatError('USAGE', 'give exactly one target: --time, --lsn, --xid, --name, --latest or --immediate');
+  return given[0]!;
+}
+
+async function readAll(s: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of s) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Archived WAL names, and every timeline's history (from the repository's .history files). */
+async function archiveFacts(storage: Storage, cluster: string): Promise<{ names: Set<string>; histories: Map<number, HistoryEntry[]> }> {
+  const names = new Set<string>();
+  const historyKeys: { tl: number; key: string }[] = [];
+  for await (const o of storage.list(walLayout.prefix(cluster))) {
+    const p = walLayout.parse(o.key);
+    if (!p) continue;
+    names.add(p.name);
+    if (p.name.endsWith('.history')) historyKeys.push({ tl: parseInt(p.name.slice(0, 8), 16), key: o.key });
+  }
+  const histories = new Map<number, HistoryEntry[]>();
+  for (const h of historyKeys) {
+    const algorithm = h.key.endsWith('.zst') ? 'zstd' : h.key.endsWith('.gz') ? 'gzip' : 'none';
+    const raw = await storage.get(h.key);
+    histories.set(h.tl, parseHistory(await readAll(raw.pipe(decompressStream({ algorithm })))));
+  }
+  return { names, histories };
+}
+
+/** Choose the base backup: the newest physical backup that ends before the target. */
+function chooseBackup(backups: Manifest[], target: PitrTarget): Manifest {
+  const physical = backups.filter((m) => m.physical).sort((a, b) => a.finishedAt.localeCompare(b.finishedAt));
+  let fit = physical;
+  if (target.kind === 'time') fit = physical.filter((m) => Date.parse(m.finishedAt) < Date.parse(target.time));
+  if (target.kind === 'lsn') fit = physical.filter((m) => parseLsn(m.physical!.stopLsn) <= parseLsn(target.lsn));
+  const chosen = fit.at(-1);
+  if (!chosen) {
+    throw new LifeboatError('UNSUPPORTED', physical.length ? `no physical backup ends before the target` : 'there is no physical backup of this cluster', {
+      hint: 'take one with: lifeboat backup --physical (recovery starts from a base backup taken before the target)',
+    });
+  }
+  return chosen;
+}
+
+/** Read-only: choose the base backup, prove WAL covers it, list the steps. The plan is stored. */
+export async function planPitr(env: AgentEnv, input: PitrPlanParams): Promise<PitrPlan> {
+  const p = PitrPlanParamsSchema.parse(input);
+  const target = targetOf(p);
+  const cluster = await env.cluster(p.cluster);
+  const steps = cluster.plugin.source.steps;
+  if (!steps.pitrSteps || !steps.runPitrStep) throw new LifeboatError('UNSUPPORTED', `source plugin ${cluster.plugin.meta.name} has no point-in-time recovery`);
+  const repo = await env.repository(cluster.repoName);
+  const manifests: Manifest[] = [];
+  for await (const e of repo.manifests(cluster.name)) if ('manifest' in e) manifests.push(e.manifest);
+  const base = p.backup ? manifests.find((m) => m.id === p.backup || m.id.startsWith(p.backup!)) : chooseBackup(manifests, target);
+  if (!base?.physical) throw new LifeboatError('UNKNOWN_BACKUP', `no physical backup ${p.backup}`);
+  const facts = await archiveFacts(repo.storage, cluster.name);
+  // the segments inside the base backup's tar count as available
+  const archived = new Set(facts.names);
+  const perId = 0x100000000n / BigInt(base.physical.walSegmentSize);
+  for (let s = parseLsn(base.physical.startLsn) / BigInt(base.physical.walSegmentSize); s <= parseLsn(base.physical.stopLsn) / BigInt(base.physical.walSegmentSize); s++) {
+    const hex = (n: bigint | number) => n.toString(16).toUpperCase().padStart(8, '0');
+    archived.add(hex(base.physical.timeline) + hex(s / perId) + hex(s % perId));
+  }
+  const wal = checkWalContinuity({
+    from: base.physical.walStart,
+    segSize: base.physical.walSegmentSize,
+    archived,
+    histories: facts.histories,
+    followTimelines: target.kind !== 'immediate',
+  });
+  const conn = cluster.connection as { port?: number; dataDirectory?: string };
+  const { path: configPath } = await env.config();
+  const sideBySide = p.toDatadir !== undefined;
+  if (sideBySide && p.port === undefined) throw new LifeboatError('USAGE', '--to-datadir needs --port for the restored server');
+  let dataDir = p.toDatadir ? path.resolve(p.toDatadir) : conn.dataDirectory ?? base.physical.dataDirectory;
+  if (!dataDir) throw new LifeboatError('USAGE', 'the data directory of the cluster is unknown', { hint: 'set "dataDirectory" in the cluster connection config, or restore side by side with --to-datadir DIR --port P' });
+  const q = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
+  const restoreCommand = `${q(process.execPath)} ${q(process.argv[1]!)} --config ${q(configPath)} wal fetch --cluster ${q(cluster.name)} %f %p`;
+  const plan: PitrPlan = {
+    id: `pitr-${new Date().toISOString().slice(0, 19).replace(/[-:T]/g, '')}-${randomBytes(2).toString('hex')}`,
+    cluster: cluster.name,
+    createdAt: new Date().toISOString(),
+    backupId: base.id,
+    target,
+    inclusive: p.inclusive,
+    action: p.action,
+    mode: sideBySide ? 'side-by-side' : 'in-place',
+    dataDir,
+    port: p.port ?? conn.port ?? 5432,
+    restoreCommand,
+    wal: { timeline: wal.timeline, from: base.physical.walStart, to: wal.last, segments: wal.segments },
+    steps: [],
+  };
+  plan.steps = steps.pitrSteps(plan);
+  const state = await env.state();
+  await state.update((d) => {
+    d.plans[plan.id] = plan;
+  });
+  return plan;
+}
+
+export async function showPlan(env: AgentEnv, id: string): Promise<PitrPlan> {
+  const plans = (await (await env.state()).read()).plans;
+  const plan = plans[id] ?? Object.values(plans).find((p) => p.id.startsWith(id));
+  if (!plan) throw new LifeboatError('NOT_FOUND', `no recovery plan ${id} on this agent`, { hint: 'make one with: lifeboat pitr plan' });
+  return plan;
+}
+
+export const PitrApplyParamsSchema = z.object({ plan: z.string().min(1), step: z.number().int().min(1).optional() }).strict();
+
+/**
+ * Walk a plan: every pending step in order (or one, with `step`), each recorded
+ * in the agent's state as it starts and ends, so an interrupted walk resumes
+ * where it stopped.
+ */
+export async function applyPitr(env: AgentEnv, input: z.input<typeof PitrApplyParamsSchema>, job: JobHandle): Promise<PitrPlan> {
+  const p = PitrApplyParamsSchema.parse(input);
+  const plan = await showPlan(env, p.plan);
+  const cluster = await env.cluster(plan.cluster);
+  const steps = cluster.plugin.source.steps;
+  const repo = await env.repository(cluster.repoName);
+  const base = await repo.readManifest(cluster.name, plan.backupId);
+  const baseObject = base.objects.find((o) => o.name === 'base.tar');
+  if (!baseObject) throw new LifeboatError('MANIFEST_INVALID', `backup ${base.id} has no base.tar`);
+  const ctx = stepContext(cluster, env.host, job);
+  const state = await env.state();
+  const save = () =>
+    state.update((d) => {
+      d.plans[plan.id] = plan;
+    });
+  let todo = plan.steps.map((s, i) => ({ s, i })).filter(({ s }) => s.status !== 'done');
+  if (p.step !== undefined) {
+    const idx = p.step - 1;
+    const st = plan.steps[idx];
+    if (!st) throw new LifeboatError('USAGE', `plan ${plan.id} has ${plan.steps.length} steps`);
+    const missing = plan.steps.slice(0, idx).find((s) => s.status !== 'done');
+    if (missing) throw new LifeboatError('USAGE', `step ${p.step} (${st.name}) needs step ${plan.steps.indexOf(missing) + 1} (${missing.name}) done first`);
+    todo = [{ s: st, i: idx }];
+  }
+  for (const { s, i } of todo) {
+    job.signal.throwIfAborted();
+    s.status = 'running';
+    s.startedAt = new Date().toISOString();
+    delete s.error;
+    await save();
+    job.log('info', `step ${i + 1}/${plan.steps.length} ${s.name}: ${s.description}`);
+    try {
+      s.detail = await job.step(s.name, () =>
+        callStep(cluster.plugin.meta.name, `pitr:${s.name}`, env.host, () =>
+          steps.runPitrStep!(ctx, plan, s.name, { openBase: () => openStored(repo.storage, baseObject, { signal: job.signal }) }),
+        ),
+      );
+      s.status = 'done';
+      s.finishedAt = new Date().toISOString();
+      job.log('info', `step ${i + 1} ${s.name} done: ${s.detail}`);
+    } catch (err) {
+      s.status = 'failed';
+      s.error = (err as Error).message;
+      s.finishedAt = new Date().toISOString();
+      await save();
+      throw err;
+    }
+    await save();
+  }
+  return plan;
+}

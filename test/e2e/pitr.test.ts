@@ -1,0 +1,153 @@
+import { createServer } from 'node:net';
+import { chmod, readdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { findBinDir, startCluster, type PgCluster } from '../harness/pg.js';
+import { BIN, workspace, type Workspace } from '../helpers/cli.js';
+
+// Everything runs as the server's OS user: PostgreSQL runs lifeboat as its
+// archive_command and restore_command, so config and repository are its own.
+const IS_ROOT = process.getuid?.() === 0;
+const canRun = !IS_ROOT || (await execa('runuser', ['-u', 'postgres', '--', 'test', '-r', BIN], { reject: false })).exitCode === 0;
+
+let pg: PgCluster;
+let ws: Workspace;
+const marks: Record<string, string> = {};
+const restored: string[] = [];
+
+async function lb(args: string[]) {
+  const cmd = IS_ROOT ? ['runuser', '-u', 'postgres', '--', process.execPath, BIN] : [process.execPath, BIN];
+  const res = await execa(cmd[0]!, [...cmd.slice(1), '--config', ws.config, ...args], { reject: false, env: { NO_COLOR: '1', LIFEBOAT_CONFIG: '' }, timeout: 180_000 });
+  let json: any;
+  try {
+    json = JSON.parse(String(res.stdout));
+  } catch {
+    json = undefined;
+  }
+  return { code: res.exitCode ?? -1, stdout: String(res.stdout), stderr: String(res.stderr), json };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function psqlPort(port: number, sql: string): Promise<string> {
+  const r = await execa('psql', ['-X', '-A', '-t', '-q', '-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', 'postgres', '-c', sql]);
+  return String(r.stdout).trim();
+}
+
+async function stopRestored(dir: string): Promise<void> {
+  const pgctl = path.join(findBinDir(), 'pg_ctl');
+  const cmd = IS_ROOT ? ['runuser', '-u', 'postgres', '--', pgctl] : [pgctl];
+  await execa(cmd[0]!, [...cmd.slice(1), 'stop', '-D', dir, '-m', 'immediate'], { reject: false });
+}
+
+/** Plan side by side, apply all steps, return the markers the restored server has. */
+async function recover(target: string[], extra: string[] = []): Promise<{ markers: string[]; plan: any; port: number }> {
+  const port = await freePort();
+  const dir = path.join(ws.dir, `restored-${restored.length}`);
+  restored.push(dir);
+  const plan = await lb(['--json', 'pitr', 'plan', '-c', 'pg', ...target, '--to-datadir', dir, '--port', String(port), ...extra]);
+  expect(plan.code, plan.stderr).toBe(0);
+  const apply = await lb(['--json', 'pitr', 'apply', plan.json.plan.id, '--yes']);
+  expect(apply.code, apply.stderr).toBe(0);
+  expect(apply.json.plan.steps.every((s: any) => s.status === 'done')).toBe(true);
+  const markers = (await psqlPort(port, 'SELECT coalesce(string_agg(name, \',\' ORDER BY name), \'\') FROM markers')).split(',').filter(Boolean);
+  return { markers, plan: apply.json.plan, port };
+}
+
+beforeAll(async () => {
+  if (!canRun) return;
+  pg = await startCluster({ name: 'pitr', settings: { archive_mode: 'on', archive_timeout: '0', wal_level: 'replica' } });
+  ws = await workspace(pg);
+  if (IS_ROOT) await execa('chown', ['-R', 'postgres:', ws.dir]);
+  await chmod(ws.dir, 0o755);
+  const cmd = `${process.execPath} ${BIN} --config ${ws.config} wal push %p`;
+  await pg.psql(`ALTER SYSTEM SET archive_command = '${cmd.replaceAll("'", "''")}'`);
+  await pg.psql('SELECT pg_reload_conf()');
+  await pg.psql('CREATE TABLE markers (name text PRIMARY KEY, at timestamptz DEFAULT clock_timestamp())');
+  const b = await lb(['--json', 'backup', '-c', 'pg', '--physical']);
+  expect(b.code, b.stderr).toBe(0);
+  // a light write load while the markers are committed
+  const load = execa('pgbench', ['-i', '-s', '1', '-q', '-h', pg.host, '-p', String(pg.port), '-U', 'postgres', 'postgres']);
+  await load;
+  const bench = execa('pgbench', ['-T', '6', '-R', '40', '-c', '1', '-n', '-h', pg.host, '-p', String(pg.port), '-U', 'postgres', 'postgres'], { reject: false });
+  await pg.psql("INSERT INTO markers (name) VALUES ('t1')");
+  marks.xid2 = await pg.psql("BEGIN; INSERT INTO markers (name) VALUES ('t2'); SELECT txid_current(); COMMIT;");
+  marks.lsn2 = await pg.psql('SELECT pg_current_wal_insert_lsn()');
+  await pg.psql("SELECT pg_create_restore_point('before-t3')");
+  await new Promise((r) => setTimeout(r, 1100));
+  marks.time = await pg.psql("SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00'");
+  await new Promise((r) => setTimeout(r, 1100));
+  await pg.psql("INSERT INTO markers (name) VALUES ('t3')");
+  await bench;
+  // a few more segments after t3, so a gap in the middle of the archive can be made
+  for (let i = 0; i < 3; i++) await pg.psql(`INSERT INTO markers (name) VALUES ('later${i}'); SELECT pg_switch_wal();`);
+  await pg.psql("DELETE FROM markers WHERE name LIKE 'later%'");
+  const last = await pg.psql('SELECT pg_walfile_name(pg_current_wal_lsn())');
+  await pg.psql('SELECT pg_switch_wal()');
+  // wait until the segment holding t3 is archived
+  for (let i = 0; i < 150 && (await pg.psql(`SELECT coalesce(last_archived_wal, '') >= '${last}' FROM pg_stat_archiver`)) !== 't'; i++) {
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  expect(await pg.psql('SELECT failed_count FROM pg_stat_archiver')).toBe('0');
+}, 180_000);
+
+afterAll(async () => {
+  for (const d of restored) await stopRestored(d);
+  await pg?.stop();
+  await ws?.cleanup();
+});
+
+describe.skipIf(!canRun)('point-in-time recovery, side by side', () => {
+  test('to a time between t2 and t3: t1 and t2, not t3; the original keeps running untouched', async () => {
+    const r = await recover(['--time', marks.time!]);
+    expect(r.markers).toEqual(['t1', 't2']);
+    expect(await pg.psql('SELECT string_agg(name, \',\' ORDER BY name) FROM markers')).toBe('t1,t2,t3');
+    expect(await psqlPort(r.port, 'SELECT pg_is_in_recovery()')).toBe('f'); // promoted
+    expect(r.plan.mode).toBe('side-by-side');
+  });
+
+  test('to the LSN after t2', async () => {
+    expect((await recover(['--lsn', marks.lsn2!])).markers).toEqual(['t1', 't2']);
+  });
+
+  test("to t2's transaction id (inclusive), and exclusive of it", async () => {
+    expect((await recover(['--xid', marks.xid2!])).markers).toEqual(['t1', 't2']);
+    expect((await recover(['--xid', marks.xid2!, '--exclusive'])).markers).toEqual(['t1']);
+  });
+
+  test('to a named restore point', async () => {
+    expect((await recover(['--name', 'before-t3'])).markers).toEqual(['t1', 't2']);
+  });
+
+  test('immediate stops at the base backup; latest replays everything', async () => {
+    expect((await recover(['--immediate'])).markers).toEqual([]);
+    expect((await recover(['--latest'])).markers).toEqual(['t1', 't2', 't3']);
+  });
+
+  test('pause leaves the server paused in recovery at the target', async () => {
+    const r = await recover(['--name', 'before-t3'], ['--action', 'pause']);
+    expect(r.markers).toEqual(['t1', 't2']);
+    expect(await psqlPort(r.port, 'SELECT pg_is_in_recovery()')).toBe('t');
+  });
+
+  test('a deleted WAL segment makes the plan refuse, naming the gap', async () => {
+    const walDir = path.join(ws.repo, 'pg', 'wal');
+    const files = (await readdir(walDir, { recursive: true })).filter((f) => /\/[0-9A-F]{24}-[0-9a-f]{64}\.zst$/.test(f)).sort();
+    expect(files.length).toBeGreaterThan(2);
+    const victim = files[files.length - 2]!;
+    const segment = path.basename(victim).slice(0, 24);
+    await rm(path.join(walDir, victim));
+    const plan = await lb(['pitr', 'plan', '-c', 'pg', '--latest', '--to-datadir', path.join(ws.dir, 'never'), '--port', '1']);
+    expect(plan.code, `${files.join(' ')} / removed ${victim}: ${plan.stdout}`).toBe(1);
+    expect(plan.stderr).toContain(`WAL segment ${segment}`);
+    expect(plan.stderr).toMatch(/missing from the archive/);
+  });
+});
