@@ -4,7 +4,8 @@ import net from 'node:net';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { LifeboatError, pipeToTool, runTool, type PitrPlan, type PitrStepState, type StepContext } from 'lifeboat/plugin';
-import { connArgs, toolOpts, type PostgresConfig } from './config.js';
+import { connArgs, defaultDatabase, toolOpts, type PostgresConfig } from './config.js';
+import { runSql } from './psql.js';
 import { serverBinDir } from './physical-verify.js';
 import { quoteLiteral } from './sql.js';
 
@@ -16,7 +17,7 @@ const step = (name: string, description: string, precondition: string): PitrStep
 export function pitrSteps(plan: Pick<PitrPlan, 'mode' | 'dataDir' | 'port' | 'backupId' | 'action' | 'id'>): PitrStepState[] {
   const steps: PitrStepState[] = [];
   if (plan.mode === 'in-place') {
-    steps.push(step('stop-server', `make sure the server of ${plan.dataDir} is stopped (stop it: pg_ctl stop -m fast)`, 'consent given at plan time (--stop-server) if it runs'));
+    steps.push(step('stop-server', `make sure the server of ${plan.dataDir} is stopped (stop it: pg_ctl stop -m fast)`, 'consent: pitr apply --yes or the typed confirmation'));
     steps.push(step('move-aside', `move ${plan.dataDir} aside to ${plan.dataDir}.lifeboat-${plan.id} (never deleted)`, 'server stopped'));
   } else {
     steps.push(step('check-target', `check that ${plan.dataDir} is empty or absent and port ${plan.port} is free`, 'none'));
@@ -27,6 +28,14 @@ export function pitrSteps(plan: Pick<PitrPlan, 'mode' | 'dataDir' | 'port' | 'ba
   steps.push(step('follow', `follow recovery until the target, then ${plan.action}`, 'server started'));
   steps.push(step('verify', plan.action === 'shutdown' ? 'check the server shut down at the target' : 'connect and count rows in every table', 'recovery finished'));
   return steps;
+}
+
+/** `pg_create_restore_point`: a name to recover to later (before a migration, say). */
+export async function createRestorePoint(ctx: Ctx, name: string): Promise<{ lsn: string }> {
+  if (name.length > 63) throw new LifeboatError('USAGE', 'a restore point name has at most 63 characters');
+  const c = ctx.cluster.config;
+  const lsn = await runSql(c, defaultDatabase(c), `SELECT pg_catalog.pg_create_restore_point(${quoteLiteral(name)})`, ctx.signal);
+  return { lsn: lsn.trim() };
 }
 
 /** Run a command as the server's OS user when we are root (PostgreSQL refuses root). */

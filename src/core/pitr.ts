@@ -105,7 +105,7 @@ export function checkWalContinuity(opts: {
     const name = segmentName(timeline, current * BigInt(opts.segSize), opts.segSize);
     if (!opts.archived.has(name)) {
       // the end of the archive, unless a later segment of this timeline exists: then it is a gap
-      const later = [...opts.archived].some((n) => tli(n) === timeline && segno(n) > current);
+      const later = [...opts.archived].some((n) => /^[0-9A-F]{24}$/.test(n) && tli(n) === timeline && segno(n) > current);
       if (later) throw gap(name, timeline);
       if (count === 0) throw gap(name, timeline);
       return { timeline, last, segments: count };

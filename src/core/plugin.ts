@@ -136,6 +136,8 @@ export interface SourceSteps<TConfig> {
     out: BackupWriter,
     options: { compression: Compression },
   ): Promise<{ server: ServerInfo; physical: PhysicalDetails }>;
+  /** Create a named restore point (a PITR target); returns its LSN. */
+  createRestorePoint?(ctx: StepContext<TConfig>, name: string): Promise<{ lsn: string }>;
   /** The steps of a point-in-time recovery for a plan (optional: sources without PITR omit it). */
   pitrSteps?(plan: PitrPlan): PitrStepState[];
   /** Carry out one named step of a plan; idempotent; returns a one-line result. */

@@ -143,6 +143,15 @@ export async function planPitr(env: AgentEnv, input: PitrPlanParams): Promise<Pi
   return plan;
 }
 
+export async function restorePoint(env: AgentEnv, p: { cluster?: string; name: string }): Promise<{ cluster: string; name: string; lsn: string }> {
+  const cluster = await env.cluster(p.cluster);
+  const create = cluster.plugin.source.steps.createRestorePoint;
+  if (!create) throw new LifeboatError('UNSUPPORTED', `source plugin ${cluster.plugin.meta.name} has no restore points`);
+  const ctx = stepContext(cluster, env.host, { id: 'restore-point', signal: AbortSignal.timeout(60_000), log: () => undefined, progress: () => undefined, step: (_n, f) => f(), tmpDir: () => Promise.reject(new Error('no temp dir')) });
+  const { lsn } = await callStep(cluster.plugin.meta.name, 'createRestorePoint', env.host, () => create(ctx, p.name));
+  return { cluster: cluster.name, name: p.name, lsn };
+}
+
 export async function showPlan(env: AgentEnv, id: string): Promise<PitrPlan> {
   const plans = (await (await env.state()).read()).plans;
   const plan = plans[id] ?? Object.values(plans).find((p) => p.id.startsWith(id));

@@ -29,6 +29,18 @@ export function renderPitrPlan(p: PitrPlan): string {
 }
 
 export function registerPitr(program: Command, globals: () => GlobalOptions): void {
+  program
+    .command('restore-point')
+    .description('create a named restore point to recover to later (before a migration, say)')
+    .argument('<name>', 'the name (at most 63 characters)')
+    .option('-c, --cluster <name>', 'cluster')
+    .action(async (name: string, o) => {
+      const g = globals();
+      const r = await withAgent(g, (c) => c.call<{ cluster: string; name: string; lsn: string }>('pitr.restorePoint', { name, ...(o.cluster ? { cluster: o.cluster } : {}) }));
+      if (g.json) return printJson({ ok: true, ...r });
+      process.stdout.write(`restore point "${r.name}" of ${r.cluster} at ${r.lsn}; recover to it with: lifeboat pitr plan -c ${r.cluster} --name ${JSON.stringify(r.name)}\n`);
+    });
+
   const pitr = program.command('pitr').description('point-in-time recovery: plan, then apply step by step');
   pitr
     .command('plan')

@@ -1,0 +1,115 @@
+import { createServer } from 'node:net';
+import { chmod, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { findBinDir, startCluster, type PgCluster } from '../harness/pg.js';
+import { BIN, workspace, type Workspace } from '../helpers/cli.js';
+
+// In-place recovery of a running cluster, resumed step by step, then a second
+// recovery that follows the new timeline through the archived history file.
+const IS_ROOT = process.getuid?.() === 0;
+const canRun = !IS_ROOT || (await execa('runuser', ['-u', 'postgres', '--', 'test', '-r', BIN], { reject: false })).exitCode === 0;
+
+let pg: PgCluster;
+let ws: Workspace;
+const copies: string[] = [];
+
+async function lb(args: string[]) {
+  const cmd = IS_ROOT ? ['runuser', '-u', 'postgres', '--', process.execPath, BIN] : [process.execPath, BIN];
+  const res = await execa(cmd[0]!, [...cmd.slice(1), '--config', ws.config, ...args], { reject: false, env: { NO_COLOR: '1', LIFEBOAT_CONFIG: '' }, timeout: 180_000 });
+  let json: any;
+  try {
+    json = JSON.parse(String(res.stdout));
+  } catch {
+    json = undefined;
+  }
+  return { code: res.exitCode ?? -1, stdout: String(res.stdout), stderr: String(res.stderr), json };
+}
+
+async function waitArchived(): Promise<void> {
+  const last = await pg.psql('SELECT pg_walfile_name(pg_current_wal_lsn())');
+  await pg.psql('SELECT pg_switch_wal()');
+  for (let i = 0; i < 150; i++) {
+    if ((await pg.psql(`SELECT coalesce(last_archived_wal, '') >= '${last}' FROM pg_stat_archiver`)) === 't') return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`segment ${last} was not archived`);
+}
+
+const markers = async (port = pg.port) =>
+  (await execa('psql', ['-X', '-A', '-t', '-q', '-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', 'postgres', '-c', "SELECT coalesce(string_agg(name, ',' ORDER BY name), '') FROM markers"])).stdout.trim();
+
+beforeAll(async () => {
+  if (!canRun) return;
+  pg = await startCluster({ name: 'pitr-inplace', settings: { archive_mode: 'on', archive_timeout: '0' } });
+  ws = await workspace(pg);
+  if (IS_ROOT) await execa('chown', ['-R', 'postgres:', ws.dir]);
+  await chmod(ws.dir, 0o755);
+  await pg.psql(`ALTER SYSTEM SET archive_command = '${`${process.execPath} ${BIN} --config ${ws.config} wal push %p`.replaceAll("'", "''")}'`);
+  await pg.psql('SELECT pg_reload_conf()');
+  await pg.psql('CREATE TABLE markers (name text PRIMARY KEY)');
+}, 120_000);
+
+afterAll(async () => {
+  const pgctl = path.join(findBinDir(), 'pg_ctl');
+  for (const d of copies) await execa(IS_ROOT ? 'runuser' : pgctl, IS_ROOT ? ['-u', 'postgres', '--', pgctl, 'stop', '-D', d, '-m', 'immediate'] : ['stop', '-D', d, '-m', 'immediate'], { reject: false });
+  await pg?.stop();
+  await ws?.cleanup();
+});
+
+test.skipIf(!canRun)('in-place recovery, interrupted and resumed; then a second recovery on the new timeline', async () => {
+  const b = await lb(['--json', 'backup', '-c', 'pg', '--physical']);
+  expect(b.code, b.stderr).toBe(0);
+  await pg.psql("INSERT INTO markers VALUES ('a')");
+  const rp = await lb(['--json', 'restore-point', 'p1', '-c', 'pg']);
+  expect(rp.code, rp.stderr).toBe(0);
+  expect(rp.json.lsn).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
+  await pg.psql("INSERT INTO markers VALUES ('b')");
+  await waitArchived();
+
+  const plan = await lb(['--json', 'pitr', 'plan', '-c', 'pg', '--name', 'p1']);
+  expect(plan.code, plan.stderr).toBe(0);
+  const id: string = plan.json.plan.id;
+  expect(plan.json.plan.mode).toBe('in-place');
+  expect(plan.json.plan.dataDir).toBe(pg.dataDir);
+  expect(plan.json.plan.steps.map((s: any) => s.name)).toEqual(['stop-server', 'move-aside', 'restore-base', 'write-recovery', 'start', 'follow', 'verify']);
+
+  // without a TTY and without --yes nothing happens
+  const refused = await lb(['pitr', 'apply', id]);
+  expect(refused.code).toBe(2);
+  expect(await markers()).toBe('a,b');
+
+  // step by step, then interrupted: the rest resumes from the recorded step
+  expect((await lb(['pitr', 'apply', id, '--step', '1', '--yes'])).code).toBe(0);
+  const early = await lb(['pitr', 'apply', id, '--step', '4', '--yes']);
+  expect(early.code).toBe(2);
+  expect(early.stderr).toMatch(/needs step 2 \(move-aside\) done first/);
+  expect((await lb(['pitr', 'apply', id, '--step', '2', '--yes'])).code).toBe(0);
+  const shown = await lb(['--json', 'pitr', 'show', id]);
+  expect(shown.json.plan.steps.map((s: any) => s.status)).toEqual(['done', 'done', 'pending', 'pending', 'pending', 'pending', 'pending']);
+  const rest = await lb(['--json', 'pitr', 'apply', id, '--yes']);
+  expect(rest.code, rest.stderr).toBe(0);
+  expect(rest.json.plan.steps.every((s: any) => s.status === 'done')).toBe(true);
+  expect(await markers()).toBe('a');
+  expect((await stat(`${pg.dataDir}.lifeboat-${id}`)).isDirectory()).toBe(true); // moved aside, never deleted
+  expect(await pg.psql('SELECT timeline_id FROM pg_control_checkpoint()')).not.toBe('1');
+
+  // the recovered cluster goes on archiving on its new timeline
+  await pg.psql("INSERT INTO markers VALUES ('c')");
+  await waitArchived();
+  const port = await new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+  const dir = path.join(ws.dir, 'second');
+  copies.push(dir);
+  const second = await lb(['--json', 'pitr', 'plan', '-c', 'pg', '--latest', '--to-datadir', dir, '--port', String(port)]);
+  expect(second.code, second.stderr).toBe(0);
+  expect(second.json.plan.wal.timeline).toBeGreaterThan(1);
+  const applied = await lb(['pitr', 'apply', second.json.plan.id, '--yes']);
+  expect(applied.code, applied.stderr).toBe(0);
+  expect(await markers(port)).toBe('a,c');
+});
