@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 // archive_command / restore_command take a short path (no commander, no UI)
 const args = process.argv.slice(2);
 const first = args.findIndex((a, i) => !a.startsWith('-') && !['--config'].includes(args[i - 1] ?? ''));
-const entry = args[first] === 'wal' ? 'wal.js' : 'cli.js';
+const entry = args[first] === 'wal' && ['push', 'fetch'].includes(args[first + 1] ?? '') ? 'wal.js' : 'cli.js';
 const built = fileURLToPath(new URL(`../dist/${entry}`, import.meta.url));
 if (!existsSync(built)) {
   process.stderr.write('lifeboat: not built yet: run "npm run setup" (or "npm run build") in ' + fileURLToPath(new URL('..', import.meta.url)) + '\n');

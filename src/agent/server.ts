@@ -13,7 +13,7 @@ import { runVerify, VerifyParamsSchema } from './units/verify.js';
 import { planRestore, RestoreParamsSchema, runRestore } from './units/restore.js';
 import { GcParamsSchema, runGc, runReindex } from './units/repo.js';
 import { checkConfig, initConfig, InitParamsSchema } from './units/config.js';
-import { applyPitr, PitrApplyParamsSchema, PitrPlanParamsSchema, planPitr, restorePoint, showPlan } from './units/pitr.js';
+import { applyPitr, PitrApplyParamsSchema, PitrPlanParamsSchema, planPitr, restorePoint, showPlan, walVerify } from './units/pitr.js';
 import type { JobHandle } from './context.js';
 
 type Handler = (params: Record<string, unknown>) => Promise<unknown>;
@@ -99,6 +99,7 @@ export function handlers(env: AgentEnv, jobs: JobRunner): Record<string, Handler
     'catalog.status': (p) => clusterStatus(env, parse(ClusterOnly, p, 'catalog.status')),
     'pitr.plan': (p) => planPitr(env, parse(PitrPlanParamsSchema, p, 'pitr.plan')),
     'pitr.restorePoint': (p) => restorePoint(env, parse(z.object({ cluster: z.string().optional(), name: z.string().min(1) }).strict(), p, 'pitr.restorePoint')),
+    'wal.verify': (p) => walVerify(env, parse(ClusterOnly, p, 'wal.verify')),
     'pitr.show': (p) => showPlan(env, parse(z.object({ plan: z.string().min(1) }).strict(), p, 'pitr.show').plan),
     'restore.plan': (p) => planRestore(env, parse(RestoreParamsSchema, p, 'restore.plan')),
     'job.start': async (p) => {

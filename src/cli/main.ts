@@ -5,6 +5,7 @@ import { registerBackup } from './commands/backup.js';
 import { registerCatalog } from './commands/catalog.js';
 import { registerRestore } from './commands/restore.js';
 import { registerPitr } from './commands/pitr.js';
+import { registerWal } from './commands/wal.js';
 import { registerVerify } from './commands/verify.js';
 import { Exit, reportError, type GlobalOptions } from './session.js';
 
@@ -41,6 +42,7 @@ Set NO_COLOR=1 to disable colour. Docs: docs/ in the lifeboat package.`,
   registerVerify(program, globals);
   registerRestore(program, globals);
   registerPitr(program, globals);
+  registerWal(program, globals);
   program
     .command('agent')
     .description('run the agent (started by lifeboat itself, locally or over SSH)')

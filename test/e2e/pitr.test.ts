@@ -74,6 +74,7 @@ beforeAll(async () => {
   await pg.psql('CREATE TABLE markers (name text PRIMARY KEY, at timestamptz DEFAULT clock_timestamp())');
   const b = await lb(['--json', 'backup', '-c', 'pg', '--physical']);
   expect(b.code, b.stderr).toBe(0);
+  marks.backup = b.json.backup.id;
   // a light write load while the markers are committed
   const load = execa('pgbench', ['-i', '-s', '1', '-q', '-h', pg.host, '-p', String(pg.port), '-U', 'postgres', 'postgres']);
   await load;
@@ -138,6 +139,13 @@ describe.skipIf(!canRun)('point-in-time recovery, side by side', () => {
     expect(await psqlPort(r.port, 'SELECT pg_is_in_recovery()')).toBe('t');
   });
 
+  test('wal verify finds the archive continuous from the backup', async () => {
+    const v = await lb(['--json', 'wal', 'verify', '-c', 'pg']);
+    expect(v.code, v.stderr).toBe(0);
+    expect(v.json.backups).toEqual([expect.objectContaining({ id: marks.backup, ok: true, timeline: 1 })]);
+    expect(v.json.backups[0].segments).toBeGreaterThan(3);
+  });
+
   test('a deleted WAL segment makes the plan refuse, naming the gap', async () => {
     const walDir = path.join(ws.repo, 'pg', 'wal');
     const files = (await readdir(walDir, { recursive: true })).filter((f) => /\/[0-9A-F]{24}-[0-9a-f]{64}\.zst$/.test(f)).sort();
@@ -149,5 +157,8 @@ describe.skipIf(!canRun)('point-in-time recovery, side by side', () => {
     expect(plan.code, `${files.join(' ')} / removed ${victim}: ${plan.stdout}`).toBe(1);
     expect(plan.stderr).toContain(`WAL segment ${segment}`);
     expect(plan.stderr).toMatch(/missing from the archive/);
+    const v = await lb(['wal', 'verify', '-c', 'pg']);
+    expect(v.code).toBe(1);
+    expect(v.stdout).toMatch(new RegExp(`GAP\\s+\\S+P-[0-9a-f]{4}: segment ${segment} is missing`));
   });
 });

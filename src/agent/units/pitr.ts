@@ -6,7 +6,7 @@ import { LifeboatError } from '../../core/errors.js';
 import type { Manifest } from '../../core/manifest.js';
 import { openStored } from '../../core/pipeline.js';
 import { checkWalContinuity, parseHistory, type HistoryEntry, type PitrPlan, type PitrTarget } from '../../core/pitr.js';
-import { parseLsn, walLayout } from '../../core/wal.js';
+import { parseLsn, segmentName, walLayout } from '../../core/wal.js';
 import type { Storage } from '../../core/storage.js';
 import { callStep } from '../plugins.js';
 import type { AgentEnv } from '../env.js';
@@ -70,6 +70,56 @@ async function archiveFacts(storage: Storage, cluster: string): Promise<{ names:
   return { names, histories };
 }
 
+/** WAL continuity from a physical backup's start; the segments inside its tar count as available. */
+function continuityFrom(base: Manifest, facts: { names: Set<string>; histories: Map<number, HistoryEntry[]> }, followTimelines: boolean) {
+  const ph = base.physical!;
+  const archived = new Set(facts.names);
+  const seg = BigInt(ph.walSegmentSize);
+  for (let s = parseLsn(ph.startLsn) / seg; s <= parseLsn(ph.stopLsn) / seg; s++) archived.add(segmentName(ph.timeline, s * seg, ph.walSegmentSize));
+  return checkWalContinuity({ from: ph.walStart, segSize: ph.walSegmentSize, archived, histories: facts.histories, followTimelines });
+}
+
+export interface WalVerifyResult {
+  cluster: string;
+  ok: boolean;
+  segments: number;
+  timelines: number[];
+  backups: { id: string; ok: boolean; from: string; to?: string; segments?: number; timeline?: number; gap?: string }[];
+}
+
+/**
+ * Continuity per timeline from each physical backup's start to the newest
+ * archived segment, following history files. A gap is reported with the backups
+ * whose recoverable range it cuts.
+ */
+export async function walVerify(env: AgentEnv, p: { cluster?: string }): Promise<WalVerifyResult> {
+  const cluster = await env.cluster(p.cluster);
+  const repo = await env.repository(cluster.repoName);
+  const facts = await archiveFacts(repo.storage, cluster.name);
+  const backups: WalVerifyResult['backups'] = [];
+  for await (const e of repo.manifests(cluster.name)) {
+    if (!('manifest' in e) || !e.manifest.physical) continue;
+    const m = e.manifest;
+    try {
+      const r = continuityFrom(m, facts, true);
+      backups.push({ id: m.id, ok: true, from: m.physical!.walStart, to: r.last, segments: r.segments, timeline: r.timeline });
+    } catch (err) {
+      const gap = (err as LifeboatError).details?.missingSegment as string | undefined;
+      if (!gap) throw err;
+      backups.push({ id: m.id, ok: false, from: m.physical!.walStart, gap });
+    }
+  }
+  backups.sort((a, b) => a.id.localeCompare(b.id));
+  const segs = [...facts.names].filter((n) => /^[0-9A-F]{24}$/.test(n));
+  return {
+    cluster: cluster.name,
+    ok: backups.every((b) => b.ok),
+    segments: segs.length,
+    timelines: [...new Set(segs.map((n) => parseInt(n.slice(0, 8), 16)))].sort((a, b) => a - b),
+    backups,
+  };
+}
+
 /** Choose the base backup: the newest physical backup that ends before the target. */
 function chooseBackup(backups: Manifest[], target: PitrTarget): Manifest {
   const physical = backups.filter((m) => m.physical).sort((a, b) => a.finishedAt.localeCompare(b.finishedAt));
@@ -98,20 +148,7 @@ export async function planPitr(env: AgentEnv, input: PitrPlanParams): Promise<Pi
   const base = p.backup ? manifests.find((m) => m.id === p.backup || m.id.startsWith(p.backup!)) : chooseBackup(manifests, target);
   if (!base?.physical) throw new LifeboatError('UNKNOWN_BACKUP', `no physical backup ${p.backup}`);
   const facts = await archiveFacts(repo.storage, cluster.name);
-  // the segments inside the base backup's tar count as available
-  const archived = new Set(facts.names);
-  const perId = 0x100000000n / BigInt(base.physical.walSegmentSize);
-  for (let s = parseLsn(base.physical.startLsn) / BigInt(base.physical.walSegmentSize); s <= parseLsn(base.physical.stopLsn) / BigInt(base.physical.walSegmentSize); s++) {
-    const hex = (n: bigint | number) => n.toString(16).toUpperCase().padStart(8, '0');
-    archived.add(hex(base.physical.timeline) + hex(s / perId) + hex(s % perId));
-  }
-  const wal = checkWalContinuity({
-    from: base.physical.walStart,
-    segSize: base.physical.walSegmentSize,
-    archived,
-    histories: facts.histories,
-    followTimelines: target.kind !== 'immediate',
-  });
+  const wal = continuityFrom(base, facts, target.kind !== 'immediate');
   const conn = cluster.connection as { port?: number; dataDirectory?: string };
   const { path: configPath } = await env.config();
   const sideBySide = p.toDatadir !== undefined;

@@ -1,0 +1,35 @@
+import type { Command } from 'commander';
+import type { WalVerifyResult } from '../../agent/units/pitr.js';
+import { paint } from '../format.js';
+import { Exit, printJson, withAgent, type GlobalOptions } from '../session.js';
+
+/**
+ * `wal verify` here; `wal push` and `wal fetch` are served by the light entry
+ * (src/cli/wal-main.ts) and only listed in the help.
+ */
+export function registerWal(program: Command, globals: () => GlobalOptions): void {
+  const wal = program.command('wal').description('the WAL archive: push and fetch (for PostgreSQL), verify');
+  wal.command('push').description("archive_command: lifeboat --config FILE wal push --cluster NAME %p").argument('<path>');
+  wal.command('fetch').description('restore_command: lifeboat --config FILE wal fetch --cluster NAME %f %p').argument('<name>').argument('<dest>');
+  wal
+    .command('verify')
+    .description('check that archived WAL runs without a gap from each physical backup')
+    .option('-c, --cluster <name>', 'cluster')
+    .action(async (o) => {
+      const g = globals();
+      const r = await withAgent(g, (c) => c.call<WalVerifyResult>('wal.verify', o.cluster ? { cluster: o.cluster } : {}));
+      if (g.json) printJson(r);
+      else {
+        process.stdout.write(`cluster ${r.cluster}: ${r.segments} archived segments on timeline(s) ${r.timelines.join(', ') || '-'}\n`);
+        if (r.backups.length === 0) process.stdout.write('no physical backup: take one with lifeboat backup --physical\n');
+        for (const b of r.backups) {
+          process.stdout.write(
+            b.ok
+              ? `${paint('ok  ', 'green')} ${b.id}: WAL continuous ${b.from} .. ${b.to} (${b.segments} segments, timeline ${b.timeline})\n`
+              : `${paint('GAP ', 'red')} ${b.id}: segment ${b.gap} is missing; recovery from this backup stops before it\n`,
+          );
+        }
+      }
+      if (!r.ok) process.exitCode = Exit.FAILED;
+    });
+}
