@@ -3,6 +3,7 @@ import { probe } from './catalog.js';
 import { PostgresConfigSchema, type PostgresConfig } from './config.js';
 import { logicalBackup } from './dump.js';
 import { physicalBackup } from './physical.js';
+import { applySettings, checkArchiving, switchWal } from './archiving.js';
 import { createRestorePoint, pitrSteps, runPitrStep } from './pitr.js';
 import { applyRestore, planRestore } from './restore.js';
 import { verifyRestore, verifyStructure } from './verify.js';
@@ -17,6 +18,9 @@ export default definePlugin<PostgresConfig>({
       probe: (ctx: StepContext<PostgresConfig>) => probe(ctx.cluster.config, ctx.signal),
       logicalBackup,
       physicalBackup,
+      checkArchiving,
+      switchWal,
+      applySettings,
       createRestorePoint,
       pitrSteps,
       runPitrStep,

@@ -13,6 +13,7 @@ import { runVerify, VerifyParamsSchema } from './units/verify.js';
 import { planRestore, RestoreParamsSchema, runRestore } from './units/restore.js';
 import { GcParamsSchema, runGc, runReindex } from './units/repo.js';
 import { checkConfig, initConfig, InitParamsSchema } from './units/config.js';
+import { applyArchivingFixes, archivingFixes, checkCluster } from './units/check.js';
 import { applyPitr, PitrApplyParamsSchema, PitrPlanParamsSchema, planPitr, restorePoint, showPlan, walVerify } from './units/pitr.js';
 import type { JobHandle } from './context.js';
 
@@ -99,6 +100,9 @@ export function handlers(env: AgentEnv, jobs: JobRunner): Record<string, Handler
     'catalog.status': (p) => clusterStatus(env, parse(ClusterOnly, p, 'catalog.status')),
     'pitr.plan': (p) => planPitr(env, parse(PitrPlanParamsSchema, p, 'pitr.plan')),
     'pitr.restorePoint': (p) => restorePoint(env, parse(z.object({ cluster: z.string().optional(), name: z.string().min(1) }).strict(), p, 'pitr.restorePoint')),
+    'check.cluster': (p) => checkCluster(env, parse(z.object({ cluster: z.string().optional(), probeSeconds: z.number().positive().max(3600).optional() }).strict(), p, 'check.cluster')),
+    'check.fixes': (p) => archivingFixes(env, parse(ClusterOnly, p, 'check.fixes')),
+    'check.apply': (p) => applyArchivingFixes(env, parse(z.object({ cluster: z.string().optional(), statements: z.array(z.string()).min(1) }).strict(), p, 'check.apply')),
     'wal.verify': (p) => walVerify(env, parse(ClusterOnly, p, 'wal.verify')),
     'pitr.show': (p) => showPlan(env, parse(z.object({ plan: z.string().min(1) }).strict(), p, 'pitr.show').plan),
     'restore.plan': (p) => planRestore(env, parse(RestoreParamsSchema, p, 'restore.plan')),

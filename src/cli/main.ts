@@ -6,6 +6,7 @@ import { registerCatalog } from './commands/catalog.js';
 import { registerRestore } from './commands/restore.js';
 import { registerPitr } from './commands/pitr.js';
 import { registerWal } from './commands/wal.js';
+import { registerCheck } from './commands/check.js';
 import { registerVerify } from './commands/verify.js';
 import { Exit, reportError, type GlobalOptions } from './session.js';
 
@@ -43,6 +44,7 @@ Set NO_COLOR=1 to disable colour. Docs: docs/ in the lifeboat package.`,
   registerRestore(program, globals);
   registerPitr(program, globals);
   registerWal(program, globals);
+  registerCheck(program, globals);
   program
     .command('agent')
     .description('run the agent (started by lifeboat itself, locally or over SSH)')

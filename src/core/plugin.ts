@@ -120,6 +120,16 @@ export interface RestoreResult {
   mismatches: number;
 }
 
+export interface ArchivingFinding {
+  name: string;
+  ok: boolean;
+  level: 'ok' | 'warn' | 'error';
+  detail: string;
+  /** The statement that fixes it, e.g. ALTER SYSTEM SET archive_mode = 'on'; */
+  fix?: string;
+  needs?: 'reload' | 'restart';
+}
+
 /** Steps a source plugin provides. Each runs on the agent of the database host. */
 export interface SourceSteps<TConfig> {
   /** Connect and describe the server. Fails with CONNECTION_FAILED or BINARY_MISSING. */
@@ -136,6 +146,12 @@ export interface SourceSteps<TConfig> {
     out: BackupWriter,
     options: { compression: Compression },
   ): Promise<{ server: ServerInfo; physical: PhysicalDetails }>;
+  /** Inspect what WAL archiving needs; each finding carries the fix (optional). */
+  checkArchiving?(ctx: StepContext<TConfig>, expected: { archiveCommand: string }): Promise<ArchivingFinding[]>;
+  /** Close the current WAL segment; returns its file name (optional). */
+  switchWal?(ctx: StepContext<TConfig>): Promise<string>;
+  /** Apply setting statements from findings, then reload (optional). */
+  applySettings?(ctx: StepContext<TConfig>, statements: string[]): Promise<void>;
   /** Create a named restore point (a PITR target); returns its LSN. */
   createRestorePoint?(ctx: StepContext<TConfig>, name: string): Promise<{ lsn: string }>;
   /** The steps of a point-in-time recovery for a plan (optional: sources without PITR omit it). */

@@ -1,0 +1,81 @@
+import { LifeboatError } from '../../core/errors.js';
+import type { ArchivingFinding } from '../../core/plugin.js';
+import { walLayout } from '../../core/wal.js';
+import { callStep } from '../plugins.js';
+import type { AgentEnv, ResolvedCluster } from '../env.js';
+import { stepContext, type JobHandle } from '../context.js';
+
+const shq = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
+
+/** The archive_command / restore_command lines for a cluster: this lifeboat, this config. */
+export async function hookCommands(env: AgentEnv, cluster: string): Promise<{ archiveCommand: string; restoreCommand: string }> {
+  const { path } = await env.config();
+  const base = `${shq(process.execPath)} ${shq(process.argv[1]!)} --config ${shq(path)}`;
+  return {
+    archiveCommand: `${base} wal push --cluster ${shq(cluster)} %p`,
+    restoreCommand: `${base} wal fetch --cluster ${shq(cluster)} %f %p`,
+  };
+}
+
+function quickJob(): JobHandle {
+  return { id: 'check', signal: AbortSignal.timeout(120_000), log: () => undefined, progress: () => undefined, step: (_n, f) => f(), tmpDir: () => Promise.reject(new Error('no temp dir')) };
+}
+
+function archivingSteps(cluster: ResolvedCluster) {
+  const s = cluster.plugin.source.steps;
+  if (!s.checkArchiving || !s.switchWal || !s.applySettings) throw new LifeboatError('UNSUPPORTED', `source plugin ${cluster.plugin.meta.name} has no WAL archiving`);
+  return { checkArchiving: s.checkArchiving, switchWal: s.switchWal, applySettings: s.applySettings };
+}
+
+/**
+ * `lifeboat check`: the settings WAL archiving needs, each with its fix, then an
+ * end-to-end probe: pg_switch_wal() and wait for that segment in the repository.
+ */
+export async function checkCluster(env: AgentEnv, p: { cluster?: string; probeSeconds?: number }): Promise<{ cluster: string; ok: boolean; findings: ArchivingFinding[] }> {
+  const cluster = await env.cluster(p.cluster);
+  const steps = archivingSteps(cluster);
+  const ctx = stepContext(cluster, env.host, quickJob());
+  const expected = await hookCommands(env, cluster.name);
+  const findings = await callStep(cluster.plugin.meta.name, 'checkArchiving', env.host, () => steps.checkArchiving(ctx, expected));
+  const blocking = findings.some((f) => !f.ok && f.level === 'error' && ['wal_level', 'archive_mode', 'archive_command'].includes(f.name));
+  if (blocking) {
+    findings.push({ name: 'end-to-end probe', ok: false, level: 'warn', detail: 'skipped: archiving is not set up (lifeboat setup-archiving applies the fixes above)' });
+  } else {
+    const segment = await callStep(cluster.plugin.meta.name, 'switchWal', env.host, () => steps.switchWal(ctx));
+    const storage = await env.storage(cluster.repoName);
+    const deadline = Date.now() + (p.probeSeconds ?? 60) * 1000;
+    let found = false;
+    while (!found && Date.now() < deadline) {
+      for await (const o of storage.list(walLayout.filePrefix(cluster.name, segment))) if (walLayout.parse(o.key)?.name === segment) found = true;
+      if (!found) await new Promise((r) => setTimeout(r, 250));
+    }
+    findings.push(
+      found
+        ? { name: 'end-to-end probe', ok: true, level: 'ok', detail: `segment ${segment} reached the repository after pg_switch_wal()` }
+        : { name: 'end-to-end probe', ok: false, level: 'error', detail: `segment ${segment} did not reach the repository within ${p.probeSeconds ?? 60} s; check the server log for archive_command errors` },
+    );
+  }
+  return { cluster: cluster.name, ok: findings.every((f) => f.ok || f.level === 'warn'), findings };
+}
+
+/** The ALTER SYSTEM lines `setup-archiving` would apply (read-only). */
+export async function archivingFixes(env: AgentEnv, p: { cluster?: string }): Promise<{ cluster: string; statements: string[]; restart: boolean; findings: ArchivingFinding[] }> {
+  const cluster = await env.cluster(p.cluster);
+  const steps = archivingSteps(cluster);
+  const ctx = stepContext(cluster, env.host, quickJob());
+  const expected = await hookCommands(env, cluster.name);
+  const findings = await callStep(cluster.plugin.meta.name, 'checkArchiving', env.host, () => steps.checkArchiving(ctx, expected));
+  const fixes = findings.filter((f) => !f.ok && f.fix?.startsWith('ALTER SYSTEM'));
+  return { cluster: cluster.name, statements: fixes.map((f) => f.fix!), restart: fixes.some((f) => f.needs === 'restart'), findings };
+}
+
+/** Apply exactly the statements the operator saw (they must still be the fixes). */
+export async function applyArchivingFixes(env: AgentEnv, p: { cluster?: string; statements: string[] }): Promise<{ applied: string[]; restart: boolean }> {
+  const now = await archivingFixes(env, p);
+  const unknown = p.statements.filter((s) => !now.statements.includes(s));
+  if (unknown.length) throw new LifeboatError('USAGE', `not a current fix: ${unknown[0]}`, { hint: 'run lifeboat setup-archiving again to see the current fixes' });
+  const cluster = await env.cluster(p.cluster);
+  const ctx = stepContext(cluster, env.host, quickJob());
+  await callStep(cluster.plugin.meta.name, 'applySettings', env.host, () => archivingSteps(cluster).applySettings(ctx, p.statements));
+  return { applied: p.statements, restart: now.restart };
+}

@@ -1,0 +1,61 @@
+import type { Command } from 'commander';
+import type { ArchivingFinding } from '../../core/plugin.js';
+import { LifeboatError } from '../../core/errors.js';
+import { paint } from '../format.js';
+import { Exit, printJson, withAgent, type GlobalOptions } from '../session.js';
+
+function renderFindings(cluster: string, findings: ArchivingFinding[]): string {
+  const lines: string[] = [];
+  for (const f of findings) {
+    const mark = f.ok ? paint('ok  ', 'green') : f.level === 'warn' ? paint('warn', 'yellow') : paint('FAIL', 'red');
+    lines.push(`${mark} ${cluster}: ${f.name}: ${f.detail}`);
+    if (!f.ok && f.fix) lines.push(`       fix: ${f.fix}${f.needs ? `  (then ${f.needs === 'restart' ? 'restart PostgreSQL' : 'SELECT pg_reload_conf()'})` : ''}`);
+  }
+  return lines.join('\n');
+}
+
+export function registerCheck(program: Command, globals: () => GlobalOptions): void {
+  program
+    .command('check')
+    .description('check WAL archiving: settings (each with its fix) and an end-to-end probe')
+    .option('-c, --cluster <name>', 'cluster')
+    .option('--probe-seconds <n>', 'how long to wait for the probe segment', (v) => Number.parseInt(v, 10), 60)
+    .action(async (o) => {
+      const g = globals();
+      const r = await withAgent(g, (c) => c.call<{ cluster: string; ok: boolean; findings: ArchivingFinding[] }>('check.cluster', { probeSeconds: o.probeSeconds, ...(o.cluster ? { cluster: o.cluster } : {}) }));
+      if (g.json) printJson(r);
+      else process.stdout.write(renderFindings(r.cluster, r.findings) + '\n');
+      if (!r.ok) process.exitCode = Exit.FAILED;
+    });
+  program
+    .command('setup-archiving')
+    .description('show the settings WAL archiving through lifeboat needs, then apply them (ALTER SYSTEM)')
+    .option('-c, --cluster <name>', 'cluster')
+    .option('-y, --yes', 'apply without asking (needed without a TTY)')
+    .option('--dry-run', 'only show what would be applied')
+    .action(async (o) => {
+      const g = globals();
+      await withAgent(g, async (c) => {
+        const fixes = await c.call<{ cluster: string; statements: string[]; restart: boolean; findings: ArchivingFinding[] }>('check.fixes', o.cluster ? { cluster: o.cluster } : {});
+        if (fixes.statements.length === 0) {
+          if (g.json) return printJson({ ok: true, applied: [] });
+          process.stdout.write(`${fixes.cluster}: archiving settings are already in place; run lifeboat check for the end-to-end probe\n`);
+          return;
+        }
+        const text = fixes.statements.map((s) => `  ${s}`).join('\n');
+        if (!g.json || o.dryRun) process.stderr.write(`These settings will be changed on ${fixes.cluster}:\n${text}\n${fixes.restart ? 'Some take effect only after a PostgreSQL restart.\n' : ''}`);
+        if (o.dryRun) return g.json ? printJson({ ok: true, dryRun: true, statements: fixes.statements }) : undefined;
+        if (!o.yes) {
+          if (!process.stdin.isTTY) throw new LifeboatError('CONFIRMATION_REQUIRED', 'changing server settings needs confirmation', { hint: 'review them (--dry-run), then run again with --yes' });
+          const { createInterface } = await import('node:readline/promises');
+          const rl = createInterface({ input: process.stdin, output: process.stderr });
+          const answer = await rl.question('Apply them? [y/N] ');
+          rl.close();
+          if (!/^y(es)?$/i.test(answer.trim())) throw new LifeboatError('CONFIRMATION_REQUIRED', 'not applied; nothing was changed');
+        }
+        const r = await c.call<{ applied: string[]; restart: boolean }>('check.apply', { statements: fixes.statements, ...(o.cluster ? { cluster: o.cluster } : {}) });
+        if (g.json) return printJson({ ok: true, ...r });
+        process.stdout.write(`applied ${r.applied.length} setting(s) and reloaded.${r.restart ? ' Restart PostgreSQL for wal_level/archive_mode/max_wal_senders to take effect.' : ''} Then: lifeboat check\n`);
+      });
+    });
+}

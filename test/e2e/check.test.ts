@@ -1,0 +1,62 @@
+import { chmod } from 'node:fs/promises';
+import { execa } from 'execa';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { startCluster, type PgCluster } from '../harness/pg.js';
+import { BIN, workspace, type Workspace } from '../helpers/cli.js';
+
+// lifeboat check / setup-archiving against a cluster that does not archive yet.
+const IS_ROOT = process.getuid?.() === 0;
+const canRun = !IS_ROOT || (await execa('runuser', ['-u', 'postgres', '--', 'test', '-r', BIN], { reject: false })).exitCode === 0;
+let pg: PgCluster;
+let ws: Workspace;
+
+async function lb(args: string[]) {
+  const cmd = IS_ROOT ? ['runuser', '-u', 'postgres', '--', process.execPath, BIN] : [process.execPath, BIN];
+  const res = await execa(cmd[0]!, [...cmd.slice(1), '--config', ws.config, ...args], { reject: false, env: { NO_COLOR: '1', LIFEBOAT_CONFIG: '' }, timeout: 180_000 });
+  let json: any;
+  try {
+    json = JSON.parse(String(res.stdout));
+  } catch {
+    json = undefined;
+  }
+  return { code: res.exitCode ?? -1, stdout: String(res.stdout), stderr: String(res.stderr), json };
+}
+
+beforeAll(async () => {
+  if (!canRun) return;
+  pg = await startCluster({ name: 'check', settings: { archive_mode: 'on' } });
+  ws = await workspace(pg);
+  if (IS_ROOT) await execa('chown', ['-R', 'postgres:', ws.dir]);
+  await chmod(ws.dir, 0o755);
+});
+
+afterAll(async () => {
+  await pg?.stop();
+  await ws?.cleanup();
+});
+
+test.skipIf(!canRun)('check names each missing setting with its fix; setup-archiving applies them; the probe then passes', async () => {
+  const before = await lb(['check', '-c', 'pg', '--probe-seconds', '5']);
+  expect(before.code).toBe(1);
+  expect(before.stdout).toMatch(/FAIL pg: archive_command: empty/);
+  expect(before.stdout).toMatch(/fix: ALTER SYSTEM SET archive_command = '.*wal push --cluster .*%p'/);
+  expect(before.stdout).toMatch(/warn pg: archive_timeout/);
+  expect(before.stdout).toMatch(/end-to-end probe: skipped/);
+
+  const dry = await lb(['setup-archiving', '-c', 'pg', '--dry-run']);
+  expect(dry.code, dry.stderr).toBe(0);
+  expect(dry.stderr).toMatch(/ALTER SYSTEM SET archive_command/);
+  expect(await pg.psql('SHOW archive_command')).toBe('');
+  const noTty = await lb(['setup-archiving', '-c', 'pg']);
+  expect(noTty.code).toBe(2);
+
+  const apply = await lb(['--json', 'setup-archiving', '-c', 'pg', '--yes']);
+  expect(apply.code, apply.stderr).toBe(0);
+  expect(apply.json.applied.length).toBe(2); // archive_command and archive_timeout
+  expect(await pg.psql('SHOW archive_command')).toMatch(/wal push --cluster 'pg' %p$/);
+
+  const after = await lb(['--json', 'check', '-c', 'pg', '--probe-seconds', '30']);
+  expect(after.code, after.stdout + after.stderr).toBe(0);
+  expect(after.json.findings.find((f: any) => f.name === 'end-to-end probe')).toMatchObject({ ok: true });
+  expect(await pg.psql('SELECT failed_count FROM pg_stat_archiver')).toBe('0');
+});
