@@ -175,9 +175,17 @@ async function recoveryLogTail(dir: string): Promise<string> {
 async function followRecovery(ctx: Ctx, plan: PitrPlan): Promise<string> {
   const deadline = Date.now() + 30 * 60_000;
   let last = '';
+  let downSince: number | undefined;
   while (Date.now() < deadline) {
     ctx.signal.throwIfAborted();
-    if (!(await serverRunning(ctx, plan.dataDir))) {
+    const running = await serverRunning(ctx, plan.dataDir);
+    // just after `pg_ctl start -W` the postmaster may not have written its pid file yet
+    if (!running && (downSince ??= Date.now()) > Date.now() - 5000) {
+      await new Promise((r) => setTimeout(r, 300));
+      continue;
+    }
+    if (running) downSince = undefined;
+    if (!running) {
       const log = await readFile(path.join(plan.dataDir, 'lifeboat-recovery.log'), 'utf8').catch(() => '');
       if (plan.action === 'shutdown' && /recovery stopping|shutting down|database system is shut down/.test(log) && !/FATAL/.test(log)) {
         return `recovery stopped at the target and the server shut down (${last || 'no progress seen'})`;
