@@ -1,21 +1,11 @@
-import { LifeboatError, type StepContext } from 'lifeboat/plugin';
+import { LifeboatError, type ArchivingFinding, type StepContext } from 'lifeboat/plugin';
 import { defaultDatabase, type PostgresConfig } from './config.js';
 import { queryJson, runSql } from './psql.js';
 import { quoteLiteral } from './sql.js';
 
 type Ctx = StepContext<PostgresConfig>;
 
-/** One finding of `lifeboat check`: what is wrong and the exact line that fixes it. */
-export interface Finding {
-  name: string;
-  ok: boolean;
-  level: 'ok' | 'warn' | 'error';
-  detail: string;
-  /** SQL that fixes it (ALTER SYSTEM ...). */
-  fix?: string;
-  /** What the fix needs to take effect. */
-  needs?: 'reload' | 'restart';
-}
+type Finding = ArchivingFinding;
 
 interface Facts {
   walLevel: string;

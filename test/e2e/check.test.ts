@@ -1,33 +1,19 @@
-import { chmod } from 'node:fs/promises';
-import { execa } from 'execa';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { startCluster, type PgCluster } from '../harness/pg.js';
-import { BIN, workspace, type Workspace } from '../helpers/cli.js';
+import { BIN, giveToServer, lifeboatAsServer, serverCanRunLifeboat, workspace, type Workspace } from '../helpers/cli.js';
 
 // lifeboat check / setup-archiving against a cluster that does not archive yet.
-const IS_ROOT = process.getuid?.() === 0;
-const canRun = !IS_ROOT || (await execa('runuser', ['-u', 'postgres', '--', 'test', '-r', BIN], { reject: false })).exitCode === 0;
+const canRun = serverCanRunLifeboat;
 let pg: PgCluster;
 let ws: Workspace;
 
-async function lb(args: string[]) {
-  const cmd = IS_ROOT ? ['runuser', '-u', 'postgres', '--', process.execPath, BIN] : [process.execPath, BIN];
-  const res = await execa(cmd[0]!, [...cmd.slice(1), '--config', ws.config, ...args], { reject: false, env: { NO_COLOR: '1', LIFEBOAT_CONFIG: '' }, timeout: 180_000 });
-  let json: any;
-  try {
-    json = JSON.parse(String(res.stdout));
-  } catch {
-    json = undefined;
-  }
-  return { code: res.exitCode ?? -1, stdout: String(res.stdout), stderr: String(res.stderr), json };
-}
+const lb = (args: string[]) => lifeboatAsServer(ws.config, args);
 
 beforeAll(async () => {
   if (!canRun) return;
   pg = await startCluster({ name: 'check', settings: { archive_mode: 'on' } });
   ws = await workspace(pg);
-  if (IS_ROOT) await execa('chown', ['-R', 'postgres:', ws.dir]);
-  await chmod(ws.dir, 0o755);
+  await giveToServer(ws);
 });
 
 afterAll(async () => {

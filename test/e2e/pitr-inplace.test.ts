@@ -1,31 +1,21 @@
 import { createServer } from 'node:net';
-import { chmod, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { findBinDir, startCluster, type PgCluster } from '../harness/pg.js';
-import { BIN, workspace, type Workspace } from '../helpers/cli.js';
+import { BIN, giveToServer, lifeboatAsServer, serverCanRunLifeboat, workspace, type Workspace } from '../helpers/cli.js';
 
 // In-place recovery of a running cluster, resumed step by step, then a second
 // recovery that follows the new timeline through the archived history file.
 const IS_ROOT = process.getuid?.() === 0;
-const canRun = !IS_ROOT || (await execa('runuser', ['-u', 'postgres', '--', 'test', '-r', BIN], { reject: false })).exitCode === 0;
+const canRun = serverCanRunLifeboat;
 
 let pg: PgCluster;
 let ws: Workspace;
 const copies: string[] = [];
 
-async function lb(args: string[]) {
-  const cmd = IS_ROOT ? ['runuser', '-u', 'postgres', '--', process.execPath, BIN] : [process.execPath, BIN];
-  const res = await execa(cmd[0]!, [...cmd.slice(1), '--config', ws.config, ...args], { reject: false, env: { NO_COLOR: '1', LIFEBOAT_CONFIG: '' }, timeout: 180_000 });
-  let json: any;
-  try {
-    json = JSON.parse(String(res.stdout));
-  } catch {
-    json = undefined;
-  }
-  return { code: res.exitCode ?? -1, stdout: String(res.stdout), stderr: String(res.stderr), json };
-}
+const lb = (args: string[]) => lifeboatAsServer(ws.config, args);
 
 async function waitArchived(): Promise<void> {
   const last = await pg.psql('SELECT pg_walfile_name(pg_current_wal_lsn())');
@@ -44,8 +34,7 @@ beforeAll(async () => {
   if (!canRun) return;
   pg = await startCluster({ name: 'pitr-inplace', settings: { archive_mode: 'on', archive_timeout: '0' } });
   ws = await workspace(pg);
-  if (IS_ROOT) await execa('chown', ['-R', 'postgres:', ws.dir]);
-  await chmod(ws.dir, 0o755);
+  await giveToServer(ws);
   await pg.psql(`ALTER SYSTEM SET archive_command = '${`${process.execPath} ${BIN} --config ${ws.config} wal push %p`.replaceAll("'", "''")}'`);
   await pg.psql('SELECT pg_reload_conf()');
   await pg.psql('CREATE TABLE markers (name text PRIMARY KEY)');

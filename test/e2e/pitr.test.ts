@@ -1,32 +1,22 @@
 import { createServer } from 'node:net';
-import { chmod, readdir, rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { findBinDir, startCluster, type PgCluster } from '../harness/pg.js';
-import { BIN, workspace, type Workspace } from '../helpers/cli.js';
+import { BIN, giveToServer, lifeboatAsServer, serverCanRunLifeboat, workspace, type Workspace } from '../helpers/cli.js';
 
 // Everything runs as the server's OS user: PostgreSQL runs lifeboat as its
 // archive_command and restore_command, so config and repository are its own.
 const IS_ROOT = process.getuid?.() === 0;
-const canRun = !IS_ROOT || (await execa('runuser', ['-u', 'postgres', '--', 'test', '-r', BIN], { reject: false })).exitCode === 0;
+const canRun = serverCanRunLifeboat;
 
 let pg: PgCluster;
 let ws: Workspace;
 const marks: Record<string, string> = {};
 const restored: string[] = [];
 
-async function lb(args: string[]) {
-  const cmd = IS_ROOT ? ['runuser', '-u', 'postgres', '--', process.execPath, BIN] : [process.execPath, BIN];
-  const res = await execa(cmd[0]!, [...cmd.slice(1), '--config', ws.config, ...args], { reject: false, env: { NO_COLOR: '1', LIFEBOAT_CONFIG: '' }, timeout: 180_000 });
-  let json: any;
-  try {
-    json = JSON.parse(String(res.stdout));
-  } catch {
-    json = undefined;
-  }
-  return { code: res.exitCode ?? -1, stdout: String(res.stdout), stderr: String(res.stderr), json };
-}
+const lb = (args: string[]) => lifeboatAsServer(ws.config, args);
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -66,8 +56,7 @@ beforeAll(async () => {
   if (!canRun) return;
   pg = await startCluster({ name: 'pitr', settings: { archive_mode: 'on', archive_timeout: '0', wal_level: 'replica' } });
   ws = await workspace(pg);
-  if (IS_ROOT) await execa('chown', ['-R', 'postgres:', ws.dir]);
-  await chmod(ws.dir, 0o755);
+  await giveToServer(ws);
   const cmd = `${process.execPath} ${BIN} --config ${ws.config} wal push %p`;
   await pg.psql(`ALTER SYSTEM SET archive_command = '${cmd.replaceAll("'", "''")}'`);
   await pg.psql('SELECT pg_reload_conf()');

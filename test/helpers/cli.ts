@@ -69,3 +69,32 @@ export async function workspace(cluster: PgCluster, extra: { connection?: Record
   );
   return { dir, config, repo, state, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
+
+const IS_ROOT = process.getuid?.() === 0;
+
+/**
+ * When tests run as root, PostgreSQL runs as the postgres OS user and runs
+ * lifeboat as its archive_command: it must be able to read this checkout.
+ */
+export const serverCanRunLifeboat =
+  !IS_ROOT || (await execa('runuser', ['-u', 'postgres', '--', 'test', '-r', BIN], { reject: false })).exitCode === 0;
+
+/** Run the CLI as the server's OS user (postgres when root), so the repository stays that user's. */
+export async function lifeboatAsServer(config: string, args: string[]): Promise<CliResult> {
+  const cmd = IS_ROOT ? ['runuser', '-u', 'postgres', '--', process.execPath, BIN] : [process.execPath, BIN];
+  const res = await execa(cmd[0]!, [...cmd.slice(1), '--config', config, ...args], { reject: false, env: { NO_COLOR: '1', LIFEBOAT_CONFIG: '' }, timeout: 180_000 });
+  const stdout = String(res.stdout ?? '');
+  let json: any;
+  try {
+    json = JSON.parse(stdout);
+  } catch {
+    json = undefined;
+  }
+  return { code: res.exitCode ?? -1, stdout, stderr: String(res.stderr ?? ''), json };
+}
+
+/** Hand a workspace to the server's OS user (config and repository). */
+export async function giveToServer(ws: Workspace): Promise<void> {
+  if (IS_ROOT) await execa('chown', ['-R', 'postgres:', ws.dir]);
+  await (await import('node:fs/promises')).chmod(ws.dir, 0o755);
+}
