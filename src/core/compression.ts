@@ -14,6 +14,11 @@ export type Compression = z.infer<typeof CompressionSchema>;
 
 export const DEFAULT_COMPRESSION: Compression = { algorithm: 'zstd', level: 1 };
 
+/** The algorithm a stored key's suffix names (the inverse of compressionSuffix). */
+export function compressionOfKey(key: string): Compression['algorithm'] {
+  return key.endsWith('.zst') ? 'zstd' : key.endsWith('.gz') ? 'gzip' : 'none';
+}
+
 /** File-name suffix for an algorithm: `.zst`, `.gz` or nothing. */
 export function compressionSuffix(c: Compression): string {
   return c.algorithm === 'zstd' ? '.zst' : c.algorithm === 'gzip' ? '.gz' : '';

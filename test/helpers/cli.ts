@@ -25,7 +25,10 @@ export async function lifeboat(args: string[], opts: { config?: string; env?: Re
     timeout: opts.timeoutMs ?? 180_000,
     ...(opts.input !== undefined ? { input: opts.input } : { stdin: 'ignore' }),
   };
-  const res = await execa(process.execPath, argv, execOpts);
+  return toResult(await execa(process.execPath, argv, execOpts));
+}
+
+function toResult(res: { stdout?: unknown; stderr?: unknown; exitCode?: number }): CliResult {
   const stdout = String(res.stdout ?? '');
   let json: any;
   try {
@@ -82,15 +85,7 @@ export const serverCanRunLifeboat =
 /** Run the CLI as the server's OS user (postgres when root), so the repository stays that user's. */
 export async function lifeboatAsServer(config: string, args: string[]): Promise<CliResult> {
   const cmd = IS_ROOT ? ['runuser', '-u', 'postgres', '--', process.execPath, BIN] : [process.execPath, BIN];
-  const res = await execa(cmd[0]!, [...cmd.slice(1), '--config', config, ...args], { reject: false, env: { NO_COLOR: '1', LIFEBOAT_CONFIG: '' }, timeout: 180_000 });
-  const stdout = String(res.stdout ?? '');
-  let json: any;
-  try {
-    json = JSON.parse(stdout);
-  } catch {
-    json = undefined;
-  }
-  return { code: res.exitCode ?? -1, stdout, stderr: String(res.stderr ?? ''), json };
+  return toResult(await execa(cmd[0]!, [...cmd.slice(1), '--config', config, ...args], { reject: false, env: { NO_COLOR: '1', LIFEBOAT_CONFIG: '' }, timeout: 180_000 }));
 }
 
 /** Hand a workspace to the server's OS user (config and repository). */

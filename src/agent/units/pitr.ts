@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
-import { decompressStream } from '../../core/compression.js';
+import { compressionOfKey, decompressStream } from '../../core/compression.js';
 import { LifeboatError } from '../../core/errors.js';
 import type { Manifest } from '../../core/manifest.js';
 import { openStored } from '../../core/pipeline.js';
@@ -63,9 +63,8 @@ async function archiveFacts(storage: Storage, cluster: string): Promise<{ names:
   }
   const histories = new Map<number, HistoryEntry[]>();
   for (const h of historyKeys) {
-    const algorithm = h.key.endsWith('.zst') ? 'zstd' : h.key.endsWith('.gz') ? 'gzip' : 'none';
     const raw = await storage.get(h.key);
-    histories.set(h.tl, parseHistory(await readAll(raw.pipe(decompressStream({ algorithm })))));
+    histories.set(h.tl, parseHistory(await readAll(raw.pipe(decompressStream({ algorithm: compressionOfKey(h.key) })))));
   }
   return { names, histories };
 }

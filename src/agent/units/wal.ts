@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
-import { decompressStream, type Compression } from '../../core/compression.js';
+import { compressionOfKey, decompressStream, type Compression } from '../../core/compression.js';
 import { LifeboatError } from '../../core/errors.js';
 import { storeStream } from '../../core/pipeline.js';
 import { classifyWalFile, walLayout } from '../../core/wal.js';
@@ -75,7 +75,7 @@ export async function walFetch(env: AgentEnv, p: { cluster?: string; name: strin
   const copies = await copiesOf(storage, cluster.name, p.name);
   if (copies.length === 0) throw new LifeboatError('NOT_FOUND', `WAL file ${p.name} is not in the archive`);
   const copy = copies[0]!;
-  const algorithm: Compression['algorithm'] = copy.key.endsWith('.zst') ? 'zstd' : copy.key.endsWith('.gz') ? 'gzip' : 'none';
+  const algorithm = compressionOfKey(copy.key);
   const tmp = `${p.dest}.lifeboat-tmp-${process.pid}`;
   const hash = createHash('sha256');
   let size = 0;
