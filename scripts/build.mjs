@@ -1,15 +1,19 @@
 // Bundles the CLI/agent and the plugin SDK with esbuild (fast start-up: built
 // JavaScript, lazy imports split into chunks). Output: dist/.
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { renameSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-rmSync(`${root}/dist`, { recursive: true, force: true });
+// Build into a private directory and swap it in, so a test run or a running
+// agent never sees a half-written dist/ when another build runs at the same time.
+const tmp = `${root}/dist.tmp-${process.pid}`;
+const old = `${root}/dist.old-${process.pid}`;
+rmSync(tmp, { recursive: true, force: true });
 await build({
   absWorkingDir: root,
   entryPoints: { cli: 'src/cli/main.ts', wal: 'src/cli/wal-main.ts', plugin: 'src/core/index.ts', 'plugin-testing': 'src/core/testing/index.ts' },
-  outdir: 'dist',
+  outdir: tmp,
   bundle: true,
   splitting: true,
   format: 'esm',
@@ -23,3 +27,10 @@ await build({
   define: { 'process.env.NODE_ENV': '"production"' },
   logLevel: 'warning',
 });
+try {
+  renameSync(`${root}/dist`, old);
+} catch (err) {
+  if (err.code !== 'ENOENT') throw err;
+}
+renameSync(tmp, `${root}/dist`);
+rmSync(old, { recursive: true, force: true });
