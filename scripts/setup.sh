@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Makes a (Debian 12) machine ready to run, test and benchmark lifeboat.
 #
-#   bash scripts/setup.sh [--test]
+#   bash scripts/setup.sh [--test] [--bench]
 #
 # Run from the npm pre-scripts (pretest, predemo, prebench), so it is quiet
 # and fast when nothing is missing. Steps:
 #   1. node >= 20
 #   2. system tools: PostgreSQL server (initdb) + clients (psql, pg_dump,
-#      pgbench), zstd, gpg; with --test also sshd and tmux. Missing ones are
+#      pgbench), zstd, gpg; with --test also sshd and tmux; with --bench also
+#      pgbackrest (a comparison anchor; optional: skipped if it cannot be
+#      installed, and the benchmark leaves its column out). Missing ones are
 #      installed with apt-get when running as root, else reported (exit 1).
 #      As root, the `postgres` OS user must exist (test clusters run as it).
 #   3. npm dependencies (npm ci / npm install when node_modules is stale)
@@ -22,11 +24,13 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 want_test=0
+want_bench=0
 for arg in "$@"; do
   case "$arg" in
     --test) want_test=1 ;;
+    --bench) want_bench=1 ;;
     -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "lifeboat setup: unknown argument: $arg (usage: bash scripts/setup.sh [--test])" >&2; exit 2 ;;
+    *) echo "lifeboat setup: unknown argument: $arg (usage: bash scripts/setup.sh [--test] [--bench])" >&2; exit 2 ;;
   esac
 done
 
@@ -142,6 +146,17 @@ if (( ${#missing[@]} )); then
       echo "lifeboat setup: missing $tool ($what): install it with: sudo apt-get install $pkg" >&2
     done
     exit 1
+  fi
+fi
+
+# Optional benchmark anchor: pgBackRest. Never fatal.
+if (( want_bench )) && ! have_tool pgbackrest; then
+  if (( is_root )) && command -v apt-get >/dev/null 2>&1 && [[ -z "$dry_run" ]]; then
+    say "installing pgbackrest (benchmark comparison)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends pgbackrest >/dev/null 2>&1 ||
+      say "could not install pgbackrest; the benchmark runs without it"
+  else
+    say "pgbackrest is not installed; the benchmark runs without it (sudo apt-get install pgbackrest)"
   fi
 fi
 
