@@ -15,6 +15,7 @@ import { GcParamsSchema, runGc, runReindex } from './units/repo.js';
 import { checkConfig, initConfig, InitParamsSchema } from './units/config.js';
 import { applyArchivingFixes, archivingFixes, checkCluster } from './units/check.js';
 import { applyPitr, PitrApplyParamsSchema, PitrPlanParamsSchema, planPitr, restorePoint, showPlan, walVerify } from './units/pitr.js';
+import { PinParamsSchema, planRetention, RetentionParamsSchema, runRetention, setPinned } from './units/retention.js';
 import type { JobHandle } from './context.js';
 
 type Handler = (params: Record<string, unknown>) => Promise<unknown>;
@@ -54,6 +55,10 @@ export function handlers(env: AgentEnv, jobs: JobRunner): Record<string, Handler
     pitr: (p) => {
       const params = parse(PitrApplyParamsSchema, p, 'pitr');
       return { work: (job) => applyPitr(env, params, job) };
+    },
+    expire: (p) => {
+      const params = parse(RetentionParamsSchema, p, 'expire');
+      return { ...(params.cluster ? { cluster: params.cluster } : {}), work: (job) => runRetention(env, params, job) };
     },
     reindex: (p) => {
       const params = parse(ClusterOnly, p, 'reindex');
@@ -105,6 +110,8 @@ export function handlers(env: AgentEnv, jobs: JobRunner): Record<string, Handler
     'check.apply': (p) => applyArchivingFixes(env, parse(z.object({ cluster: z.string().optional(), statements: z.array(z.string()).min(1) }).strict(), p, 'check.apply')),
     'wal.verify': (p) => walVerify(env, parse(ClusterOnly, p, 'wal.verify')),
     'pitr.show': (p) => showPlan(env, parse(z.object({ plan: z.string().min(1) }).strict(), p, 'pitr.show').plan),
+    'retention.plan': (p) => planRetention(env, parse(RetentionParamsSchema, p, 'retention.plan')),
+    'backup.pin': (p) => setPinned(env, parse(PinParamsSchema, p, 'backup.pin')),
     'restore.plan': (p) => planRestore(env, parse(RestoreParamsSchema, p, 'restore.plan')),
     'job.start': async (p) => {
       const q = parse(JobStart, p, 'job.start');

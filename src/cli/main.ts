@@ -8,6 +8,7 @@ import { registerPitr } from './commands/pitr.js';
 import { registerWal } from './commands/wal.js';
 import { registerCheck } from './commands/check.js';
 import { registerVerify } from './commands/verify.js';
+import { registerRetention } from './commands/retention.js';
 import { Exit, reportError, type GlobalOptions } from './session.js';
 
 export const VERSION = '0.1.0';
@@ -45,6 +46,7 @@ Set NO_COLOR=1 to disable colour. Docs: docs/ in the lifeboat package.`,
   registerPitr(program, globals);
   registerWal(program, globals);
   registerCheck(program, globals);
+  registerRetention(program, globals);
   program
     .command('agent')
     .description('run the agent (started by lifeboat itself, locally or over SSH)')

@@ -22,6 +22,18 @@ export const ClusterSchema = z
     /** Connection settings, validated by the source plugin's schema. */
     connection: z.record(z.string(), z.unknown()).default({}),
     maxBackupAgeHours: z.number().positive().optional(),
+    /** Default policy of `lifeboat expire` (pinned backups always stay). */
+    retention: z
+      .object({
+        /** Keep the newest N physical backups (and the WAL they need). */
+        physical: z.number().int().min(1).optional(),
+        /** Keep the newest N logical backups. */
+        logical: z.number().int().min(1).optional(),
+        /** Keep every backup younger than this many days. */
+        maxAgeDays: z.number().positive().optional(),
+      })
+      .strict()
+      .optional(),
     description: z.string().optional(),
   })
   .strict();

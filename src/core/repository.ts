@@ -15,6 +15,9 @@ export const layout = {
   verifications: (cluster: string, id: string) => `${cluster}/verify/${id}/`,
   verification: (cluster: string, id: string, at: string) =>
     `${cluster}/verify/${id}/${at.replace(/[:.]/g, '-')}.json`,
+  /** A pinned backup has an empty marker here: retention never removes it. */
+  pins: (cluster: string) => `${cluster}/pins/`,
+  pin: (cluster: string, id: string) => `${cluster}/pins/${id}`,
 };
 
 export function assertClusterName(name: string): void {
@@ -136,6 +139,21 @@ export class Repository {
       }
     }
     return out.sort((a, b) => a.finishedAt.localeCompare(b.finishedAt));
+  }
+
+  /** Ids of the pinned backups of a cluster. */
+  async pins(cluster: string): Promise<Set<string>> {
+    const out = new Set<string>();
+    for await (const o of this.storage.list(layout.pins(cluster))) out.add(o.key.slice(layout.pins(cluster).length));
+    return out;
+  }
+
+  async pin(cluster: string, id: string): Promise<void> {
+    await this.storage.put(layout.pin(cluster, id), Readable.from([Buffer.from(`${new Date().toISOString()}\n`)]));
+  }
+
+  async unpin(cluster: string, id: string): Promise<void> {
+    await this.storage.delete(layout.pin(cluster, id));
   }
 
   /**

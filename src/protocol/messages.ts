@@ -70,5 +70,5 @@ export interface DoneEvent {
 /** Notification method names. */
 export const Events = { progress: 'job.progress', log: 'job.log', done: 'job.done' } as const;
 
-export const JobTypes = ['backup', 'verify', 'restore', 'gc', 'reindex', 'pitr'] as const;
+export const JobTypes = ['backup', 'verify', 'restore', 'gc', 'reindex', 'pitr', 'expire'] as const;
 export type JobType = (typeof JobTypes)[number];

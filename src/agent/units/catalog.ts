@@ -102,6 +102,7 @@ export async function listBackups(env: AgentEnv, opts: { cluster?: string } = {}
     const c = await env.cluster(name);
     const repo = await env.repository(c.repoName);
     const verifs = await latestVerifications(repo, name);
+    const pins = await repo.pins(name);
     for await (const info of repo.manifestInfos(name)) {
       const cacheKey = `${c.repoName}:${info.key}`;
       const hit = cache[cacheKey];
@@ -120,6 +121,7 @@ export async function listBackups(env: AgentEnv, opts: { cluster?: string } = {}
       const v = verifs.get(info.id);
       const row = { ...summary };
       if (v) row.verification = { level: v.level, ok: v.ok, at: v.finishedAt };
+      if (pins.has(info.id)) row.pinned = true;
       backups.push(row);
     }
   }

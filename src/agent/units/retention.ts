@@ -1,0 +1,258 @@
+import { z } from 'zod';
+import { LifeboatError } from '../../core/errors.js';
+import type { Manifest } from '../../core/manifest.js';
+import { layout, type Repository } from '../../core/repository.js';
+import { classifyWalFile, walLayout } from '../../core/wal.js';
+import { lockForJob } from '../lock.js';
+import type { AgentEnv } from '../env.js';
+import type { JobHandle } from '../context.js';
+
+/**
+ * Retention that respects point-in-time recovery.
+ *
+ * Backups go by explicit id (`lifeboat delete`) or by policy (`lifeboat expire`:
+ * keep the newest N physical, the newest N logical, everything younger than D
+ * days; pinned backups always stay). WAL goes only when no kept physical backup
+ * needs it: a segment is removed when it lies wholly before the WAL start of the
+ * oldest kept physical backup (on any timeline). Timeline history files always
+ * stay (they are tiny, and recovery to a later timeline needs the whole chain).
+ * With no physical backup left, WAL is kept and the plan says so.
+ *
+ * Order of removal: a backup's manifest first (it stops being listed, so an
+ * interrupted removal never leaves a backup that looks complete), then its
+ * objects and verification results, then WAL. Whatever an interruption leaves
+ * behind is an orphan that `repo gc` removes.
+ */
+export const RetentionParamsSchema = z
+  .object({
+    cluster: z.string().optional(),
+    /** Remove exactly these backups (ids or unique prefixes). */
+    backups: z.array(z.string().min(1)).optional(),
+    /** Policy; fields left out come from the cluster's `retention` config. */
+    keepPhysical: z.number().int().min(1).optional(),
+    keepLogical: z.number().int().min(1).optional(),
+    keepDays: z.number().positive().optional(),
+    dryRun: z.boolean().default(false),
+    /** Allow removing a pinned backup named in `backups`. */
+    force: z.boolean().default(false),
+  })
+  .strict();
+export type RetentionParams = z.input<typeof RetentionParamsSchema>;
+
+export interface RetentionBackup {
+  id: string;
+  kind: 'logical' | 'physical';
+  tag: string;
+  finishedAt: string;
+  storedSize: number;
+  /** Why it goes, or why it stays. */
+  reason: string;
+  objects?: string[];
+}
+
+export interface RetentionPlan {
+  cluster: string;
+  dryRun: boolean;
+  policy: { keepPhysical?: number; keepLogical?: number; keepDays?: number } | 'explicit';
+  remove: RetentionBackup[];
+  keep: RetentionBackup[];
+  wal: {
+    /** The oldest WAL position still needed (segment name), when known. */
+    keepFrom?: string;
+    files: { key: string; name: string; size: number }[];
+    count: number;
+    bytes: number;
+    first?: string;
+    last?: string;
+  };
+  notes: string[];
+  bytes: number;
+  applied: boolean;
+}
+
+interface Candidate {
+  m: Manifest;
+  pinned: boolean;
+}
+
+/** Segment position (log and segment number, timeline left out), for ordering across timelines. */
+const position = (walName: string) => walName.slice(8, 24);
+
+async function candidates(repo: Repository, cluster: string): Promise<{ list: Candidate[]; invalid: string[] }> {
+  const pins = await repo.pins(cluster);
+  const list: Candidate[] = [];
+  const invalid: string[] = [];
+  for await (const e of repo.manifests(cluster)) {
+    if ('error' in e) invalid.push(e.id);
+    else list.push({ m: e.manifest, pinned: !!e.manifest.pinned || pins.has(e.id) });
+  }
+  list.sort((a, b) => a.m.startedAt.localeCompare(b.m.startedAt) || a.m.id.localeCompare(b.m.id));
+  return { list, invalid };
+}
+
+function pick(list: Candidate[], refs: string[], force: boolean): Set<string> {
+  const chosen = new Set<string>();
+  for (const ref of refs) {
+    let hits = list.filter((c) => c.m.id === ref);
+    if (hits.length === 0) hits = list.filter((c) => c.m.id.startsWith(ref));
+    if (hits.length === 0) throw new LifeboatError('UNKNOWN_BACKUP', `no backup ${ref}`, { hint: 'see the backups with: lifeboat list' });
+    if (hits.length > 1) throw new LifeboatError('AMBIGUOUS_BACKUP', `${ref} matches ${hits.length} backups: ${hits.slice(0, 5).map((h) => h.m.id).join(', ')}`);
+    const hit = hits[0]!;
+    if (hit.pinned && !force) {
+      throw new LifeboatError('USAGE', `backup ${hit.m.id} is pinned`, { hint: `unpin it first (lifeboat unpin ${hit.m.id}), or pass --force` });
+    }
+    chosen.add(hit.m.id);
+  }
+  return chosen;
+}
+
+/** Read-only: what retention would remove, and why the rest stays. */
+export async function planRetention(env: AgentEnv, input: RetentionParams): Promise<RetentionPlan> {
+  const p = RetentionParamsSchema.parse(input);
+  const c = await env.cluster(p.cluster);
+  const repo = await env.repository(c.repoName);
+  const { list, invalid } = await candidates(repo, c.name);
+  const notes: string[] = [];
+  if (invalid.length) notes.push(`${invalid.length} backup(s) with a damaged manifest are left alone: ${invalid.join(', ')}`);
+
+  const remove = new Map<string, string>();
+  const keepReason = new Map<string, string>();
+  let policy: RetentionPlan['policy'];
+  if (p.backups?.length) {
+    if (p.keepPhysical !== undefined || p.keepLogical !== undefined || p.keepDays !== undefined) {
+      throw new LifeboatError('USAGE', 'name backups or give a policy (--keep-*), not both');
+    }
+    policy = 'explicit';
+    for (const id of pick(list, p.backups, p.force)) remove.set(id, 'named');
+  } else {
+    const cfg = c.config.retention ?? {};
+    const keepPhysical = p.keepPhysical ?? cfg.physical;
+    const keepLogical = p.keepLogical ?? cfg.logical;
+    const keepDays = p.keepDays ?? cfg.maxAgeDays;
+    if (keepPhysical === undefined && keepLogical === undefined && keepDays === undefined) {
+      throw new LifeboatError('USAGE', `no retention policy for cluster ${c.name}`, {
+        hint: `pass --keep-physical N, --keep-logical N or --keep-days D, or set clusters.${c.name}.retention in the config`,
+      });
+    }
+    policy = { ...(keepPhysical !== undefined ? { keepPhysical } : {}), ...(keepLogical !== undefined ? { keepLogical } : {}), ...(keepDays !== undefined ? { keepDays } : {}) };
+    const cutoff = keepDays !== undefined ? Date.now() - keepDays * 86_400_000 : undefined;
+    for (const kind of ['physical', 'logical'] as const) {
+      const keepN = kind === 'physical' ? keepPhysical : keepLogical;
+      const ofKind = list.filter((x) => x.m.kind === kind).reverse(); // newest first
+      ofKind.forEach((x, i) => {
+        const young = cutoff !== undefined && Date.parse(x.m.finishedAt) >= cutoff;
+        if (x.pinned) keepReason.set(x.m.id, 'pinned');
+        else if (keepN !== undefined && i < keepN) keepReason.set(x.m.id, `one of the newest ${keepN} ${kind}`);
+        else if (young) keepReason.set(x.m.id, `younger than ${keepDays} days`);
+        else if (keepN === undefined && cutoff === undefined) keepReason.set(x.m.id, `no policy for ${kind} backups`);
+        else remove.set(x.m.id, keepN !== undefined && i >= keepN ? `older than the newest ${keepN} ${kind}` : `older than ${keepDays} days`);
+      });
+    }
+  }
+
+  const toPlan = (x: Candidate, reason: string, withObjects: boolean): RetentionBackup => ({
+    id: x.m.id,
+    kind: x.m.kind,
+    tag: x.m.tag,
+    finishedAt: x.m.finishedAt,
+    storedSize: x.m.storedSize,
+    reason,
+    ...(withObjects ? { objects: [layout.manifest(c.name, x.m.id), ...x.m.objects.map((o) => o.key)] } : {}),
+  });
+  const removed = list.filter((x) => remove.has(x.m.id)).map((x) => toPlan(x, remove.get(x.m.id)!, true));
+  const kept = list.filter((x) => !remove.has(x.m.id)).map((x) => toPlan(x, keepReason.get(x.m.id) ?? 'not named', false));
+
+  // WAL: needed from the oldest kept physical backup's start onward.
+  const keptPhysical = list.filter((x) => !remove.has(x.m.id) && x.m.physical);
+  const wal: RetentionPlan['wal'] = { files: [], count: 0, bytes: 0 };
+  if (keptPhysical.length === 0) {
+    if (list.some((x) => x.m.physical)) notes.push('no physical backup would be left: the WAL archive is kept (take a new base backup, then expire again)');
+  } else {
+    const oldest = keptPhysical.map((x) => x.m.physical!.walStart).sort((a, b) => position(a).localeCompare(position(b)))[0]!;
+    wal.keepFrom = oldest;
+    for await (const o of repo.storage.list(walLayout.prefix(c.name))) {
+      const parsed = walLayout.parse(o.key);
+      if (!parsed) continue;
+      let kind: string;
+      try {
+        kind = classifyWalFile(parsed.name).kind;
+      } catch {
+        continue;
+      }
+      if (kind === 'history') continue;
+      // a segment (or .partial/.backup file) wholly before the oldest needed one
+      if (position(parsed.name) < position(oldest)) wal.files.push({ key: o.key, name: parsed.name, size: o.size });
+    }
+    wal.files.sort((a, b) => a.name.localeCompare(b.name));
+    wal.count = wal.files.length;
+    wal.bytes = wal.files.reduce((n, f) => n + f.size, 0);
+    if (wal.count) {
+      wal.first = wal.files[0]!.name;
+      wal.last = wal.files.at(-1)!.name;
+    }
+  }
+  return {
+    cluster: c.name,
+    dryRun: p.dryRun,
+    policy,
+    remove: removed,
+    keep: kept,
+    wal,
+    notes,
+    bytes: removed.reduce((n, r) => n + r.storedSize, 0) + wal.bytes,
+    applied: false,
+  };
+}
+
+/** Carry out retention under the cluster's lock (the plan is made again inside it). */
+export async function runRetention(env: AgentEnv, input: RetentionParams, job: JobHandle): Promise<RetentionPlan> {
+  const p = RetentionParamsSchema.parse(input);
+  const c = await env.cluster(p.cluster);
+  if (p.dryRun) return planRetention(env, p);
+  const repo = await env.repository(c.repoName);
+  const lock = lockForJob(await env.stateDir(), c.name, job);
+  try {
+    const plan = await planRetention(env, { ...p, cluster: c.name });
+    for (const b of plan.remove) {
+      job.signal.throwIfAborted();
+      await repo.storage.delete(layout.manifest(c.name, b.id)); // first: no longer listed
+      for (const key of b.objects ?? []) await repo.storage.delete(key).catch(() => undefined);
+      for await (const o of repo.storage.list(layout.verifications(c.name, b.id))) await repo.storage.delete(o.key);
+      await repo.unpin(c.name, b.id);
+      job.log('info', `removed backup ${b.id} (${b.kind}, ${b.reason})`);
+    }
+    let done = 0;
+    for (const f of plan.wal.files) {
+      job.signal.throwIfAborted();
+      await repo.storage.delete(f.key);
+      done += f.size;
+      job.progress({ phase: 'remove WAL', bytes: done, totalBytes: plan.wal.bytes });
+    }
+    if (plan.wal.count) job.log('info', `removed ${plan.wal.count} WAL file(s) ${plan.wal.first} .. ${plan.wal.last}; kept from ${plan.wal.keepFrom}`);
+    // the catalog cache forgets the removed backups on the next listing
+    const state = await env.state();
+    await state.update((d) => {
+      for (const b of plan.remove) delete d.catalog[`${c.repoName}:${layout.manifest(c.name, b.id)}`];
+    });
+    return { ...plan, applied: true };
+  } finally {
+    lock.release();
+  }
+}
+
+export const PinParamsSchema = z.object({ cluster: z.string().optional(), backup: z.string().min(1), pinned: z.boolean() }).strict();
+
+/** Pin (never expired, deleted only with --force) or unpin a backup. */
+export async function setPinned(env: AgentEnv, input: z.input<typeof PinParamsSchema>): Promise<{ cluster: string; id: string; pinned: boolean }> {
+  const p = PinParamsSchema.parse(input);
+  const c = await env.cluster(p.cluster);
+  const repo = await env.repository(c.repoName);
+  const { list } = await candidates(repo, c.name);
+  const id = [...pick(list, [p.backup], true)][0]!;
+  if (p.pinned) await repo.pin(c.name, id);
+  else {
+    if (list.find((x) => x.m.id === id)?.m.pinned) throw new LifeboatError('USAGE', `backup ${id} was pinned when it was made (in its manifest); it cannot be unpinned`);
+    await repo.unpin(c.name, id);
+  }
+  return { cluster: c.name, id, pinned: p.pinned };
+}

@@ -1,0 +1,107 @@
+import type { Command } from 'commander';
+import type { RetentionPlan } from '../../agent/units/retention.js';
+import { LifeboatError } from '../../core/errors.js';
+import { bytes, compactBytes, table } from '../format.js';
+import { confirmTyped, printJson, runJobWithUi, withAgent, type GlobalOptions } from '../session.js';
+
+export function renderRetentionPlan(p: RetentionPlan): string {
+  const out: string[] = [];
+  const verb = p.applied ? 'removed' : 'would remove';
+  const policy =
+    p.policy === 'explicit'
+      ? 'the named backups'
+      : [p.policy.keepPhysical && `newest ${p.policy.keepPhysical} physical`, p.policy.keepLogical && `newest ${p.policy.keepLogical} logical`, p.policy.keepDays && `${p.policy.keepDays} days`]
+          .filter(Boolean)
+          .join(', ');
+  out.push(`Retention for cluster ${p.cluster} (keep: ${policy})`);
+  if (p.remove.length) {
+    out.push(`${p.applied ? 'Removed' : 'Remove'} ${p.remove.length} backup(s):`);
+    out.push(table([{ header: 'BACKUP' }, { header: 'KIND' }, { header: 'TAG' }, { header: 'SIZE', align: 'right' }, { header: 'WHY', shrink: true }], p.remove.map((b) => [b.id, b.kind, b.tag, compactBytes(b.storedSize), b.reason])));
+  } else out.push('No backup goes.');
+  if (p.keep.length) {
+    out.push(`Keep ${p.keep.length} backup(s):`);
+    out.push(table([{ header: 'BACKUP' }, { header: 'KIND' }, { header: 'TAG' }, { header: 'WHY', shrink: true }], p.keep.map((b) => [b.id, b.kind, b.tag, b.reason])));
+  }
+  if (p.wal.count) out.push(`WAL: ${verb} ${p.wal.count} file(s), ${p.wal.first} .. ${p.wal.last} (${bytes(p.wal.bytes)}); kept from ${p.wal.keepFrom}, which the oldest kept physical backup needs.`);
+  else if (p.wal.keepFrom) out.push(`WAL: nothing goes; the oldest kept physical backup needs WAL from ${p.wal.keepFrom}.`);
+  for (const n of p.notes) out.push(`note: ${n}`);
+  out.push(`${p.applied ? 'Freed' : 'Would free'} ${bytes(p.bytes)}.${p.applied ? '' : p.dryRun ? ' (dry run: nothing was changed)' : ''}`);
+  return out.join('\n');
+}
+
+async function planThenApply(g: GlobalOptions, params: Record<string, unknown>, o: { dryRun?: boolean; yes?: boolean }): Promise<void> {
+  await withAgent(g, async (c) => {
+    const plan = await c.call<RetentionPlan>('retention.plan', { ...params, dryRun: true });
+    if (o.dryRun || (plan.remove.length === 0 && plan.wal.count === 0)) {
+      if (g.json) printJson({ ok: true, plan });
+      else process.stdout.write(renderRetentionPlan(plan) + '\n');
+      return;
+    }
+    if (!g.json) process.stderr.write(renderRetentionPlan(plan) + '\n');
+    await confirmTyped(plan.cluster, `removing ${plan.remove.length} backup(s) and ${plan.wal.count} WAL file(s) of ${plan.cluster}`, o.yes);
+    const done = await runJobWithUi<RetentionPlan>(c, g, 'expire', { ...params, cluster: plan.cluster, dryRun: false });
+    if (g.json) printJson({ ok: true, plan: done });
+    else process.stdout.write(`removed ${done.remove.length} backup(s) and ${done.wal.count} WAL file(s), ${bytes(done.bytes)} freed\n`);
+  });
+}
+
+export function registerRetention(program: Command, globals: () => GlobalOptions): void {
+  program
+    .command('expire')
+    .description('apply the retention policy: remove old backups, and WAL no kept backup needs')
+    .option('-c, --cluster <name>', 'cluster')
+    .option('--keep-physical <n>', 'keep the newest N physical backups', (v) => Number.parseInt(v, 10))
+    .option('--keep-logical <n>', 'keep the newest N logical backups', (v) => Number.parseInt(v, 10))
+    .option('--keep-days <d>', 'keep every backup younger than D days', Number.parseFloat)
+    .option('--dry-run', 'show exactly what would go, change nothing')
+    .option('-y, --yes', 'do not ask (needed without a TTY)')
+    .addHelpText(
+      'after',
+      `
+Options left out come from the cluster's "retention" config. Pinned backups
+always stay. WAL goes only when it lies before the WAL start of the oldest
+physical backup that stays, so every kept base backup keeps its PITR range;
+timeline history files always stay. With no physical backup left, WAL stays.
+
+  lifeboat expire -c main --keep-physical 2 --keep-logical 7 --dry-run
+  lifeboat expire -c main --yes           # policy from the config (cron)`,
+    )
+    .action(async (o) => {
+      const g = globals();
+      const params: Record<string, unknown> = {};
+      if (o.cluster) params.cluster = o.cluster;
+      for (const [k, v] of [['keepPhysical', o.keepPhysical], ['keepLogical', o.keepLogical], ['keepDays', o.keepDays]] as const) {
+        if (v === undefined) continue;
+        if (!Number.isFinite(v) || v <= 0) throw new LifeboatError('USAGE', `--${k.replace(/[A-Z]/g, (m) => '-' + m.toLowerCase())} takes a positive number`);
+        params[k] = v;
+      }
+      await planThenApply(g, params, o);
+    });
+
+  program
+    .command('delete')
+    .description('remove backups by id (and WAL no remaining backup needs)')
+    .argument('<backup...>', 'backup ids (or unique prefixes)')
+    .option('-c, --cluster <name>', 'cluster')
+    .option('--dry-run', 'show exactly what would go, change nothing')
+    .option('--force', 'also remove pinned backups')
+    .option('-y, --yes', 'do not ask (needed without a TTY)')
+    .action(async (ids: string[], o) => {
+      const g = globals();
+      await planThenApply(g, { backups: ids, force: !!o.force, ...(o.cluster ? { cluster: o.cluster } : {}) }, o);
+    });
+
+  for (const [name, pinned] of [['pin', true], ['unpin', false]] as const) {
+    program
+      .command(name)
+      .description(pinned ? 'keep a backup whatever the retention policy says' : 'let retention remove a pinned backup again')
+      .argument('<backup>', 'backup id (or unique prefix)')
+      .option('-c, --cluster <name>', 'cluster')
+      .action(async (backup: string, o) => {
+        const g = globals();
+        const r = await withAgent(g, (c) => c.call<{ cluster: string; id: string; pinned: boolean }>('backup.pin', { backup, pinned, ...(o.cluster ? { cluster: o.cluster } : {}) }));
+        if (g.json) return printJson({ ok: true, ...r });
+        process.stdout.write(`${r.id} of ${r.cluster} is ${r.pinned ? 'pinned: retention keeps it' : 'no longer pinned'}\n`);
+      });
+  }
+}
