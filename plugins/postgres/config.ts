@@ -1,4 +1,5 @@
 import { z, type ToolOptions } from 'lifeboat/plugin';
+import { ServerControlSchema } from './control.js';
 
 /** `clusters.<name>.connection` for source "postgres" (docs/configuration.md). */
 export const PostgresConfigSchema = z
@@ -19,6 +20,8 @@ export const PostgresConfigSchema = z
     dataDirectory: z.string().min(1).optional(),
     /** OS user that runs the server (pg_ctl runs as it when lifeboat runs as root); default postgres. */
     serverUser: z.string().min(1).optional(),
+    /** How in-place recovery stops and starts the server: pg_ctl (default), pg_ctlcluster, systemd or your commands. */
+    serverControl: ServerControlSchema.optional(),
     /** Parallel jobs for directory-format dumps and restores. */
     jobs: z.number().int().min(1).max(64).optional(),
   })

@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import { LifeboatError, pipeToTool, runTool, type PitrPlan, type PitrStepState, type StepContext } from 'lifeboat/plugin';
 import { connArgs, defaultDatabase, toolOpts, type PostgresConfig } from './config.js';
 import { runSql } from './psql.js';
-import { serverBinDir } from './physical-verify.js';
+import { describeControl, pgCtlController, serverController, type Controller } from './control.js';
 import { quoteLiteral } from './sql.js';
 
 type Ctx = StepContext<PostgresConfig>;
@@ -14,19 +14,26 @@ type Ctx = StepContext<PostgresConfig>;
 const step = (name: string, description: string, precondition: string): PitrStepState => ({ name, description, precondition, status: 'pending' });
 
 /** The steps of a recovery, in order. Each is idempotent and runnable alone. */
-export function pitrSteps(plan: Pick<PitrPlan, 'mode' | 'dataDir' | 'port' | 'backupId' | 'action' | 'id'>): PitrStepState[] {
+export function pitrSteps(plan: Pick<PitrPlan, 'mode' | 'dataDir' | 'port' | 'backupId' | 'action' | 'id' | 'verifyQuery'>, config: PostgresConfig = {}): PitrStepState[] {
   const steps: PitrStepState[] = [];
+  const control = plan.mode === 'in-place' ? describeControl(config, plan.dataDir) : 'pg_ctl';
   if (plan.mode === 'in-place') {
-    steps.push(step('stop-server', `make sure the server of ${plan.dataDir} is stopped (stop it: pg_ctl stop -m fast)`, 'consent: pitr apply --yes or the typed confirmation'));
+    steps.push(step('stop-server', `make sure the server of ${plan.dataDir} is stopped (fast shutdown via ${control})`, 'consent: pitr apply --yes or the typed confirmation'));
     steps.push(step('move-aside', `move ${plan.dataDir} aside to ${plan.dataDir}.lifeboat-${plan.id} (never deleted)`, 'server stopped'));
   } else {
     steps.push(step('check-target', `check that ${plan.dataDir} is empty or absent and port ${plan.port} is free`, 'none'));
   }
   steps.push(step('restore-base', `restore base backup ${plan.backupId} into ${plan.dataDir}`, `${plan.dataDir} absent or empty (or left by this plan)`));
   steps.push(step('write-recovery', 'write restore_command, the recovery target and recovery.signal', 'base backup restored'));
-  steps.push(step('start', `start the server on port ${plan.port} (pg_ctl)`, 'recovery settings written'));
+  steps.push(step('start', `start the server on port ${plan.port} (${control})`, 'recovery settings written'));
   steps.push(step('follow', `follow recovery until the target, then ${plan.action}`, 'server started'));
-  steps.push(step('verify', plan.action === 'shutdown' ? 'check the server shut down at the target' : 'connect and count rows in every table', 'recovery finished'));
+  steps.push(
+    step(
+      'verify',
+      plan.action === 'shutdown' ? 'check the server shut down at the target' : `connect, count the rows of every table${plan.verifyQuery ? ' and run the verify query' : ''}`,
+      'recovery finished',
+    ),
+  );
   return steps;
 }
 
@@ -38,24 +45,9 @@ export async function createRestorePoint(ctx: Ctx, name: string): Promise<{ lsn:
   return { lsn: lsn.trim() };
 }
 
-/** Run a command as the server's OS user when we are root (PostgreSQL refuses root). */
-async function asServerUser(ctx: Ctx, bin: string, args: string[], bindir?: string): Promise<string> {
-  const exe = bindir ? path.join(bindir, bin) : bin;
-  if (process.getuid?.() === 0) return runTool('runuser', ['-u', ctx.cluster.config.serverUser ?? 'postgres', '--', exe, ...args], ctx.signal ? { signal: ctx.signal } : {});
-  return runTool(exe, args, ctx.signal ? { signal: ctx.signal } : {});
-}
-
-async function pgCtl(ctx: Ctx, args: string[]): Promise<string> {
-  return asServerUser(ctx, 'pg_ctl', args, await serverBinDir(ctx));
-}
-
-async function serverRunning(ctx: Ctx, dataDir: string): Promise<boolean> {
-  try {
-    await pgCtl(ctx, ['status', '-D', dataDir]);
-    return true;
-  } catch {
-    return false;
-  }
+/** In place: the configured server control; side by side: pg_ctl on the new directory. */
+function controllerFor(ctx: Ctx, plan: PitrPlan): Controller {
+  return plan.mode === 'in-place' ? serverController(ctx, plan.dataDir) : pgCtlController(ctx, plan.dataDir);
 }
 
 function portFree(port: number, host = '127.0.0.1'): Promise<boolean> {
@@ -96,17 +88,19 @@ export function recoverySettings(plan: PitrPlan): Record<string, string> {
 export async function runPitrStep(ctx: Ctx, plan: PitrPlan, name: string, io: { openBase(): Promise<Readable> }): Promise<string> {
   const dir = plan.dataDir;
   const marker = path.join(dir, `lifeboat-pitr-${plan.id}`);
+  const control = controllerFor(ctx, plan);
   switch (name) {
     case 'stop-server': {
-      if (!(await serverRunning(ctx, dir))) return 'server is not running';
-      await pgCtl(ctx, ['stop', '-D', dir, '-m', 'fast', '-w']);
-      return 'server stopped';
+      if (!(await control.running())) return 'server is not running';
+      await control.stop();
+      if (await control.running()) throw new LifeboatError('COMMAND_FAILED', `the server of ${dir} still runs after ${control.describe} stop`);
+      return `server stopped (${control.describe})`;
     }
     case 'move-aside': {
       const aside = `${dir}.lifeboat-${plan.id}`;
       if (existsSync(aside) && !existsSync(dir)) return `already moved to ${aside}`;
       if (existsSync(aside) && existsSync(marker)) return `already moved to ${aside}`;
-      if (await serverRunning(ctx, dir)) throw new LifeboatError('USAGE', `the server of ${dir} is running`, { hint: 'run the stop-server step first' });
+      if (await control.running()) throw new LifeboatError('USAGE', `the server of ${dir} is running`, { hint: 'run the stop-server step first' });
       await rename(dir, aside);
       return `moved to ${aside}`;
     }
@@ -122,7 +116,7 @@ export async function runPitrStep(ctx: Ctx, plan: PitrPlan, name: string, io: { 
     case 'restore-base': {
       if (existsSync(dir) && (await readdir(dir)).length > 0) {
         if (!existsSync(marker)) throw new LifeboatError('TARGET_EXISTS', `${dir} is not empty and was not made by this plan`);
-        if (await serverRunning(ctx, dir)) throw new LifeboatError('USAGE', `a server runs on ${dir}`, { hint: 'the base backup was restored and started already; go on with the next step' });
+        if (await control.running()) throw new LifeboatError('USAGE', `a server runs on ${dir}`, { hint: 'the base backup was restored and started already; go on with the next step' });
         await rm(dir, { recursive: true, force: true }); // our own partial restore: redo it
       }
       await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -143,24 +137,41 @@ export async function runPitrStep(ctx: Ctx, plan: PitrPlan, name: string, io: { 
       return lines.join('; ');
     }
     case 'start': {
-      if (await serverRunning(ctx, dir)) return 'already running';
-      await pgCtl(ctx, ['start', '-D', dir, '-W', '-l', path.join(dir, 'lifeboat-recovery.log')]);
-      return `started on port ${plan.port}`;
+      if (await control.running()) return 'already running';
+      await control.start(path.join(dir, 'lifeboat-recovery.log'));
+      return `started on port ${plan.port} (${control.describe})`;
     }
     case 'follow':
-      return followRecovery(ctx, plan);
+      return followRecovery(ctx, plan, control);
     case 'verify': {
       if (plan.action === 'shutdown') {
-        if (await serverRunning(ctx, dir)) throw new LifeboatError('RESTORE_FAILED', 'the server is still running; it should have shut down at the target');
+        if (await control.running()) throw new LifeboatError('RESTORE_FAILED', 'the server is still running; it should have shut down at the target');
         return 'server shut down at the target';
       }
       const dbs = (await sqlOnPort(ctx, plan.port, 'SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY 1')).split('\n').filter(Boolean);
       const state = await sqlOnPort(ctx, plan.port, "SELECT CASE WHEN pg_is_in_recovery() THEN 'in recovery (paused)' ELSE 'promoted, read-write' END");
-      return `server answers on port ${plan.port}: ${state}; databases: ${dbs.join(', ')}`;
+      const counts: string[] = [];
+      for (const db of dbs) {
+        const [tables, rows] = (await sqlOnPort(ctx, plan.port, ROW_COUNTS, db)).trim().split('|');
+        counts.push(`${db} ${tables} tables/${rows} rows`);
+        ctx.log('info', `verify: ${db}: ${tables} tables, ${rows} rows (exact counts)`);
+      }
+      let query = '';
+      if (plan.verifyQuery) {
+        const out = (await sqlOnPort(ctx, plan.port, plan.verifyQuery, defaultDatabase(ctx.cluster.config))).trim().split('\n');
+        for (const l of out.slice(0, 20)) ctx.log('info', `verify query: ${l}`);
+        query = `; verify query returned ${out.filter(Boolean).length} row(s): ${out.slice(0, 3).join(' / ').slice(0, 200)}`;
+      }
+      return `server answers on port ${plan.port}: ${state}; ${counts.join(', ')}${query}`;
     }
   }
   throw new LifeboatError('USAGE', `unknown PITR step ${name}`);
 }
+
+/** Exact row counts of every ordinary table in one query: `tables|rows`. */
+const ROW_COUNTS = `SELECT count(*) || '|' || coalesce(sum((xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM %I.%I', n.nspname, c.relname), false, true, '')))[1]::text::bigint), 0)
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'`;
 
 async function recoveryLogTail(dir: string): Promise<string> {
   try {
@@ -172,13 +183,13 @@ async function recoveryLogTail(dir: string): Promise<string> {
 }
 
 /** Poll the recovering server until it reaches the target (or stops). */
-async function followRecovery(ctx: Ctx, plan: PitrPlan): Promise<string> {
+async function followRecovery(ctx: Ctx, plan: PitrPlan, control: Controller): Promise<string> {
   const deadline = Date.now() + 30 * 60_000;
   let last = '';
   let downSince: number | undefined;
   while (Date.now() < deadline) {
     ctx.signal.throwIfAborted();
-    const running = await serverRunning(ctx, plan.dataDir);
+    const running = await control.running();
     // just after `pg_ctl start -W` the postmaster may not have written its pid file yet
     if (!running && (downSince ??= Date.now()) > Date.now() - 5000) {
       await new Promise((r) => setTimeout(r, 300));
@@ -190,7 +201,7 @@ async function followRecovery(ctx: Ctx, plan: PitrPlan): Promise<string> {
       if (plan.action === 'shutdown' && /recovery stopping|shutting down|database system is shut down/.test(log) && !/FATAL/.test(log)) {
         return `recovery stopped at the target and the server shut down (${last || 'no progress seen'})`;
       }
-      throw new LifeboatError('RESTORE_FAILED', `the recovering server stopped: ${(await recoveryLogTail(plan.dataDir)) || 'see ' + path.join(plan.dataDir, 'lifeboat-recovery.log')}`, {
+      throw new LifeboatError('RESTORE_FAILED', `the recovering server stopped: ${(await recoveryLogTail(plan.dataDir)) || 'see ' + control.logHint}`, {
         hint: 'fix the cause, then run this step again: lifeboat pitr apply PLAN --step start',
       });
     }

@@ -39,6 +39,8 @@ export interface PitrPlan {
   restoreCommand: string;
   /** WAL the recovery replays: from the base backup's first segment to the newest archived one. */
   wal: { timeline: number; from: string; to: string; segments: number };
+  /** A query the verify step runs on the recovered server (its rows are shown), besides the row counts. */
+  verifyQuery?: string;
   steps: PitrStepState[];
 }
 
@@ -123,3 +125,109 @@ function gap(name: string, timeline: number): LifeboatError {
     hint: 'recovery cannot pass this gap: choose a target before it, or a base backup taken after it',
   });
 }
+
+// ---------------------------------------------------------------------------
+// The target finder: candidate stop points found in archived WAL.
+
+/** What a candidate is. `commit` is opt-in (a busy cluster has millions). */
+export const PITR_CANDIDATE_KINDS = ['restore-point', 'commit', 'drop', 'truncate', 'rewrite', 'delete-burst', 'update-burst', 'drop-database'] as const;
+export type PitrCandidateKind = (typeof PITR_CANDIDATE_KINDS)[number];
+/** Listed when no kinds are asked for: everything but plain commits. */
+export const DEFAULT_CANDIDATE_KINDS: readonly PitrCandidateKind[] = PITR_CANDIDATE_KINDS.filter((k) => k !== 'commit');
+
+/** A relation a candidate touches; WAL knows only tablespace/database/file ids. */
+export interface PitrCandidateRelation {
+  /** `tablespace/database/relfilenode` as WAL names it, e.g. `1663/5/16384`. */
+  id: string;
+  /** `schema.table`, when resolved. */
+  name?: string;
+  database?: string;
+  /** table, partitioned, matview, toast (of `name`), index, or unknown. */
+  relkind?: 'table' | 'partitioned' | 'matview' | 'toast' | 'index' | 'sequence' | 'other';
+  /** Where the name came from: the live catalog, or the map recorded by backup ID. */
+  nameFrom?: string;
+  /** Rows deleted/updated/inserted in this transaction (bursts, commits). */
+  rows?: number;
+}
+
+/** Where to stop for a candidate: the arguments of `lifeboat pitr plan`. */
+export interface PitrSuggestion {
+  kind: 'xid' | 'lsn' | 'name' | 'time';
+  value: string;
+  /** false: stop just before it (the candidate's transaction is not replayed). */
+  inclusive: boolean;
+}
+
+export interface PitrCandidate {
+  kind: PitrCandidateKind;
+  /** The record to stop at: the commit record of the transaction, or the restore point record. */
+  lsn: string;
+  timeline: number;
+  xid?: string;
+  /** ISO time: the commit time; for restore points the last commit before it (`timeApprox`). */
+  time?: string;
+  timeApprox?: boolean;
+  /** Restore point name; dropped database name. */
+  name?: string;
+  relations: PitrCandidateRelation[];
+  /** Rows deleted/updated (bursts), or touched (commit). */
+  rows?: number;
+  /** One line for people, e.g. `DROP TABLE app.orders (+2 index/TOAST files)`. */
+  summary: string;
+  /** Anything the reader should know (how sure the label is, what is lost with it). */
+  note?: string;
+  destructive: boolean;
+  suggested: PitrSuggestion;
+  /** Filled by the agent: the newest physical backup that ends before this point. */
+  baseBackup?: string;
+  /** Filled by the agent: the exact command that plans recovery to `suggested`. */
+  command?: string;
+}
+
+export interface PitrTargetOptions {
+  kinds: PitrCandidateKind[];
+  /** Rows per transaction and relation that make a delete/update burst. */
+  minRows: number;
+  /** Only candidates touching this relation (`schema.table` or `table`). */
+  relation?: string;
+  /** ISO times bounding the candidates (inclusive). */
+  from?: string;
+  to?: string;
+  /** Keep the newest N candidates. */
+  limit: number;
+}
+
+/** One timeline's stretch of archived WAL, in order. */
+export interface WalScanPiece {
+  timeline: number;
+  /** Segment file names, consecutive. */
+  segments: string[];
+  /** Start reading here (e.g. a base backup's start); default: the first segment's start. */
+  startLsn?: string;
+  /** Stop here (a timeline switch point); default: the end of the last segment. */
+  endLsn?: string;
+}
+
+/** What the agent gives a plugin scanning archived WAL. */
+export interface WalScanSource {
+  pieces: WalScanPiece[];
+  segSize: number;
+  /** Fetch segments (verified against their sha256) into `dir`; the caller deletes them when done. */
+  fetch(names: string[], dir: string): Promise<void>;
+  /** Physical backups, oldest first, with the relation-name map each recorded (if any). */
+  backups: { id: string; finishedAt: string; relationMap?: RelationMap }[];
+}
+
+export interface PitrTargetScan {
+  candidates: PitrCandidate[];
+  /** Candidates that matched but were left out by `limit` (the oldest ones). */
+  omitted: number;
+  records: number;
+  segments: number;
+  /** The last record read. */
+  endLsn?: string;
+  warnings: string[];
+}
+
+/** Relation names by storage id, recorded by a physical backup (see PhysicalDetails.relationMap). */
+export type RelationMap = NonNullable<import('./manifest.js').PhysicalDetails['relationMap']>;

@@ -4,7 +4,7 @@ import type { Compression } from './compression.js';
 import type { LogicalDetails, Manifest, PhysicalDetails } from './manifest.js';
 import type { StoredObject } from './pipeline.js';
 import type { Storage } from './storage.js';
-import type { PitrPlan, PitrStepState } from './pitr.js';
+import type { PitrPlan, PitrStepState, PitrTargetOptions, PitrTargetScan, WalScanSource } from './pitr.js';
 
 /** The plugin API version this lifeboat speaks. */
 export const PLUGIN_API_VERSION = 1;
@@ -155,9 +155,14 @@ export interface SourceSteps<TConfig> {
   /** Create a named restore point (a PITR target); returns its LSN. */
   createRestorePoint?(ctx: StepContext<TConfig>, name: string): Promise<{ lsn: string }>;
   /** The steps of a point-in-time recovery for a plan (optional: sources without PITR omit it). */
-  pitrSteps?(plan: PitrPlan): PitrStepState[];
+  pitrSteps?(plan: PitrPlan, config: TConfig): PitrStepState[];
   /** Carry out one named step of a plan; idempotent; returns a one-line result. */
   runPitrStep?(ctx: StepContext<TConfig>, plan: PitrPlan, step: string, io: { openBase(): Promise<Readable> }): Promise<string>;
+  /**
+   * Read archived WAL and list candidate recovery targets (restore points, drops,
+   * truncates, delete bursts, ...), each with where to stop (optional).
+   */
+  findTargets?(ctx: StepContext<TConfig>, wal: WalScanSource, options: PitrTargetOptions): Promise<PitrTargetScan>;
   /** Check that the dump's structure is readable (pg_restore --list, header/trailer). */
   verifyStructure(ctx: StepContext<TConfig>, backup: BackupReader): Promise<Check[]>;
   /** Restore into a scratch database, compare with the manifest, always drop it. */

@@ -26,6 +26,7 @@ export const PitrPlanParamsSchema = z
     toDatadir: z.string().optional(),
     port: z.number().int().min(1).max(65535).optional(),
     backup: z.string().optional(),
+    verifyQuery: z.string().min(1).max(10_000).optional(),
   })
   .strict();
 export type PitrPlanParams = z.input<typeof PitrPlanParamsSchema>;
@@ -169,9 +170,10 @@ export async function planPitr(env: AgentEnv, input: PitrPlanParams): Promise<Pi
     port: p.port ?? conn.port ?? 5432,
     restoreCommand,
     wal: { timeline: wal.timeline, from: base.physical.walStart, to: wal.last, segments: wal.segments },
+    ...(p.verifyQuery ? { verifyQuery: p.verifyQuery } : {}),
     steps: [],
   };
-  plan.steps = steps.pitrSteps(plan);
+  plan.steps = steps.pitrSteps(plan, cluster.connection);
   const state = await env.state();
   await state.update((d) => {
     d.plans[plan.id] = plan;

@@ -57,6 +57,7 @@ export function registerPitr(program: Command, globals: () => GlobalOptions): vo
     .option('--to-datadir <dir>', 'restore side by side into this directory (the running server is left alone)')
     .option('--port <port>', 'port of the side-by-side server', (v) => Number.parseInt(v, 10))
     .option('--backup <id>', 'use this base backup instead of the newest one before the target')
+    .option('--verify-query <sql>', 'the verify step also runs this query on the recovered server and shows its rows')
     .addHelpText(
       'after',
       `
@@ -69,7 +70,7 @@ Examples:
     .action(async (o) => {
       const g = globals();
       const params: Record<string, unknown> = { inclusive: !o.exclusive, action: o.action };
-      for (const k of ['cluster', 'time', 'lsn', 'xid', 'name', 'toDatadir', 'port', 'backup'] as const) if (o[k] !== undefined) params[k] = o[k];
+      for (const k of ['cluster', 'time', 'lsn', 'xid', 'name', 'toDatadir', 'port', 'backup', 'verifyQuery'] as const) if (o[k] !== undefined) params[k] = o[k];
       if (o.latest) params.latest = true;
       if (o.immediate) params.immediate = true;
       const plan = await withAgent(g, (c) => c.call<PitrPlan>('pitr.plan', params));

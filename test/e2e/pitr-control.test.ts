@@ -1,0 +1,92 @@
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { findBinDir, type PgCluster } from '../harness/pg.js';
+import { BIN, giveToServer, lifeboatAsServer, serverCanRunLifeboat, workspace, type Workspace } from '../helpers/cli.js';
+
+// In-place recovery of a Debian-managed cluster (pg_createcluster), with the
+// server stopped and started through pg_ctlcluster as configured, and a verify
+// query. Needs root (pg_createcluster writes /etc/postgresql) and
+// postgresql-common; skipped otherwise.
+const IS_ROOT = process.getuid?.() === 0;
+const HAVE = IS_ROOT && serverCanRunLifeboat && existsSync('/usr/bin/pg_createcluster');
+const VERSION = /postgresql\/(\d+)\//.exec(findBinDir())?.[1] ?? '15';
+const NAME = `lbtest${process.pid}`;
+const DATA = `/var/lib/postgresql/${VERSION}/${NAME}`;
+
+let ws: Workspace;
+let port = 0;
+const lb = (args: string[]) => lifeboatAsServer(ws.config, args);
+const psql = async (sql: string) =>
+  (await execa('psql', ['-X', '-A', '-t', '-q', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', 'postgres', '-c', sql])).stdout.trim();
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+async function dropCluster(): Promise<void> {
+  await execa('pg_dropcluster', ['--stop', VERSION, NAME], { reject: false });
+  for (const d of [DATA, `/etc/postgresql/${VERSION}/${NAME}`]) await rm(d, { recursive: true, force: true });
+  const parent = path.dirname(DATA);
+  for (const e of existsSync(parent) ? (await import('node:fs')).readdirSync(parent) : []) {
+    if (e.startsWith(`${NAME}.lifeboat-`)) await rm(path.join(parent, e), { recursive: true, force: true });
+  }
+}
+
+beforeAll(async () => {
+  if (!HAVE) return;
+  await dropCluster();
+  port = await freePort();
+  await execa('pg_createcluster', [VERSION, NAME, '-p', String(port), '--start', '-o', 'archive_mode=on', '-o', 'wal_level=replica', '--', '--auth=trust']);
+  ws = await workspace({ host: '127.0.0.1', port, user: 'postgres' } as PgCluster, {
+    connection: { dataDirectory: DATA, serverControl: { method: 'pg_ctlcluster', version: VERSION, cluster: NAME } },
+  });
+  await giveToServer(ws);
+  await psql(`ALTER SYSTEM SET archive_command = '${`${process.execPath} ${BIN} --config ${ws.config} wal push %p`.replaceAll("'", "''")}'`);
+  await psql('SELECT pg_reload_conf()');
+  await psql('CREATE TABLE markers (name text PRIMARY KEY)');
+}, 120_000);
+
+afterAll(async () => {
+  if (!HAVE) return;
+  await dropCluster();
+  await ws?.cleanup();
+});
+
+test.skipIf(!HAVE)('in-place recovery through pg_ctlcluster, checked by a verify query', async () => {
+  const b = await lb(['--json', 'backup', '-c', 'pg', '--physical']);
+  expect(b.code, b.stderr).toBe(0);
+  await psql("INSERT INTO markers VALUES ('a')");
+  expect((await lb(['restore-point', 'p1', '-c', 'pg'])).code).toBe(0);
+  await psql("INSERT INTO markers VALUES ('b')");
+  const seg = await psql('SELECT pg_walfile_name(pg_current_wal_lsn())');
+  await psql('SELECT pg_switch_wal()');
+  for (let i = 0; i < 150 && (await psql(`SELECT coalesce(last_archived_wal, '') >= '${seg}' FROM pg_stat_archiver`)) !== 't'; i++) await new Promise((r) => setTimeout(r, 200));
+
+  const plan = await lb(['--json', 'pitr', 'plan', '-c', 'pg', '--name', 'p1', '--verify-query', 'SELECT name FROM markers ORDER BY 1']);
+  expect(plan.code, plan.stderr).toBe(0);
+  expect(plan.json.plan.mode).toBe('in-place');
+  const steps = plan.json.plan.steps;
+  expect(steps[0].description).toContain(`pg_ctlcluster ${VERSION} ${NAME}`);
+  expect(steps.at(-1).description).toMatch(/verify query/);
+
+  const apply = await lb(['--json', 'pitr', 'apply', plan.json.plan.id, '--yes']);
+  expect(apply.code, apply.stderr + apply.stdout).toBe(0);
+  const done = apply.json.plan.steps;
+  expect(done.every((s: any) => s.status === 'done')).toBe(true);
+  expect(done[0].detail).toContain('pg_ctlcluster');
+  expect(done.at(-1).detail).toMatch(/postgres 1 tables\/1 rows/);
+  expect(done.at(-1).detail).toMatch(/verify query returned 1 row\(s\): a/);
+  // the cluster is back under pg_ctlcluster's control, at the restore point
+  expect((await execa('pg_ctlcluster', [VERSION, NAME, 'status'], { reject: false })).exitCode).toBe(0);
+  expect(await psql("SELECT string_agg(name, ',' ORDER BY name) FROM markers")).toBe('a');
+  expect(existsSync(`${DATA}.lifeboat-${plan.json.plan.id}`)).toBe(true); // moved aside, never deleted
+});
