@@ -8,6 +8,7 @@ import { registerPitr } from './commands/pitr.js';
 import { registerWal } from './commands/wal.js';
 import { registerCheck } from './commands/check.js';
 import { registerVerify } from './commands/verify.js';
+import { registerHosts } from './commands/hosts.js';
 import { registerRetention } from './commands/retention.js';
 import { Exit, reportError, type GlobalOptions } from './session.js';
 
@@ -22,6 +23,8 @@ export function buildProgram(): Command {
     .option('--json', 'machine-readable output on stdout')
     .option('-q, --quiet', 'only warnings and errors on stderr')
     .option('-v, --verbose', 'debug log lines too')
+    .option('-H, --host <name>', 'run on this inventory host\'s agent over SSH (default: local; see lifeboat hosts)')
+    .option('--accept-new-host-key', 'record an SSH host key seen for the first time without asking (never a changed one)')
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText(
       'after',
@@ -46,6 +49,7 @@ Set NO_COLOR=1 to disable colour. Docs: docs/ in the lifeboat package.`,
   registerPitr(program, globals);
   registerWal(program, globals);
   registerCheck(program, globals);
+  registerHosts(program, globals);
   registerRetention(program, globals);
   program
     .command('agent')
@@ -60,10 +64,32 @@ Set NO_COLOR=1 to disable colour. Docs: docs/ in the lifeboat package.`,
   return program;
 }
 
+/**
+ * `init --host H` is the PostgreSQL host (like psql -h), while everywhere else
+ * --host names an inventory host; commander would give both to the global
+ * option, so after `init` the long form is handed to init's own -h.
+ */
+export function routeInitHost(argv: string[]): string[] {
+  const out = argv.slice();
+  let i = 2;
+  for (; i < out.length; i++) {
+    const a = out[i]!;
+    if (a === '--config' || a === '--host' || a === '-H') i++;
+    else if (!a.startsWith('-')) break;
+  }
+  if (out[i] !== 'init') return out;
+  for (let j = i + 1; j < out.length; j++) {
+    if (out[j] === '--') break;
+    if (out[j] === '--host') out[j] = '-h';
+    else if (out[j]!.startsWith('--host=')) out.splice(j, 1, '-h', out[j]!.slice(7));
+  }
+  return out;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
-    await program.parseAsync(argv);
+    await program.parseAsync(routeInitHost(argv));
     return typeof process.exitCode === 'number' ? process.exitCode : Exit.OK;
   } catch (err) {
     if (err instanceof CommanderError) {

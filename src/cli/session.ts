@@ -1,6 +1,6 @@
 import { LifeboatError, toLifeboatError } from '../core/errors.js';
 import { AgentClient, type JobCallbacks } from '../fleet/client.js';
-import { spawnLocalAgent } from '../fleet/transport.js';
+import { spawnLocalAgent, type Transport } from '../fleet/transport.js';
 import type { JobType, LogEvent } from '../protocol/index.js';
 import { paint } from './format.js';
 import { ProgressLine } from './progress.js';
@@ -10,14 +10,30 @@ export interface GlobalOptions {
   json?: boolean;
   quiet?: boolean;
   verbose?: boolean;
+  /** Inventory name of the host whose agent to use (default: local). */
+  host?: string;
+  /** Record an unknown SSH host key without asking. */
+  acceptNewHostKey?: boolean;
 }
 
 /** Exit codes (docs/cli.md): 0 ok, 1 failed, 2 usage or config, 3 partial. */
 export const Exit = { OK: 0, FAILED: 1, USAGE: 2, PARTIAL: 3 } as const;
 
-/** Connect to the local agent, run `fn`, always close the agent. */
+/**
+ * The byte channel to the chosen host's agent: spawned here for `local` (the
+ * default), else over SSH to the inventory entry named by --host. With --host,
+ * --config names a file on that host. SSH code loads only when needed.
+ */
+export async function openTransport(g: GlobalOptions, hostName: string | undefined = g.host): Promise<Transport> {
+  if (!hostName || hostName === 'local') return spawnLocalAgent(g.config ? { configPath: g.config } : {});
+  const [{ Inventory }, { spawnSshAgent }] = await Promise.all([import('../fleet/inventory.js'), import('../fleet/ssh-transport.js')]);
+  const host = await new Inventory().get(hostName);
+  return spawnSshAgent(host, { ...(g.config ? { configPath: g.config } : {}), ...(g.acceptNewHostKey ? { acceptNewHostKey: true } : {}) });
+}
+
+/** Connect to the agent (local, or --host over SSH), run `fn`, always close the agent. */
 export async function withAgent<T>(g: GlobalOptions, fn: (client: AgentClient) => Promise<T>): Promise<T> {
-  const client = new AgentClient(spawnLocalAgent(g.config ? { configPath: g.config } : {}));
+  const client = new AgentClient(await openTransport(g));
   try {
     await client.connect();
     return await fn(client);

@@ -16,6 +16,8 @@ export const ErrorCodes = {
   CONFIRMATION_REQUIRED: { exit: 2, who: 'user' },
   TARGET_EXISTS: { exit: 2, who: 'user' },
   UNSUPPORTED: { exit: 2, who: 'user' },
+  UNKNOWN_HOST: { exit: 2, who: 'user' },
+  HOST_EXISTS: { exit: 2, who: 'user' },
   // something failed (exit code 1)
   CONNECTION_FAILED: { exit: 1, who: 'user' },
   BINARY_MISSING: { exit: 1, who: 'user' },
@@ -30,6 +32,11 @@ export const ErrorCodes = {
   CANCELLED: { exit: 1, who: 'user' },
   PROTOCOL: { exit: 1, who: 'us' },
   AGENT_FAILED: { exit: 1, who: 'user' },
+  // SSH transport (src/fleet): unreachable host, failed login, host key refused
+  HOST_UNREACHABLE: { exit: 1, who: 'user' },
+  AUTH_FAILED: { exit: 1, who: 'user' },
+  HOST_KEY_UNKNOWN: { exit: 1, who: 'user' },
+  HOST_KEY_CHANGED: { exit: 1, who: 'user' },
   INTERNAL: { exit: 1, who: 'us' },
 } as const satisfies Record<string, { exit: number; who: 'user' | 'us' }>;
 

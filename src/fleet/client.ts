@@ -25,9 +25,9 @@ export class AgentClient {
 
   constructor(private readonly transport: Transport) {
     onLines(transport.output, (line) => this.onLine(line));
-    void transport.closed.then(({ code, signal, stderr }) => {
+    void transport.closed.then(({ code, signal, stderr, error }) => {
       const tail = stderr.trim().split('\n').filter(Boolean).slice(-1)[0];
-      this.gone = new LifeboatError('AGENT_FAILED', `${transport.description} ended (${signal ? `signal ${signal}` : `exit code ${code}`})${tail ? `: ${tail}` : ''}`, {
+      this.gone = error ?? new LifeboatError('AGENT_FAILED', `${transport.description} ended (${signal ? `signal ${signal}` : `exit code ${code}`})${tail ? `: ${tail}` : ''}`, {
         hint: 'run with LIFEBOAT_DEBUG=1 to see the agent log',
       });
       for (const p of this.pending.values()) p.reject(this.gone);

@@ -1,13 +1,23 @@
 import { spawn } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
+import type { LifeboatError } from '../core/errors.js';
 
-/** A byte channel to an agent: a local child process now, an SSH exec channel later. */
+/** How a transport ended. */
+export interface TransportEnd {
+  code: number | null;
+  signal: string | null;
+  stderr: string;
+  /** The transport's own explanation (e.g. "agent command not found", "SSH connection lost"). */
+  error?: LifeboatError;
+}
+
+/** A byte channel to an agent: a local child process, or an SSH exec channel (ssh-transport.ts). */
 export interface Transport {
   readonly description: string;
   readonly input: Writable;
   readonly output: Readable;
   /** Resolves when the channel is gone, with how it ended. */
-  readonly closed: Promise<{ code: number | null; signal: string | null; stderr: string }>;
+  readonly closed: Promise<TransportEnd>;
   close(): void;
 }
 
@@ -34,7 +44,7 @@ export function spawnLocalAgent(opts: { configPath?: string } = {}): Transport {
     if (process.env.LIFEBOAT_DEBUG) process.stderr.write(d);
   });
   child.stdin.on('error', () => undefined);
-  const closed = new Promise<{ code: number | null; signal: string | null; stderr: string }>((resolve) => {
+  const closed = new Promise<TransportEnd>((resolve) => {
     child.on('error', (err) => resolve({ code: null, signal: null, stderr: String(err) }));
     child.on('close', (code, signal) => resolve({ code, signal, stderr }));
   });

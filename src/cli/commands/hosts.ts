@@ -1,0 +1,273 @@
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { Command } from 'commander';
+import type { ClusterStatus } from '../../agent/units/catalog.js';
+import { LifeboatError, toLifeboatError, type SerializedError } from '../../core/errors.js';
+import type { Manifest } from '../../core/manifest.js';
+import { AgentClient, CLIENT_VERSION } from '../../fleet/client.js';
+import { fleetExitCode, forEachHost } from '../../fleet/fleet.js';
+import { DEFAULT_AGENT_COMMAND, HostEntrySchema, Inventory, LOCAL_HOST, type HostEntry } from '../../fleet/inventory.js';
+import { PROTOCOL_VERSION, type HelloResult } from '../../protocol/index.js';
+import { duration, paint, table } from '../format.js';
+import { Exit, openTransport, printJson, type GlobalOptions } from '../session.js';
+
+/** What `hosts test` found on one host. */
+export interface HostTest {
+  host: string;
+  destination: string;
+  ok: boolean;
+  reachable: boolean;
+  authenticated: boolean;
+  /** SSH connect + authentication (all hops), ms. */
+  connectMs?: number;
+  /** One agent.hello round trip on the open connection, ms. */
+  rttMs?: number;
+  agent?: { version: string; protocol: number; hostname: string; node: string; plugins: string[] };
+  /** Set when the agent's version differs from this lifeboat's. */
+  versionNote?: string;
+  clusters?: { name: string; postgres?: string; newestBackup?: string; ok: boolean }[];
+  /** The agent runs, but its config (or the catalog) has a problem. */
+  problem?: SerializedError;
+  error?: SerializedError;
+}
+
+const SSH_CODES = new Set(['HOST_UNREACHABLE', 'AUTH_FAILED', 'HOST_KEY_UNKNOWN', 'HOST_KEY_CHANGED', 'CONNECTION_FAILED', 'UNSUPPORTED', 'CONFIG_INVALID']);
+
+/** Connect, handshake, time a round trip, list clusters and their PostgreSQL versions (from the newest backup). */
+export async function testHost(g: GlobalOptions, entry: Pick<HostEntry, 'name' | 'destination'>): Promise<HostTest> {
+  const rec: HostTest = { host: entry.name, destination: entry.destination, ok: false, reachable: false, authenticated: false };
+  let client: AgentClient | undefined;
+  try {
+    const transport = await openTransport(g, entry.name);
+    rec.reachable = rec.authenticated = true;
+    const conn = (transport as { connection?: { connectMs: number } }).connection;
+    if (conn) rec.connectMs = conn.connectMs;
+    client = new AgentClient(transport);
+    const hello = await client.connect();
+    const t0 = performance.now();
+    await client.call<HelloResult>('agent.hello', { protocolVersion: PROTOCOL_VERSION, clientVersion: CLIENT_VERSION });
+    rec.rttMs = Math.round((performance.now() - t0) * 10) / 10;
+    rec.agent = { version: hello.agentVersion, protocol: hello.protocolVersion, hostname: hello.host, node: hello.node, plugins: hello.plugins.map((p) => `${p.name} ${p.version}`) };
+    if (hello.agentVersion !== CLIENT_VERSION) rec.versionNote = `agent ${hello.agentVersion} differs from lifeboat ${CLIENT_VERSION} here`;
+    if (hello.config && 'error' in hello.config) {
+      rec.problem = hello.config.error;
+    } else {
+      try {
+        const status = await client.call<ClusterStatus[]>('catalog.status', {});
+        rec.clusters = [];
+        for (const s of status) {
+          const c: NonNullable<HostTest['clusters']>[number] = { name: s.cluster, ok: s.ok };
+          if (s.latest) {
+            c.newestBackup = s.latest.id;
+            const shown = await client.call<{ manifest: Manifest }>('catalog.show', { id: s.latest.id, cluster: s.cluster }).catch(() => undefined);
+            if (shown) c.postgres = shown.manifest.server.version;
+          }
+          rec.clusters.push(c);
+        }
+      } catch (err) {
+        rec.problem = toLifeboatError(err).toJSON();
+      }
+    }
+    rec.ok = !rec.problem;
+  } catch (err) {
+    const e = toLifeboatError(err);
+    rec.error = e.toJSON();
+    if (e.code === 'HOST_UNREACHABLE' || e.code === 'CONNECTION_FAILED') rec.reachable = false;
+    else if (SSH_CODES.has(e.code)) rec.reachable = true;
+  } finally {
+    if (client) {
+      client.close();
+      await client.closed();
+    }
+  }
+  return rec;
+}
+
+function collect(v: string, prev: string[] = []): string[] {
+  return [...prev, v];
+}
+
+export function registerHosts(program: Command, globals: () => GlobalOptions): void {
+  const hosts = program
+    .command('hosts')
+    .description('the host inventory: database hosts whose agents lifeboat reaches over SSH')
+    .addHelpText(
+      'after',
+      `
+Every command takes --host NAME to run on that host's agent (default: local).
+SSH settings come from ~/.ssh/config (HostName, User, Port, IdentityFile,
+ProxyJump, ServerAliveInterval) and host keys from ~/.ssh/known_hosts.
+
+  lifeboat hosts add db1 postgres@db1.example.com --group production
+  lifeboat hosts add db2 db2-alias --jump bastion --agent-command 'sudo -u postgres lifeboat agent --stdio'
+  lifeboat hosts test --all
+  lifeboat --host db1 list
+
+Inventory file: $LIFEBOAT_HOSTS_FILE, else $XDG_CONFIG_HOME/lifeboat/hosts.json
+(default ~/.config/lifeboat/hosts.json). Docs: docs/fleet.md.`,
+    );
+
+  hosts
+    .command('add')
+    .description('add a host: connect once (record its host key, check the login and the agent), then store it')
+    .argument('<name>', 'short name used with --host (letters, digits, . _ -)')
+    .argument('<destination>', '[user@]host[:port], or a Host alias from ~/.ssh/config')
+    .option('-i, --identity <file>', 'private key to try first (like ssh -i)')
+    .option('-J, --jump <hops>', 'jump host(s), comma-separated [user@]host[:port] or aliases (like ssh -J)')
+    .option('--agent-command <cmd>', `command that starts the agent on the host (default "${DEFAULT_AGENT_COMMAND}")`)
+    .option('-g, --group <group>', 'add to a group (repeatable), e.g. production', collect)
+    .option('--no-connect', 'store without connecting (the host is down, or the agent comes later)')
+    .addHelpText('after', '\nWithout a terminal, a host key seen for the first time is refused unless\n--accept-new-host-key is given. A host whose SSH login works but whose agent\ndoes not answer is still added, with a warning.')
+    .action(async (name: string, destination: string, o: { identity?: string; jump?: string; agentCommand?: string; group?: string[]; connect: boolean }) => {
+      const g = globals();
+      const inventory = new Inventory();
+      const parsed = HostEntrySchema.safeParse({
+        name,
+        destination,
+        ...(o.identity ? { identityFile: path.resolve(o.identity) } : {}),
+        ...(o.jump ? { jump: o.jump } : {}),
+        ...(o.agentCommand ? { agentCommand: o.agentCommand } : {}),
+        groups: o.group ?? [],
+        addedAt: new Date().toISOString(),
+      });
+      if (!parsed.success) {
+        const i = parsed.error.issues[0]!;
+        throw new LifeboatError('USAGE', `${i.path.join('.') || 'host'}: ${i.message}`);
+      }
+      const entry = parsed.data;
+      if ((await inventory.list()).some((h) => h.name === name)) {
+        throw new LifeboatError('HOST_EXISTS', `a host named "${name}" is already in the inventory (${inventory.file})`, { hint: `remove it first (lifeboat hosts remove ${name}) or choose another name` });
+      }
+      let hello: HelloResult | undefined;
+      let agentError: SerializedError | undefined;
+      if (o.connect) {
+        const { spawnSshAgent } = await import('../../fleet/ssh-transport.js');
+        let transport;
+        try {
+          transport = await spawnSshAgent(entry, { ...(g.config ? { configPath: g.config } : {}), ...(g.acceptNewHostKey ? { acceptNewHostKey: true } : {}) });
+        } catch (err) {
+          const e = toLifeboatError(err);
+          throw new LifeboatError(e.code, `${e.message}; ${name} was not added`, { hint: `${e.hint ? `${e.hint}; or ` : ''}add it without connecting: lifeboat hosts add ... --no-connect` });
+        }
+        const client = new AgentClient(transport);
+        try {
+          hello = await client.connect();
+        } catch (err) {
+          agentError = toLifeboatError(err).toJSON();
+        } finally {
+          client.close();
+          await client.closed();
+        }
+      }
+      const added = await inventory.add(entry);
+      if (g.json) return printJson({ ok: true, host: added, file: inventory.file, ...(hello ? { agent: { version: hello.agentVersion, hostname: hello.host } } : {}), ...(agentError ? { agentError } : {}) });
+      process.stdout.write(`added ${added.name} (${added.destination})${added.groups.length ? ` in ${added.groups.join(', ')}` : ''} to ${inventory.file}\n`);
+      if (hello) process.stdout.write(`  agent ${hello.agentVersion} on ${hello.host}, plugins: ${hello.plugins.map((p) => p.name).join(', ') || '-'}\n`);
+      if (agentError) {
+        process.stderr.write(`lifeboat: ${paint('warning', 'yellow', process.stderr)}: SSH works, but the agent did not answer: ${agentError.message}\n`);
+        if (agentError.hint) process.stderr.write(`  hint: ${agentError.hint}\n`);
+      }
+      if (!o.connect) process.stdout.write(`  not connected: check it with lifeboat hosts test ${added.name}\n`);
+    });
+
+  hosts
+    .command('list')
+    .description('list the inventory')
+    .option('-g, --group <group>', 'only hosts in this group')
+    .action(async (o: { group?: string }) => {
+      const g = globals();
+      const inventory = new Inventory();
+      const list = o.group ? await inventory.select({ groups: [o.group] }) : await inventory.list();
+      if (g.json) return printJson({ file: inventory.file, hosts: list });
+      if (list.length === 0) {
+        process.stdout.write(`no hosts yet (${inventory.file}). Add one with: lifeboat hosts add NAME [user@]host\n`);
+        return;
+      }
+      const rows = list.map((h) => [h.name, h.destination + (h.jump ? ` via ${h.jump}` : ''), h.groups.join(',') || '-', h.agentCommand === DEFAULT_AGENT_COMMAND ? paint('default', 'dim') : h.agentCommand]);
+      process.stdout.write(table([{ header: 'NAME', shrink: true }, { header: 'DESTINATION', shrink: true }, { header: 'GROUPS', shrink: true }, { header: 'AGENT COMMAND', shrink: true }], rows) + '\n');
+    });
+
+  hosts
+    .command('remove')
+    .description('remove a host from the inventory (its agent, backups and known_hosts entry are untouched)')
+    .argument('<name>', 'host name')
+    .action(async (name: string) => {
+      const g = globals();
+      const inventory = new Inventory();
+      const removed = await inventory.remove(name);
+      if (g.json) return printJson({ ok: true, removed, file: inventory.file });
+      process.stdout.write(`removed ${removed.name} (${removed.destination}) from ${inventory.file}\n`);
+    });
+
+  hosts
+    .command('test')
+    .description('check hosts: reachable, logged in, agent version, plugins, clusters, PostgreSQL, round trip')
+    .argument('[names...]', 'host names ("local" is this machine)')
+    .option('-a, --all', 'every host in the inventory')
+    .option('-g, --group <group>', 'every host in this group (repeatable)', collect)
+    .option('--parallel <n>', 'hosts tested at once', (v) => {
+      const n = Number.parseInt(v, 10);
+      if (!Number.isInteger(n) || n < 1 || n > 64) throw new LifeboatError('USAGE', `--parallel: a number from 1 to 64, not "${v}"`);
+      return n;
+    }, 8)
+    .addHelpText(
+      'after',
+      `
+The PostgreSQL version shown is the one recorded by each cluster's newest
+backup (no database connection is made). RTT is one agent round trip over
+the open connection; CONNECT is the SSH handshake and login (all hops).
+Exit code: 0 all ok, 3 some hosts failed, 1 all failed.`,
+    )
+    .action(async (names: string[], o: { all?: boolean; group?: string[]; parallel: number }) => {
+      const g = globals();
+      const inventory = new Inventory();
+      const local = names.filter((n) => n === LOCAL_HOST);
+      const remote = names.filter((n) => n !== LOCAL_HOST);
+      if (!names.length && !o.all && !o.group?.length) {
+        throw new LifeboatError('USAGE', 'which hosts? give names, --group G or --all', { hint: 'lifeboat hosts list shows the inventory' });
+      }
+      const selected = remote.length || o.all || o.group?.length ? await inventory.select({ names: remote, ...(o.group ? { groups: o.group } : {}), ...(o.all ? { all: true } : {}) }) : [];
+      const targets: Pick<HostEntry, 'name' | 'destination'>[] = [...local.map((n) => ({ name: n, destination: 'this machine' })), ...selected];
+      if (!targets.length) {
+        throw new LifeboatError('UNKNOWN_HOST', `the inventory is empty (${inventory.file})`, { hint: 'add a host with: lifeboat hosts add NAME [user@]host' });
+      }
+      const outcomes = await forEachHost(targets.map((t) => t.name), o.parallel, (n) => testHost(g, targets.find((t) => t.name === n)!), (r) => r.ok);
+      const results = outcomes.map((x) => x.result!);
+      const code = fleetExitCode(results);
+      if (g.json) {
+        printJson({ ok: code === 0, summary: { ok: results.filter((r) => r.ok).length, failed: results.filter((r) => !r.ok).length }, hosts: results });
+      } else process.stdout.write(renderTests(results));
+      if (code !== 0) process.exitCode = code === 3 ? Exit.PARTIAL : Exit.FAILED;
+    });
+}
+
+function ms(n: number | undefined): string {
+  if (n === undefined) return '-';
+  return n < 1000 ? `${Math.round(n)}ms` : duration(n);
+}
+
+/** The table, then one line per failure or problem naming the host. */
+export function renderTests(results: HostTest[]): string {
+  const rows = results.map((r) => [
+    r.host,
+    r.ok ? paint('ok', 'green') : r.error ? paint(r.reachable ? (r.authenticated ? 'FAIL' : 'DENIED') : 'DOWN', 'red') : paint('PROBLEM', 'yellow'),
+    r.agent ? r.agent.version + (r.versionNote ? '*' : '') : '-',
+    ms(r.connectMs),
+    ms(r.rttMs),
+    r.clusters ? r.clusters.map((c) => `${c.name}${c.postgres ? ` (PG ${c.postgres})` : ''}`).join(', ') || 'no clusters' : '-',
+  ]);
+  const lines = [
+    table([{ header: 'HOST', shrink: true }, { header: 'STATE' }, { header: 'AGENT' }, { header: 'CONNECT', align: 'right' }, { header: 'RTT', align: 'right' }, { header: 'CLUSTERS', shrink: true }], rows),
+  ];
+  for (const r of results) {
+    const e = r.error ?? r.problem;
+    if (e) {
+      lines.push(`${r.host}: ${e.message}`);
+      if (e.hint) lines.push(`  hint: ${e.hint}`);
+    }
+    if (r.versionNote) lines.push(`${r.host}: ${r.versionNote}`);
+  }
+  const ok = results.filter((r) => r.ok).length;
+  lines.push(`${ok} of ${results.length} host${results.length === 1 ? '' : 's'} ok`);
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,450 @@
+/**
+ * The SSH transport: reach a host's agent over an ssh2 exec channel.
+ *
+ * - Destination, user, port, identities, ProxyJump hops, keepalives and
+ *   known_hosts files come from ~/.ssh/config (./ssh-config.ts), with the
+ *   inventory's identity file and jump host taking precedence (like ssh -i/-J).
+ * - Authentication: ssh-agent (SSH_AUTH_SOCK) first, then each identity file.
+ *   An encrypted key's passphrase is asked on the terminal once per run, kept
+ *   in memory only; without a terminal the key is skipped and the failure says so.
+ * - Host keys (./known-hosts.ts): a known key connects; an unknown key asks on a
+ *   terminal (showing its SHA256 fingerprint), is refused without one unless
+ *   --accept-new-host-key (or StrictHostKeyChecking accept-new), and is then
+ *   recorded; a changed or revoked key is always refused, naming file:line.
+ * - ProxyJump: each hop is its own SSH connection (own user, keys, host key
+ *   check) and the next one rides a direct-tcpip channel (forwardOut) of it.
+ * - Errors are one line naming the host: DNS, refused, timeout, authentication
+ *   (with the methods tried), host key.
+ *
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import type { Duplex } from 'node:stream';
+import ssh2 from 'ssh2';
+import type { AnyAuthMethod, AuthenticationType, Client as SshClient, ClientChannel, ConnectConfig, ParsedKey } from 'ssh2';
+import { LifeboatError } from '../core/errors.js';
+import { appendKnownHost, checkHostKey, fingerprint, hostKeyName, keyTypeOf, readKnownHosts, recordedKeyTypes } from './known-hosts.js';
+import { askHidden, askLine, interactive } from './prompt.js';
+import { loadSshConfig, resolveEndpoint, type SshConfig, type SshEndpoint } from './ssh-config.js';
+import type { Transport, TransportEnd } from './transport.js';
+
+const { Client, utils } = ssh2;
+
+/** What the inventory says about one host. */
+export interface SshTarget {
+  /** Inventory name, for messages. */
+  name: string;
+  destination: string;
+  identityFile?: string;
+  jump?: string;
+  agentCommand: string;
+}
+
+export interface SshOptions {
+  /** Record an unknown host key without asking (never a changed one). */
+  acceptNewHostKey?: boolean;
+  /** Home directory for ~/.ssh (default: os.homedir(), i.e. $HOME). */
+  home?: string;
+  /** Parsed ssh config (default: ~/.ssh/config and /etc/ssh/ssh_config). */
+  sshConfig?: SshConfig;
+  /** May we ask on the terminal? Default: stdin and stderr are TTYs. */
+  interactive?: boolean;
+  /** Per connection (each hop) until authenticated; prompts do not count. Default 15 s or ConnectTimeout. */
+  connectTimeoutMs?: number;
+  /** Notices (a recorded host key) go here; default stderr. */
+  notice?: (line: string) => void;
+}
+
+const DEFAULT_TIMEOUT_MS = 15_000;
+/** ssh2's host key algorithms, in its default order (recorded types are moved first). */
+const HOST_KEY_ALGOS = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'];
+const ALGOS_FOR_TYPE: Record<string, string[]> = { 'ssh-rsa': ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] };
+
+/** Passphrases asked during this run (memory only, never written anywhere). */
+const passphrases = new Map<string, string>();
+
+export function keyLabel(type: string): string {
+  if (type === 'ssh-ed25519') return 'ED25519';
+  if (type.startsWith('ecdsa-')) return 'ECDSA';
+  if (type === 'ssh-rsa') return 'RSA';
+  if (type === 'ssh-dss') return 'DSA';
+  return type;
+}
+
+function tilde(p: string, home: string): string {
+  return p.startsWith(home + '/') ? '~' + p.slice(home.length) : p;
+}
+
+/** Quote one word for the remote POSIX shell. */
+export function shellQuote(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Resolve a target through ~/.ssh/config and the inventory's overrides. */
+export function resolveTarget(target: Pick<SshTarget, 'destination' | 'identityFile' | 'jump'>, opts: SshOptions = {}): SshEndpoint {
+  const home = opts.home ?? os.homedir();
+  const config = opts.sshConfig ?? loadSshConfig({ home });
+  return resolveEndpoint(config, target.destination, {
+    home,
+    ...(target.identityFile ? { identityFiles: [target.identityFile] } : {}),
+    ...(target.jump ? { jump: target.jump } : {}),
+  });
+}
+
+/** An authenticated SSH connection and the hops it rides on. */
+export interface SshConnection {
+  endpoint: SshEndpoint;
+  client: SshClient;
+  /** Jump connections, first hop first. */
+  hops: SshClient[];
+  /** Milliseconds from the first TCP connect to the last hop authenticated. */
+  connectMs: number;
+  end(): void;
+}
+
+/** Open a connection to `ep`, hop by hop. */
+export async function connect(ep: SshEndpoint, opts: SshOptions = {}, name?: string): Promise<SshConnection> {
+  const started = Date.now();
+  const chain: SshEndpoint[] = [];
+  for (let e: SshEndpoint | undefined = ep; e; e = e.jump) chain.unshift(e);
+  const clients: SshClient[] = [];
+  const endAll = () => {
+    for (const c of [...clients].reverse()) c.end();
+  };
+  try {
+    for (const [i, hop] of chain.entries()) {
+      let sock: Duplex | undefined;
+      if (i > 0) sock = await forward(clients[i - 1]!, chain[i - 1]!, hop);
+      clients.push(await connectOne(hop, sock, opts, i < chain.length - 1 ? `jump host ${hop.alias}` : name));
+    }
+  } catch (err) {
+    endAll();
+    throw err;
+  }
+  return { endpoint: ep, client: clients.at(-1)!, hops: clients.slice(0, -1), connectMs: Date.now() - started, end: endAll };
+}
+
+function forward(via: SshClient, viaEp: SshEndpoint, to: SshEndpoint): Promise<Duplex> {
+  return new Promise((resolve, reject) => {
+    via.forwardOut('127.0.0.1', 0, to.host, to.port, (err, stream) => {
+      if (err) {
+        reject(
+          new LifeboatError('HOST_UNREACHABLE', `jump host ${viaEp.alias} could not open a connection to ${to.host}:${to.port}: ${err.message.replace(/^\(SSH\) /, '')}`, {
+            hint: `check that ${to.host}:${to.port} is reachable from ${viaEp.host} (and that its sshd allows TCP forwarding: AllowTcpForwarding)`,
+          }),
+        );
+      } else resolve(stream);
+    });
+  });
+}
+
+/** One SSH connection: host key check, authentication, clear errors. */
+function connectOne(ep: SshEndpoint, sock: Duplex | undefined, opts: SshOptions, role?: string): Promise<SshClient> {
+  const home = opts.home ?? os.homedir();
+  const canAsk = opts.interactive ?? interactive();
+  const timeoutMs = opts.connectTimeoutMs ?? ep.connectTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const notice = opts.notice ?? ((l: string) => process.stderr.write(`lifeboat: ${l}\n`));
+  const who = role ? `${role} (${ep.label})` : ep.label;
+  const knownName = ep.hostKeyAlias ?? hostKeyName(ep.host, ep.port);
+  const knownFiles = [...ep.userKnownHostsFiles, ...ep.globalKnownHostsFiles];
+  const entries = readKnownHosts(knownFiles);
+  const preferred = recordedKeyTypes(entries, knownName).flatMap((t) => ALGOS_FOR_TYPE[t] ?? [t]).filter((a) => HOST_KEY_ALGOS.includes(a));
+  const client = new Client();
+
+  return new Promise<SshClient>((resolve, reject) => {
+    let failure: LifeboatError | undefined;
+    let settled = false;
+    let timer: NodeJS.Timeout | undefined;
+    const startTimer = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        fail(new LifeboatError('HOST_UNREACHABLE', `${who}: timed out after ${Math.round(timeoutMs / 1000)} s (no SSH session)`, {
+          hint: `check that ${ep.host} is up and port ${ep.port} is not filtered; ConnectTimeout in ~/.ssh/config sets this limit`,
+        }));
+        client.destroy();
+        if (sock) sock.destroy();
+      }, timeoutMs);
+    };
+    const pauseTimer = () => clearTimeout(timer);
+    const fail = (e: LifeboatError) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      reject(e);
+    };
+
+    // --- host key ---------------------------------------------------------
+    const verifyHostKey = async (key: Buffer): Promise<boolean> => {
+      const type = keyTypeOf(key);
+      const fp = fingerprint(key);
+      const check = checkHostKey(entries, knownName, key);
+      if (check.status === 'match') return true;
+      if (check.status === 'revoked' || check.status === 'changed') {
+        const at = `${check.entry.file}:${check.entry.line}`;
+        failure =
+          check.status === 'revoked'
+            ? new LifeboatError('HOST_KEY_CHANGED', `${who}: the host key ${keyLabel(type)} ${fp} is REVOKED (${at}); refusing to connect`, {
+                hint: 'the key was marked revoked on purpose: ask the host\'s admin for its new key',
+              })
+            : new LifeboatError(
+                'HOST_KEY_CHANGED',
+                `HOST KEY CHANGED for ${knownName} (${who}): it now offers ${keyLabel(type)} ${fp}, but ${at} records a different key. Someone may be intercepting the connection, or the host was reinstalled. Refusing to connect.`,
+                {
+                  hint: `if the change is expected (check the fingerprint with the host's admin), remove the old key: ssh-keygen -R ${shellQuote(knownName)} -f ${shellQuote(check.entry.file)}`,
+                  details: { file: check.entry.file, line: check.entry.line, fingerprint: fp, host: knownName },
+                },
+              );
+        return false;
+      }
+      const others = check.otherTypes.length ? ` (${check.otherTypes.map((e) => `${keyLabel(e.keyType)} key at ${e.file}:${e.line}`).join(', ')} is recorded, not this type)` : '';
+      const file = ep.userKnownHostsFiles[0];
+      if (!file) {
+        failure = new LifeboatError('HOST_KEY_UNKNOWN', `${who}: host key ${keyLabel(type)} ${fp} is not known and UserKnownHostsFile is none`);
+        return false;
+      }
+      let accept = !!opts.acceptNewHostKey || ep.acceptNew;
+      if (!accept && canAsk) {
+        pauseTimer();
+        const answer = await askLine(
+          `The authenticity of host '${knownName}' (${who}) can't be established${others}.\n` +
+            `${keyLabel(type)} key fingerprint is ${fp}.\n` +
+            `Add it to ${tilde(file, home)} and continue connecting? (yes/no): `,
+        );
+        startTimer();
+        accept = /^y(es)?$/i.test(answer);
+        if (!accept) {
+          failure = new LifeboatError('HOST_KEY_UNKNOWN', `${who}: host key ${keyLabel(type)} ${fp} not accepted; nothing was recorded`);
+          return false;
+        }
+      }
+      if (!accept) {
+        failure = new LifeboatError('HOST_KEY_UNKNOWN', `${who}: host key ${keyLabel(type)} ${fp} is not known (no terminal to ask)${others}`, {
+          hint: `compare the fingerprint with the host's (ssh-keygen -lf /etc/ssh/ssh_host_${type === 'ssh-ed25519' ? 'ed25519' : type.startsWith('ecdsa') ? 'ecdsa' : 'rsa'}_key.pub on it), then run again with --accept-new-host-key`,
+          details: { fingerprint: fp, host: knownName },
+        });
+        return false;
+      }
+      const at = appendKnownHost(file, knownName, key, { hash: ep.hashKnownHosts });
+      notice(`recorded the host key of ${knownName} (${keyLabel(type)} ${fp}) in ${at.file}:${at.line}`);
+      return true;
+    };
+
+    // --- authentication ---------------------------------------------------
+    const tried: string[] = [];
+    let serverAllows: string[] | undefined;
+    const queue: (() => Promise<AnyAuthMethod | null>)[] = [];
+    if (process.env.SSH_AUTH_SOCK && !ep.identitiesOnly) {
+      const agentSock = process.env.SSH_AUTH_SOCK;
+      queue.push(async () => {
+        tried.push('ssh-agent');
+        return { type: 'agent', username: ep.user, agent: agentSock } as AnyAuthMethod;
+      });
+    }
+    for (const file of ep.identityFiles) {
+      queue.push(async () => {
+        let data: Buffer;
+        try {
+          data = readFileSync(file);
+        } catch (err) {
+          if (ep.identitiesConfigured) tried.push(`${tilde(file, home)} (${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : 'unreadable'})`);
+          return null;
+        }
+        let key = utils.parseKey(data, passphrases.get(file));
+        if (key instanceof Error && /no passphrase given/i.test(key.message)) {
+          if (!canAsk) {
+            tried.push(`${tilde(file, home)} (encrypted; no terminal to ask for its passphrase)`);
+            return null;
+          }
+          pauseTimer();
+          const pass = await askHidden(`Enter passphrase for key '${tilde(file, home)}': `);
+          startTimer();
+          if (pass === undefined || pass === '') {
+            tried.push(`${tilde(file, home)} (no passphrase given)`);
+            return null;
+          }
+          key = utils.parseKey(data, pass);
+          if (key instanceof Error) {
+            tried.push(`${tilde(file, home)} (wrong passphrase)`);
+            return null;
+          }
+          passphrases.set(file, pass);
+        }
+        if (key instanceof Error) {
+          tried.push(`${tilde(file, home)} (not a private key: ${key.message})`);
+          return null;
+        }
+        const parsed = (Array.isArray(key) ? key[0] : key) as ParsedKey;
+        tried.push(tilde(file, home));
+        return { type: 'publickey', username: ep.user, key: parsed } as AnyAuthMethod;
+      });
+    }
+    const authHandler = (methodsLeft: AuthenticationType[] | null, _partial: boolean | null, next: (r: AnyAuthMethod | false) => void) => {
+      if (methodsLeft) serverAllows = methodsLeft;
+      void (async () => {
+        while (queue.length) {
+          const step = queue.shift()!;
+          if (serverAllows && !serverAllows.includes('publickey')) break;
+          const r = await step();
+          if (r) return next(r);
+        }
+        failure ??= new LifeboatError(
+          'AUTH_FAILED',
+          `${who}: authentication failed (tried: ${tried.join(', ') || 'nothing: no ssh-agent and no identity file'}${serverAllows ? `; the server accepts: ${serverAllows.join(', ')}` : ''})`,
+          {
+            hint: serverAllows && !serverAllows.includes('publickey')
+              ? 'lifeboat logs in with keys only: enable PubkeyAuthentication on the host'
+              : `put the public key in ~${ep.user}/.ssh/authorized_keys on ${ep.host}, or choose the key: lifeboat hosts add --identity FILE, IdentityFile in ~/.ssh/config, or ssh-add`,
+          },
+        );
+        next(false);
+      })().catch((err) => {
+        fail(new LifeboatError('AUTH_FAILED', `${who}: ${(err as Error).message}`));
+        client.end();
+      });
+    };
+
+    client.on('ready', () => {
+      if (settled) return client.end();
+      settled = true;
+      clearTimeout(timer);
+      resolve(client);
+    });
+    client.on('error', (err: Error & { level?: string; code?: string }) => fail(failure ?? classify(err, ep, who)));
+    client.on('close', () => fail(failure ?? new LifeboatError('HOST_UNREACHABLE', `${who}: the connection closed during the SSH handshake`, { hint: 'is that port an SSH server? (MaxStartups on a busy sshd also closes connections)' })));
+
+    const config: ConnectConfig = {
+      host: ep.host,
+      port: ep.port,
+      username: ep.user,
+      readyTimeout: 0, // our own timer, paused while the operator answers a prompt
+      hostVerifier: ((key: Buffer, verify: (ok: boolean) => void) => {
+        void verifyHostKey(key).then(verify, (err) => {
+          failure = new LifeboatError('HOST_KEY_UNKNOWN', `${who}: ${(err as Error).message}`);
+          verify(false);
+        });
+      }) as unknown as ConnectConfig['hostVerifier'],
+      authHandler: authHandler as unknown as ConnectConfig['authHandler'],
+      algorithms: { serverHostKey: [...new Set([...preferred, ...HOST_KEY_ALGOS])] as ssh2.ServerHostKeyAlgorithm[] },
+      ...(sock ? { sock } : {}),
+      ...(ep.keepaliveIntervalMs ? { keepaliveInterval: ep.keepaliveIntervalMs } : {}),
+      ...(ep.keepaliveCountMax !== undefined ? { keepaliveCountMax: ep.keepaliveCountMax } : {}),
+      ...(process.env.LIFEBOAT_DEBUG?.includes('ssh') ? { debug: (m: string) => process.stderr.write(`ssh ${ep.alias}: ${m}\n`) } : {}),
+    };
+    startTimer();
+    try {
+      client.connect(config);
+    } catch (err) {
+      fail(new LifeboatError('CONNECTION_FAILED', `${who}: ${(err as Error).message}`));
+    }
+  });
+}
+
+/** A socket or protocol error as one line naming the host. */
+function classify(err: Error & { level?: string; code?: string }, ep: SshEndpoint, who: string): LifeboatError {
+  const where = `${ep.host}:${ep.port}`;
+  switch (err.code) {
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EAI_NONAME':
+      return new LifeboatError('HOST_UNREACHABLE', `${who}: cannot resolve host name ${ep.host}${ep.alias !== ep.host ? ` (HostName of ${ep.alias})` : ''}`, {
+        hint: 'check the name (HostName in ~/.ssh/config, or the inventory destination) and DNS',
+      });
+    case 'ECONNREFUSED':
+      return new LifeboatError('HOST_UNREACHABLE', `${who}: connection refused`, { hint: `is sshd running on ${ep.host}, on port ${ep.port}?` });
+    case 'ETIMEDOUT':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'EHOSTDOWN':
+      return new LifeboatError('HOST_UNREACHABLE', `${who}: ${where} is unreachable (${err.code})`, { hint: 'check the network path (VPN, firewall) or use a jump host' });
+    case 'ECONNRESET':
+      return new LifeboatError('HOST_UNREACHABLE', `${who}: ${where} reset the connection during the SSH handshake`, { hint: 'is that port an SSH server? a firewall or sshd\'s MaxStartups can also do this' });
+  }
+  if (err.level === 'client-authentication') {
+    return new LifeboatError('AUTH_FAILED', `${who}: authentication failed: ${err.message}`);
+  }
+  if (err.level === 'client-timeout') return new LifeboatError('HOST_UNREACHABLE', `${who}: timed out during the SSH handshake`);
+  if (err.level === 'protocol' || err.level === 'handshake') {
+    return new LifeboatError('CONNECTION_FAILED', `${who}: SSH handshake failed: ${err.message}`, { hint: 'the server and lifeboat share no algorithm, or the port is not SSH' });
+  }
+  return new LifeboatError('CONNECTION_FAILED', `${who}: ${err.message}`);
+}
+
+/** Run a command on a connection; the channel with stderr captured. */
+function exec(conn: SshConnection, command: string): Promise<ClientChannel> {
+  return new Promise((resolve, reject) => {
+    conn.client.exec(command, (err, channel) => {
+      if (err) reject(new LifeboatError('CONNECTION_FAILED', `${conn.endpoint.label}: could not start "${command}": ${err.message}`));
+      else resolve(channel);
+    });
+  });
+}
+
+/** The remote agent command, with --config when the operator named one (a path on that host). */
+export function remoteAgentCommand(agentCommand: string, configPath?: string): string {
+  return configPath ? `${agentCommand} --config ${shellQuote(configPath)}` : agentCommand;
+}
+
+/** Connect to a host and start its agent: a Transport for AgentClient. */
+export async function spawnSshAgent(target: SshTarget, opts: SshOptions & { configPath?: string } = {}): Promise<Transport & { connection: SshConnection }> {
+  const ep = resolveTarget(target, opts);
+  const conn = await connect(ep, opts, target.name);
+  const command = remoteAgentCommand(target.agentCommand, opts.configPath);
+  let channel: ClientChannel;
+  try {
+    channel = await exec(conn, command);
+  } catch (err) {
+    conn.end();
+    throw err;
+  }
+  let stderr = '';
+  channel.stderr.setEncoding('utf8');
+  channel.stderr.on('data', (d: string) => {
+    stderr = (stderr + d).slice(-8000);
+    if (process.env.LIFEBOAT_DEBUG) process.stderr.write(d);
+  });
+  const description = `agent on ${target.name} (${ep.label})`;
+  let lost: string | undefined;
+  conn.client.on('error', (e: Error) => {
+    lost ??= e.message;
+  });
+  for (const h of conn.hops) h.on('error', (e: Error) => (lost ??= e.message));
+  const closed = new Promise<TransportEnd>((resolve) => {
+    let code: number | null = null;
+    let signal: string | null = null;
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      conn.end();
+      const end: TransportEnd = { code, signal, stderr };
+      const tail = stderr.trim().split('\n').filter(Boolean).slice(-1)[0];
+      if (code === 127 || (code !== 0 && /command not found|No such file or directory/.test(tail ?? ''))) {
+        end.error = new LifeboatError('AGENT_FAILED', `${description}: agent command not found: ${command}${tail ? ` (${tail})` : ''}`, {
+          hint: `install lifeboat on ${target.name}, or set the command that starts it: lifeboat hosts add ${target.name} ${target.destination} --agent-command 'CMD'`,
+        });
+      } else if (code === null && signal === null) {
+        end.error = new LifeboatError('CONNECTION_FAILED', `${description}: the SSH connection was lost${lost ? ` (${lost})` : ''}`, {
+          hint: 'a job the agent was running is cancelled when its connection ends; run it again',
+        });
+      }
+      resolve(end);
+    };
+    channel.on('exit', (c: number | null, s?: string) => {
+      code = typeof c === 'number' ? c : null;
+      signal = s ?? null;
+    });
+    channel.on('close', finish);
+    conn.client.on('close', finish);
+  });
+  return {
+    description,
+    input: channel,
+    output: channel,
+    closed,
+    close: () => {
+      channel.end();
+    },
+    connection: conn,
+  };
+}
