@@ -6,6 +6,7 @@ import { physicalBackup } from './physical.js';
 import { applySettings, checkArchiving, switchWal } from './archiving.js';
 import { createRestorePoint, pitrSteps, runPitrStep } from './pitr.js';
 import { applyRestore, planRestore } from './restore.js';
+import { findTargets } from './targets.js';
 import { verifyRestore, verifyStructure } from './verify.js';
 
 /** The PostgreSQL source plugin: pg_dump/pg_restore based logical backups. */
@@ -24,6 +25,7 @@ export default definePlugin<PostgresConfig>({
       createRestorePoint,
       pitrSteps,
       runPitrStep,
+      findTargets,
       verifyStructure,
       verifyRestore,
       planRestore,

@@ -16,6 +16,7 @@ import { checkConfig, initConfig, InitParamsSchema } from './units/config.js';
 import { applyArchivingFixes, archivingFixes, checkCluster } from './units/check.js';
 import { applyPitr, PitrApplyParamsSchema, PitrPlanParamsSchema, planPitr, restorePoint, showPlan, walVerify } from './units/pitr.js';
 import { PinParamsSchema, planRetention, RetentionParamsSchema, runRetention, setPinned } from './units/retention.js';
+import { pitrTargets, PitrTargetsParamsSchema } from './units/pitr-targets.js';
 import type { JobHandle } from './context.js';
 
 type Handler = (params: Record<string, unknown>) => Promise<unknown>;
@@ -81,6 +82,7 @@ export function handlers(env: AgentEnv, jobs: JobRunner): Record<string, Handler
         config = { path: loaded.path };
       } catch (err) {
         registry = new PluginRegistry();
+        await registry.loadBuiltins();
         config = { error: toLifeboatError(err).toJSON() };
       }
       const result: HelloResult = {
@@ -109,6 +111,7 @@ export function handlers(env: AgentEnv, jobs: JobRunner): Record<string, Handler
     'check.fixes': (p) => archivingFixes(env, parse(ClusterOnly, p, 'check.fixes')),
     'check.apply': (p) => applyArchivingFixes(env, parse(z.object({ cluster: z.string().optional(), statements: z.array(z.string()).min(1) }).strict(), p, 'check.apply')),
     'wal.verify': (p) => walVerify(env, parse(ClusterOnly, p, 'wal.verify')),
+    'pitr.targets': (p) => pitrTargets(env, parse(PitrTargetsParamsSchema, p, 'pitr.targets')),
     'pitr.show': (p) => showPlan(env, parse(z.object({ plan: z.string().min(1) }).strict(), p, 'pitr.show').plan),
     'retention.plan': (p) => planRetention(env, parse(RetentionParamsSchema, p, 'retention.plan')),
     'backup.pin': (p) => setPinned(env, parse(PinParamsSchema, p, 'backup.pin')),

@@ -65,6 +65,28 @@ export const PhysicalDetailsSchema = z.object({
   walIncluded: z.boolean(),
   tablespaces: z.array(z.object({ oid: z.string(), location: z.string() })),
   dataDirectory: z.string().optional(),
+  /**
+   * Names of the user tables (and their TOAST tables) by storage id when the
+   * backup was taken, so WAL records about a table dropped later can still be
+   * named (`lifeboat pitr targets`). Optional: older backups lack it.
+   */
+  relationMap: z
+    .object({
+      takenAt: z.iso.datetime(),
+      databases: z.array(
+        z.object({
+          oid: z.string(),
+          name: z.string(),
+          /** The database's default tablespace oid. */
+          tablespace: z.string(),
+          /** [oid, relfilenode, tablespace oid ('' = the database default), relkind, schema, name]; for TOAST (relkind t) the name is the owning table's. */
+          relations: z.array(z.tuple([z.string(), z.string(), z.string(), z.string(), z.string(), z.string()])),
+        }),
+      ),
+      /** Some relations were left out (too many to record). */
+      truncated: z.boolean().optional(),
+    })
+    .optional(),
 });
 export type PhysicalDetails = z.infer<typeof PhysicalDetailsSchema>;
 

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import type { PitrPlan } from '../../core/pitr.js';
+import { PITR_CANDIDATE_KINDS, type PitrPlan } from '../../core/pitr.js';
+import type { PitrTargetsResult } from '../../agent/units/pitr-targets.js';
 import { LifeboatError } from '../../core/errors.js';
 import { paint } from '../format.js';
 import { confirmTyped, printJson, runJobWithUi, withAgent, type GlobalOptions } from '../session.js';
@@ -42,6 +43,7 @@ export function registerPitr(program: Command, globals: () => GlobalOptions): vo
     });
 
   const pitr = program.command('pitr').description('point-in-time recovery: plan, then apply step by step');
+  registerPitrTargets(pitr, globals);
   pitr
     .command('plan')
     .description('choose the base backup, prove the WAL covers it, list the steps (read-only)')
@@ -104,5 +106,126 @@ Examples:
         if (g.json) return printJson({ ok: true, plan: done });
         process.stdout.write(renderPitrPlan(done) + '\n');
       });
+    });
+}
+
+// ---------------------------------------------------------------------------
+// lifeboat pitr targets: where could a recovery stop?
+
+/** `2026-11-21T10:03:44.284942Z` → `2026-11-21 10:03:44` (UTC). */
+function utcSeconds(iso: string | undefined): string {
+  if (!iso) return '-';
+  const m = /^(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d)/.exec(iso);
+  return m ? `${m[1]} ${m[2]}` : iso.slice(0, 19);
+}
+
+function cut(s: string, width: number): string {
+  return s.length <= width ? s : `${s.slice(0, width - 1)}…`;
+}
+
+/** A command as copyable lines of at most `width` columns (continued with a backslash). */
+function wrapCommand(cmd: string, indent: string, width = 80): string[] {
+  const lines: string[] = [];
+  let cur = indent;
+  for (const word of cmd.split(/ (?=--)/)) {
+    const next = cur === indent ? cur + word : `${cur} ${word}`;
+    if (next.length > width - 2 && cur !== indent) {
+      lines.push(`${cur} \\`);
+      cur = `${indent}  ${word}`;
+    } else cur = next;
+  }
+  lines.push(cur);
+  return lines;
+}
+
+export function renderPitrTargets(r: PitrTargetsResult, opts: { config?: string } = {}): string {
+  const out: string[] = [];
+  const rg = r.range;
+  const why = { backup: 'from the newest physical backup', from: 'from --from on', 'newest-segments': 'the newest segments', 'archive-start': 'from the start of the archive' }[rg.startedAt];
+  if (rg.segments === 0) out.push(`Cluster ${r.cluster}, timeline ${rg.timeline}: no archived WAL in this range.`);
+  else {
+    out.push(`Cluster ${r.cluster}, timeline ${rg.timeline}: ${rg.segments} WAL segment(s) read, ${why}`);
+    out.push(`  ${rg.from} .. ${rg.to}, ${r.records} records`);
+  }
+  out.push('');
+  if (r.candidates.length === 0) {
+    out.push('No candidates found. Widen the search with --from/--to, --kinds all or a lower --min-rows.');
+  } else {
+    out.push(paint(`${'TIME (UTC)'.padEnd(19)}  ${'KIND'.padEnd(13)}  ${'XID'.padEnd(8)}  WHAT`, 'bold'));
+    for (const c of r.candidates) {
+      const time = utcSeconds(c.time);
+      const what = c.kind === 'restore-point' ? `${c.summary}${c.timeApprox ? ' (time approx.)' : ''}` : c.summary;
+      const line = `${time.padEnd(19)}  ${c.kind.padEnd(13)}  ${(c.xid ?? '').padEnd(8)}  ${cut(what, 80 - 19 - 13 - 8 - 6)}`;
+      out.push(c.destructive ? paint(line, 'yellow') : line);
+      if (c.command) {
+        const cmd = opts.config ? c.command.replace(/^lifeboat /, `lifeboat --config ${opts.config} `) : c.command;
+        out.push(...wrapCommand(cmd, '    '));
+      } else if (c.note && c.note.includes('no physical backup')) out.push(`    ${cut('(no base backup before it: not reachable)', 76)}`);
+    }
+    out.push('');
+    out.push('Each command plans a recovery to just before (or, for restore points and');
+    out.push('commits, just after) that point; nothing changes until pitr apply. Add');
+    out.push('--to-datadir DIR --port P to recover side by side.');
+  }
+  if (r.omitted > 0) out.push(`${r.omitted} older candidate(s) not shown (--limit).`);
+  return out.join('\n');
+}
+
+export function registerPitrTargets(pitr: Command, globals: () => GlobalOptions): void {
+  pitr
+    .command('targets')
+    .description('find where to stop: restore points, DROP/TRUNCATE, mass DELETE/UPDATE in archived WAL')
+    .option('-c, --cluster <name>', 'cluster')
+    .option('--from <time>', "only from this time on, e.g. '2026-11-21 14:00+01' (default: the newest physical backup)")
+    .option('--to <time>', 'only up to this time')
+    .option('--relation <name>', 'only candidates touching this table (schema.table or table)')
+    .option('--kinds <list>', `comma-separated: ${PITR_CANDIDATE_KINDS.join(', ')}, or all (default: all but commit)`)
+    .option('--min-rows <n>', 'rows one transaction must delete/update in one table to be a burst', (v) => Number.parseInt(v, 10), 1000)
+    .option('--limit <n>', 'show the newest N candidates', (v) => Number.parseInt(v, 10), 50)
+    .option('--max-segments <n>', 'read at most the newest N WAL segments of the range', (v) => Number.parseInt(v, 10), 256)
+    .option('--timeline <n>', 'follow this timeline (default: the newest archived)', (v) => Number.parseInt(v, 10))
+    .addHelpText(
+      'after',
+      `
+Reads archived WAL (pg_waldump over segments fetched from the repository and
+checked against their sha256) and lists candidate recovery targets, oldest
+first, each destructive one with the exact 'pitr plan' command that stops just
+before it. Table names come from the live catalog and from the map each
+physical backup records; a table created after the newest backup and dropped
+since shows as a storage id (tablespace/database/file).
+
+Kinds: restore-point, drop (DROP TABLE), truncate, rewrite (ALTER TABLE /
+VACUUM FULL / CLUSTER replaced the files), delete-burst / update-burst (one
+transaction changed >= --min-rows rows of one table), drop-database, and with
+--kinds commit every commit (use with --relation and --limit).
+
+Examples:
+  lifeboat pitr targets -c main
+  lifeboat pitr targets -c main --from '2026-11-21 14:00+01' --to '2026-11-21 14:10+01'
+  lifeboat pitr targets -c main --relation app.orders --kinds all --limit 20
+  lifeboat pitr targets -c main --json          structured, for scripts`,
+    )
+    .action(async (o) => {
+      const g = globals();
+      const params: Record<string, unknown> = {};
+      for (const k of ['cluster', 'from', 'to', 'relation'] as const) if (o[k] !== undefined) params[k] = o[k];
+      for (const [k, flag] of [['minRows', '--min-rows'], ['limit', '--limit'], ['maxSegments', '--max-segments'], ['timeline', '--timeline']] as const) {
+        if (o[k] === undefined) continue;
+        if (!Number.isInteger(o[k]) || o[k] < 1) throw new LifeboatError('USAGE', `${flag} takes a positive whole number`);
+        params[k] = o[k];
+      }
+      if (o.kinds !== undefined) {
+        const list = String(o.kinds).split(',').map((s) => s.trim()).filter(Boolean);
+        const bad = list.filter((k) => k !== 'all' && !(PITR_CANDIDATE_KINDS as readonly string[]).includes(k));
+        if (bad.length || list.length === 0) throw new LifeboatError('USAGE', `--kinds: unknown kind ${bad.join(', ') || '(none given)'}`, { hint: `kinds: ${PITR_CANDIDATE_KINDS.join(', ')}, all` });
+        params.kinds = list.includes('all') ? [...PITR_CANDIDATE_KINDS] : list;
+      }
+      for (const k of ['from', 'to'] as const) {
+        if (o[k] !== undefined && Number.isNaN(Date.parse(o[k]))) throw new LifeboatError('USAGE', `--${k} ${o[k]} is not a time`, { hint: "use ISO 8601 with a zone, e.g. '2026-11-21 14:05:00+01'" });
+      }
+      const r = await withAgent(g, (c) => c.call<PitrTargetsResult>('pitr.targets', params));
+      if (g.json) return printJson({ ok: true, ...r });
+      for (const w of r.warnings) process.stderr.write(`${paint('warn', 'yellow', process.stderr)}: ${w}\n`);
+      process.stdout.write(renderPitrTargets(r, g.config ? { config: g.config } : {}) + '\n');
     });
 }

@@ -1,0 +1,244 @@
+/**
+ * `pitr.targets`: where could a recovery stop? Picks the stretch of archived
+ * WAL to read (from the newest physical backup, or around --from/--to), lets the
+ * source plugin read it (pg_waldump for postgres), and adds to each candidate
+ * the base backup and the exact `lifeboat pitr plan` command that stops there.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+import { compressionOfKey, decompressStream } from '../../core/compression.js';
+import { LifeboatError } from '../../core/errors.js';
+import type { Manifest } from '../../core/manifest.js';
+import { DEFAULT_CANDIDATE_KINDS, parseHistory, PITR_CANDIDATE_KINDS, type HistoryEntry, type PitrCandidate, type PitrTargetOptions, type WalScanPiece } from '../../core/pitr.js';
+import { parseLsn, walLayout } from '../../core/wal.js';
+import { stepContext, TempDirs } from '../context.js';
+import type { AgentEnv } from '../env.js';
+import { callStep } from '../plugins.js';
+import { walFetch } from './wal.js';
+
+const Time = z.string().refine((s) => !Number.isNaN(Date.parse(s)), { message: "not a time; use ISO 8601 with a zone, e.g. '2026-11-21 14:05:00+01'" });
+
+export const PitrTargetsParamsSchema = z
+  .object({
+    cluster: z.string().optional(),
+    /** Candidates at or after this time (and WAL archived from then on). */
+    from: Time.optional(),
+    /** Candidates at or before this time. */
+    to: Time.optional(),
+    /** Only candidates touching this relation: `schema.table` or `table`. */
+    relation: z.string().min(1).optional(),
+    kinds: z.array(z.enum(PITR_CANDIDATE_KINDS)).min(1).optional(),
+    /** Rows one transaction must delete/update in one table to count as a burst. */
+    minRows: z.number().int().min(1).default(1000),
+    /** Keep the newest N candidates. */
+    limit: z.number().int().min(1).max(10_000).default(100),
+    /** Read at most this many segments (the newest of the range). */
+    maxSegments: z.number().int().min(1).max(1_000_000).default(256),
+    /** Timeline to follow (with its ancestors); default: the newest archived. */
+    timeline: z.number().int().min(1).optional(),
+  })
+  .strict();
+export type PitrTargetsParams = z.input<typeof PitrTargetsParamsSchema>;
+
+export interface PitrTargetsResult {
+  cluster: string;
+  /** The WAL read: first and last segment, how many, and why it starts where it does. */
+  range: {
+    timeline: number;
+    from?: string;
+    to?: string;
+    segments: number;
+    startLsn?: string;
+    endLsn?: string;
+    startedAt: 'backup' | 'from' | 'newest-segments' | 'archive-start';
+    /** Only the newest `maxSegments` of the range were read. */
+    limited: boolean;
+  };
+  records: number;
+  candidates: PitrCandidate[];
+  /** Matching candidates left out by `limit` (older ones). */
+  omitted: number;
+  warnings: string[];
+}
+
+interface ArchivedSegment {
+  name: string;
+  timeline: number;
+  segno: bigint;
+  mtimeMs?: number;
+}
+
+const shellWord = (s: string) => (/^[A-Za-z0-9_.,:+@%/=-]+$/.test(s) ? s : `'${s.replaceAll("'", "'\\''")}'`);
+
+async function readText(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Run `fn` over items, `n` at a time. */
+async function eachLimited<T>(items: T[], n: number, fn: (t: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(n, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
+}
+
+export async function pitrTargets(env: AgentEnv, input: PitrTargetsParams): Promise<PitrTargetsResult> {
+  const p = PitrTargetsParamsSchema.parse(input);
+  if (p.from && p.to && Date.parse(p.from) > Date.parse(p.to)) throw new LifeboatError('USAGE', `--from ${p.from} is after --to ${p.to}`);
+  const cluster = await env.cluster(p.cluster);
+  const find = cluster.plugin.source.steps.findTargets;
+  if (!find) throw new LifeboatError('UNSUPPORTED', `source plugin ${cluster.plugin.meta.name} cannot read WAL for recovery targets`);
+  const repo = await env.repository(cluster.repoName);
+
+  // what the archive holds
+  const segments: ArchivedSegment[] = [];
+  const histories = new Map<number, HistoryEntry[]>();
+  for await (const o of repo.storage.list(walLayout.prefix(cluster.name))) {
+    const k = walLayout.parse(o.key);
+    if (!k) continue;
+    if (/^[0-9A-F]{24}$/.test(k.name)) {
+      segments.push({ name: k.name, timeline: parseInt(k.name.slice(0, 8), 16), segno: 0n, ...(o.mtimeMs !== undefined ? { mtimeMs: o.mtimeMs } : {}) });
+    } else if (k.name.endsWith('.history')) {
+      const raw = await repo.storage.get(o.key);
+      histories.set(parseInt(k.name.slice(0, 8), 16), parseHistory(await readText(raw.pipe(decompressStream({ algorithm: compressionOfKey(o.key) })))));
+    }
+  }
+  if (segments.length === 0) {
+    throw new LifeboatError('NOT_FOUND', `no archived WAL for cluster ${cluster.name} in repository ${cluster.repoName}`, {
+      hint: `recovery targets are read from archived WAL: set up archiving (lifeboat setup-archiving -c ${cluster.name}), then check it with lifeboat check -c ${cluster.name}`,
+    });
+  }
+  const manifests: Manifest[] = [];
+  for await (const e of repo.manifests(cluster.name)) if ('manifest' in e && e.manifest.physical) manifests.push(e.manifest);
+  manifests.sort((a, b) => a.finishedAt.localeCompare(b.finishedAt));
+  const segSize = manifests.at(-1)?.physical?.walSegmentSize ?? 16 * 1024 * 1024;
+  const perId = 0x100000000n / BigInt(segSize);
+  for (const s of segments) s.segno = BigInt(`0x${s.name.slice(8, 16)}`) * perId + BigInt(`0x${s.name.slice(16, 24)}`);
+
+  // the timeline and its ancestors, in WAL order
+  const timeline = p.timeline ?? Math.max(...segments.map((s) => s.timeline));
+  if (!segments.some((s) => s.timeline === timeline)) {
+    throw new LifeboatError('USAGE', `timeline ${timeline} has no archived WAL`, { hint: `archived timelines: ${[...new Set(segments.map((s) => s.timeline))].sort((a, b) => a - b).join(', ')}` });
+  }
+  const lineage: { timeline: number; below?: bigint }[] = [];
+  for (const h of histories.get(timeline) ?? []) {
+    const switchSeg = parseLsn(h.switchLsn) / BigInt(segSize);
+    lineage.push({ timeline: h.parent, below: switchSeg });
+  }
+  lineage.push({ timeline });
+  const ordered: ArchivedSegment[] = [];
+  let from = 0n;
+  for (const l of lineage) {
+    const own = segments.filter((s) => s.timeline === l.timeline && s.segno >= from && (l.below === undefined || s.segno < l.below)).sort((a, b) => (a.segno < b.segno ? -1 : 1));
+    ordered.push(...own);
+    if (l.below !== undefined) from = l.below;
+  }
+
+  // where to start and stop
+  const warnings: string[] = [];
+  let start = 0;
+  let startedAt: PitrTargetsResult['range']['startedAt'] = 'archive-start';
+  let startLsn: string | undefined;
+  const hasTimes = ordered.every((s) => s.mtimeMs !== undefined);
+  if (p.from) {
+    if (hasTimes) {
+      // a segment archived before --from holds only records from before it
+      const at = Date.parse(p.from);
+      const i = ordered.findIndex((s) => s.mtimeMs! >= at);
+      start = i < 0 ? ordered.length : i;
+    } else warnings.push('the storage does not report archive times: --from only filters candidates, WAL is read from the default start');
+    startedAt = 'from';
+  }
+  if (!p.from || !hasTimes) {
+    const base = manifests.at(-1)?.physical;
+    const i = base ? ordered.findIndex((s) => s.timeline === base.timeline && s.name === base.walStart) : -1;
+    if (i >= 0) {
+      start = i;
+      startLsn = base!.startLsn;
+      startedAt = 'backup';
+    } else if (ordered.length > p.maxSegments) {
+      start = ordered.length - p.maxSegments;
+      startedAt = 'newest-segments';
+    }
+  }
+  let end = ordered.length - 1;
+  if (p.to && hasTimes) {
+    const at = Date.parse(p.to);
+    const i = ordered.findIndex((s) => s.mtimeMs! >= at); // the first archived at or after --to holds the last records before it
+    if (i >= 0) end = i;
+  }
+  let limited = false;
+  if (end - start + 1 > p.maxSegments) {
+    start = end - p.maxSegments + 1;
+    startLsn = undefined;
+    limited = true;
+    warnings.push(`only the newest ${p.maxSegments} segments of the range were read; narrow it with --from/--to or raise --max-segments`);
+  }
+  const chosen = start <= end ? ordered.slice(start, end + 1) : [];
+
+  // consecutive runs per timeline; a missing segment splits a run and is reported
+  const pieces: WalScanPiece[] = [];
+  for (const s of chosen) {
+    const cur = pieces.at(-1);
+    const prev = cur && ordered.find((o) => o.name === cur.segments.at(-1));
+    if (cur && prev && cur.timeline === s.timeline && s.segno === prev.segno + 1n) cur.segments.push(s.name);
+    else {
+      if (cur && prev && cur.timeline === s.timeline) warnings.push(`WAL between ${prev.name} and ${s.name} is missing from the archive: not read`);
+      pieces.push({ timeline: s.timeline, segments: [s.name] });
+    }
+  }
+  if (startLsn && pieces[0]) pieces[0].startLsn = startLsn;
+
+  const range: PitrTargetsResult['range'] = { timeline, segments: chosen.length, startedAt, limited, ...(chosen[0] ? { from: chosen[0].name, to: chosen.at(-1)!.name } : {}), ...(startLsn ? { startLsn } : {}) };
+  const kinds = p.kinds ?? [...DEFAULT_CANDIDATE_KINDS];
+  if (chosen.length === 0) return { cluster: cluster.name, range, records: 0, candidates: [], omitted: 0, warnings };
+
+  const opts: PitrTargetOptions = { kinds, minRows: p.minRows, limit: p.limit, ...(p.relation ? { relation: p.relation } : {}), ...(p.from ? { from: p.from } : {}), ...(p.to ? { to: p.to } : {}) };
+  const temp = new TempDirs();
+  const ctx = stepContext(cluster, env.host, {
+    id: 'pitr-targets',
+    signal: AbortSignal.timeout(6 * 3600_000),
+    log: () => undefined,
+    progress: () => undefined,
+    step: (_n, f) => f(),
+    tmpDir: () => temp.make(),
+  });
+  let scan;
+  try {
+    scan = await callStep(cluster.plugin.meta.name, 'findTargets', env.host, () =>
+      find(
+        ctx,
+        {
+          pieces,
+          segSize,
+          fetch: (names, dir) => eachLimited(names, 4, async (name) => void (await walFetch(env, { cluster: cluster.name, name, dest: path.join(dir, name) }))),
+          backups: manifests.map((m) => ({ id: m.id, finishedAt: m.finishedAt, ...(m.physical?.relationMap ? { relationMap: m.physical.relationMap } : {}) })),
+        },
+        opts,
+      ),
+    );
+  } finally {
+    await temp.cleanup();
+  }
+  if (scan.endLsn) range.endLsn = scan.endLsn;
+
+  // the base backup and the command for each candidate
+  const physical = manifests.map((m) => ({ id: m.id, stop: parseLsn(m.physical!.stopLsn) }));
+  for (const c of scan.candidates) {
+    const at = parseLsn(c.lsn);
+    const base = physical.filter((b) => b.stop <= at).at(-1);
+    const s = c.suggested;
+    const target = s.kind === 'name' ? `--name ${shellWord(s.value)}` : s.kind === 'time' ? `--time ${shellWord(s.value)}` : `--${s.kind} ${s.value}`;
+    if (base) {
+      c.baseBackup = base.id;
+      c.command = `lifeboat pitr plan -c ${shellWord(cluster.name)} ${target}${s.inclusive ? '' : ' --exclusive'} --backup ${base.id}`;
+    } else {
+      c.note = [c.note, 'no physical backup ends before this point: recovery cannot reach it'].filter(Boolean).join('; ');
+    }
+  }
+  return { cluster: cluster.name, range, records: scan.records, candidates: scan.candidates, omitted: scan.omitted, warnings: [...warnings, ...scan.warnings] };
+}
