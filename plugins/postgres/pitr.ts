@@ -3,9 +3,10 @@ import { appendFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'nod
 import net from 'node:net';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { LifeboatError, pipeToTool, runTool, type PitrPlan, type PitrStepState, type StepContext } from 'lifeboat/plugin';
+import { LifeboatError, pipeToTool, runTool, type PitrIo, type PitrPlan, type PitrStepState, type StepContext } from 'lifeboat/plugin';
 import { connArgs, defaultDatabase, toolOpts, type PostgresConfig } from './config.js';
 import { runSql } from './psql.js';
+import { tablespaceObject } from './physical.js';
 import { describeControl, pgCtlController, serverController, type Controller } from './control.js';
 import { quoteLiteral } from './sql.js';
 
@@ -23,7 +24,7 @@ export function pitrSteps(plan: Pick<PitrPlan, 'mode' | 'dataDir' | 'port' | 'ba
   } else {
     steps.push(step('check-target', `check that ${plan.dataDir} is empty or absent and port ${plan.port} is free`, 'none'));
   }
-  steps.push(step('restore-base', `restore base backup ${plan.backupId} into ${plan.dataDir}`, `${plan.dataDir} absent or empty (or left by this plan)`));
+  steps.push(step('restore-base', `restore base backup ${plan.backupId} (and its tablespaces) into ${plan.dataDir}`, `${plan.dataDir} absent or empty (or left by this plan)`));
   steps.push(step('write-recovery', 'write restore_command, the recovery target and recovery.signal', 'base backup restored'));
   steps.push(step('start', `start the server on port ${plan.port} (${control})`, 'recovery settings written'));
   steps.push(step('follow', `follow recovery until the target, then ${plan.action}`, 'server started'));
@@ -85,7 +86,38 @@ export function recoverySettings(plan: PitrPlan): Record<string, string> {
 }
 
 /** Carry out one step; returns a one-line result. */
-export async function runPitrStep(ctx: Ctx, plan: PitrPlan, name: string, io: { openBase(): Promise<Readable> }): Promise<string> {
+/**
+ * Where tablespace `oid` goes: its own location in place (moved aside first);
+ * next to the new data directory side by side (`<datadir>-tablespaces/<oid>`).
+ */
+export function tablespaceTarget(plan: Pick<PitrPlan, 'mode' | 'dataDir'>, ts: { oid: string; location: string }): string {
+  return plan.mode === 'in-place' ? ts.location : path.join(`${plan.dataDir}-tablespaces`, ts.oid);
+}
+
+/** Extract each tablespace's tar to its target and point tablespace_map at it. */
+async function restoreTablespaces(ctx: Ctx, plan: PitrPlan, io: PitrIo): Promise<string[]> {
+  const spaces = io.manifest.physical?.tablespaces ?? [];
+  const done: string[] = [];
+  const lines: string[] = [];
+  for (const ts of spaces) {
+    const dest = tablespaceTarget(plan, ts);
+    if (existsSync(dest) && (await readdir(dest)).length > 0) {
+      throw new LifeboatError('TARGET_EXISTS', `tablespace ${ts.oid} target ${dest} is not empty`, {
+        hint: plan.mode === 'in-place' ? 'the move-aside step moves it aside; run it first' : 'remove it, or choose another --to-datadir',
+      });
+    }
+    await mkdir(dest, { recursive: true, mode: 0o700 });
+    await pipeToTool('tar', ['-x', '-C', dest], await io.open(tablespaceObject(ts.oid)), ctx.signal ? { signal: ctx.signal } : {});
+    if (process.getuid?.() === 0) await runTool('chown', ['-R', `${ctx.cluster.config.serverUser ?? 'postgres'}:`, dest]);
+    lines.push(`${ts.oid} ${dest}`);
+    done.push(`${ts.oid} → ${dest}`);
+  }
+  // PostgreSQL makes the pg_tblspc links from tablespace_map when recovery starts
+  if (lines.length) await writeFile(path.join(plan.dataDir, 'tablespace_map'), lines.join('\n') + '\n');
+  return done;
+}
+
+export async function runPitrStep(ctx: Ctx, plan: PitrPlan, name: string, io: PitrIo): Promise<string> {
   const dir = plan.dataDir;
   const marker = path.join(dir, `lifeboat-pitr-${plan.id}`);
   const control = controllerFor(ctx, plan);
@@ -101,12 +133,23 @@ export async function runPitrStep(ctx: Ctx, plan: PitrPlan, name: string, io: { 
       if (existsSync(aside) && !existsSync(dir)) return `already moved to ${aside}`;
       if (existsSync(aside) && existsSync(marker)) return `already moved to ${aside}`;
       if (await control.running()) throw new LifeboatError('USAGE', `the server of ${dir} is running`, { hint: 'run the stop-server step first' });
+      // tablespaces first: the data directory moved aside is this step's "done" mark
+      const moved: string[] = [];
+      for (const ts of io.manifest.physical?.tablespaces ?? []) {
+        const tsAside = `${ts.location}.lifeboat-${plan.id}`;
+        if (existsSync(ts.location) && !existsSync(tsAside)) await rename(ts.location, tsAside);
+        moved.push(tsAside);
+      }
       await rename(dir, aside);
-      return `moved to ${aside}`;
+      return `moved to ${aside}${moved.length ? `; tablespaces to ${moved.join(', ')}` : ''}`;
     }
     case 'check-target': {
       if (existsSync(dir) && !existsSync(marker) && (await readdir(dir)).length > 0) {
         throw new LifeboatError('TARGET_EXISTS', `${dir} is not empty`, { hint: 'choose an empty or new --to-datadir' });
+      }
+      const tsRoot = `${dir}-tablespaces`;
+      if ((io.manifest.physical?.tablespaces.length ?? 0) > 0 && !existsSync(marker) && existsSync(tsRoot) && (await readdir(tsRoot)).length > 0) {
+        throw new LifeboatError('TARGET_EXISTS', `${tsRoot} (for the tablespaces) is not empty`, { hint: 'choose another --to-datadir' });
       }
       if (!(await portFree(plan.port)) && !existsSync(path.join(dir, 'postmaster.pid'))) {
         throw new LifeboatError('USAGE', `port ${plan.port} is in use`, { hint: 'choose another --port' });
@@ -118,13 +161,15 @@ export async function runPitrStep(ctx: Ctx, plan: PitrPlan, name: string, io: { 
         if (!existsSync(marker)) throw new LifeboatError('TARGET_EXISTS', `${dir} is not empty and was not made by this plan`);
         if (await control.running()) throw new LifeboatError('USAGE', `a server runs on ${dir}`, { hint: 'the base backup was restored and started already; go on with the next step' });
         await rm(dir, { recursive: true, force: true }); // our own partial restore: redo it
+        for (const ts of io.manifest.physical?.tablespaces ?? []) await rm(tablespaceTarget(plan, ts), { recursive: true, force: true });
       }
       await mkdir(dir, { recursive: true, mode: 0o700 });
       await writeFile(marker, `${plan.backupId}\n`);
       await pipeToTool('tar', ['-x', '-C', dir], await io.openBase(), ctx.signal ? { signal: ctx.signal } : {});
       for (const f of ['postmaster.pid', 'standby.signal', 'recovery.signal']) await rm(path.join(dir, f), { force: true });
+      const spaces = await restoreTablespaces(ctx, plan, io);
       if (process.getuid?.() === 0) await runTool('chown', ['-R', `${ctx.cluster.config.serverUser ?? 'postgres'}:`, dir]);
-      return `base backup ${plan.backupId} restored into ${dir}`;
+      return `base backup ${plan.backupId} restored into ${dir}${spaces.length ? `; tablespaces ${spaces.join(', ')}` : ''}`;
     }
     case 'write-recovery': {
       const conf = path.join(dir, 'postgresql.auto.conf');

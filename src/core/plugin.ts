@@ -130,6 +130,15 @@ export interface ArchivingFinding {
   needs?: 'reload' | 'restart';
 }
 
+/** What a PITR step reads: the base backup's manifest and its objects (checked against it). */
+export interface PitrIo {
+  readonly manifest: Manifest;
+  /** The `base.tar` object. */
+  openBase(): Promise<Readable>;
+  /** Any object of the base backup by name (e.g. a tablespace's tar). */
+  open(name: string): Promise<Readable>;
+}
+
 /** Steps a source plugin provides. Each runs on the agent of the database host. */
 export interface SourceSteps<TConfig> {
   /** Connect and describe the server. Fails with CONNECTION_FAILED or BINARY_MISSING. */
@@ -157,7 +166,7 @@ export interface SourceSteps<TConfig> {
   /** The steps of a point-in-time recovery for a plan (optional: sources without PITR omit it). */
   pitrSteps?(plan: PitrPlan, config: TConfig): PitrStepState[];
   /** Carry out one named step of a plan; idempotent; returns a one-line result. */
-  runPitrStep?(ctx: StepContext<TConfig>, plan: PitrPlan, step: string, io: { openBase(): Promise<Readable> }): Promise<string>;
+  runPitrStep?(ctx: StepContext<TConfig>, plan: PitrPlan, step: string, io: PitrIo): Promise<string>;
   /**
    * Read archived WAL and list candidate recovery targets (restore points, drops,
    * truncates, delete bursts, ...), each with where to stop (optional).

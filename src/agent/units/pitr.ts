@@ -238,7 +238,15 @@ export async function applyPitr(env: AgentEnv, input: z.input<typeof PitrApplyPa
     try {
       s.detail = await job.step(s.name, () =>
         callStep(cluster.plugin.meta.name, `pitr:${s.name}`, env.host, () =>
-          steps.runPitrStep!(ctx, plan, s.name, { openBase: () => openStored(repo.storage, baseObject, { signal: job.signal }) }),
+          steps.runPitrStep!(ctx, plan, s.name, {
+            manifest: base,
+            openBase: () => openStored(repo.storage, baseObject, { signal: job.signal }),
+            open: (name) => {
+              const o = base.objects.find((x) => x.name === name);
+              if (!o) throw new LifeboatError('MANIFEST_INVALID', `backup ${base.id} has no object ${name}`);
+              return openStored(repo.storage, o, { signal: job.signal });
+            },
+          }),
         ),
       );
       s.status = 'done';
