@@ -16,6 +16,7 @@ const HAVE = IS_ROOT && serverCanRunLifeboat && existsSync('/usr/bin/pg_createcl
 const VERSION = /postgresql\/(\d+)\//.exec(findBinDir())?.[1] ?? '15';
 const NAME = `lbtest${process.pid}`;
 const DATA = `/var/lib/postgresql/${VERSION}/${NAME}`;
+const TS = `/var/lib/postgresql/${NAME}-ts`;
 
 let ws: Workspace;
 let port = 0;
@@ -34,7 +35,10 @@ function freePort(): Promise<number> {
 
 async function dropCluster(): Promise<void> {
   await execa('pg_dropcluster', ['--stop', VERSION, NAME], { reject: false });
-  for (const d of [DATA, `/etc/postgresql/${VERSION}/${NAME}`]) await rm(d, { recursive: true, force: true });
+  for (const d of [DATA, TS, `/etc/postgresql/${VERSION}/${NAME}`]) await rm(d, { recursive: true, force: true });
+  for (const e of (await import('node:fs')).readdirSync('/var/lib/postgresql')) {
+    if (e.startsWith(`${NAME}-ts.lifeboat-`)) await rm(path.join('/var/lib/postgresql', e), { recursive: true, force: true });
+  }
   const parent = path.dirname(DATA);
   for (const e of existsSync(parent) ? (await import('node:fs')).readdirSync(parent) : []) {
     if (e.startsWith(`${NAME}.lifeboat-`)) await rm(path.join(parent, e), { recursive: true, force: true });
@@ -53,6 +57,9 @@ beforeAll(async () => {
   await psql(`ALTER SYSTEM SET archive_command = '${`${process.execPath} ${BIN} --config ${ws.config} wal push %p`.replaceAll("'", "''")}'`);
   await psql('SELECT pg_reload_conf()');
   await psql('CREATE TABLE markers (name text PRIMARY KEY)');
+  await execa('install', ['-d', '-o', 'postgres', '-g', 'postgres', '-m', '700', TS]);
+  await psql(`CREATE TABLESPACE side LOCATION '${TS}'`);
+  await psql('CREATE TABLE far (i int) TABLESPACE side; INSERT INTO far SELECT generate_series(1, 3000)');
 }, 120_000);
 
 afterAll(async () => {
@@ -61,12 +68,12 @@ afterAll(async () => {
   await ws?.cleanup();
 });
 
-test.skipIf(!HAVE)('in-place recovery through pg_ctlcluster, checked by a verify query', async () => {
+test.skipIf(!HAVE)('in-place recovery through pg_ctlcluster, with a tablespace, checked by a verify query', async () => {
   const b = await lb(['--json', 'backup', '-c', 'pg', '--physical']);
   expect(b.code, b.stderr).toBe(0);
   await psql("INSERT INTO markers VALUES ('a')");
   expect((await lb(['restore-point', 'p1', '-c', 'pg'])).code).toBe(0);
-  await psql("INSERT INTO markers VALUES ('b')");
+  await psql("INSERT INTO markers VALUES ('b'); DELETE FROM far WHERE i > 1000");
   const seg = await psql('SELECT pg_walfile_name(pg_current_wal_lsn())');
   await psql('SELECT pg_switch_wal()');
   for (let i = 0; i < 150 && (await psql(`SELECT coalesce(last_archived_wal, '') >= '${seg}' FROM pg_stat_archiver`)) !== 't'; i++) await new Promise((r) => setTimeout(r, 200));
@@ -83,10 +90,14 @@ test.skipIf(!HAVE)('in-place recovery through pg_ctlcluster, checked by a verify
   const done = apply.json.plan.steps;
   expect(done.every((s: any) => s.status === 'done')).toBe(true);
   expect(done[0].detail).toContain('pg_ctlcluster');
-  expect(done.at(-1).detail).toMatch(/postgres 1 tables\/1 rows/);
+  expect(done.at(-1).detail).toMatch(/postgres 2 tables\/3001 rows/);
   expect(done.at(-1).detail).toMatch(/verify query returned 1 row\(s\): a/);
   // the cluster is back under pg_ctlcluster's control, at the restore point
   expect((await execa('pg_ctlcluster', [VERSION, NAME, 'status'], { reject: false })).exitCode).toBe(0);
   expect(await psql("SELECT string_agg(name, ',' ORDER BY name) FROM markers")).toBe('a');
   expect(existsSync(`${DATA}.lifeboat-${plan.json.plan.id}`)).toBe(true); // moved aside, never deleted
+  // the tablespace is back in its own place with the rows of the restore point; the old one moved aside
+  expect(await psql('SELECT count(*) FROM far')).toBe('3000');
+  expect(await psql("SELECT pg_tablespace_location(oid) FROM pg_tablespace WHERE spcname = 'side'")).toBe(TS);
+  expect(existsSync(`${TS}.lifeboat-${plan.json.plan.id}`)).toBe(true);
 });
