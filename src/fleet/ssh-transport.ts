@@ -232,6 +232,7 @@ function connectOne(ep: SshEndpoint, sock: Duplex | undefined, opts: SshOptions,
 
     // --- authentication ---------------------------------------------------
     const tried: string[] = [];
+    const locked: string[] = [];
     let serverAllows: string[] | undefined;
     const queue: (() => Promise<AnyAuthMethod | null>)[] = [];
     if (process.env.SSH_AUTH_SOCK && !ep.identitiesOnly) {
@@ -254,6 +255,7 @@ function connectOne(ep: SshEndpoint, sock: Duplex | undefined, opts: SshOptions,
         if (key instanceof Error && /no passphrase given/i.test(key.message)) {
           if (!canAsk) {
             tried.push(`${tilde(file, home)} (encrypted; no terminal to ask for its passphrase)`);
+            locked.push(tilde(file, home));
             return null;
           }
           pauseTimer();
@@ -294,7 +296,9 @@ function connectOne(ep: SshEndpoint, sock: Duplex | undefined, opts: SshOptions,
           {
             hint: serverAllows && !serverAllows.includes('publickey')
               ? 'lifeboat logs in with keys only: enable PubkeyAuthentication on the host'
-              : `put the public key in ~${ep.user}/.ssh/authorized_keys on ${ep.host}, or choose the key: lifeboat hosts add --identity FILE, IdentityFile in ~/.ssh/config, or ssh-add`,
+              : locked.length
+                ? `load the key into ssh-agent (ssh-add ${locked.join(' ')}) or run on a terminal to type its passphrase`
+                : `put the public key in ~${ep.user}/.ssh/authorized_keys on ${ep.host}, or choose the key: lifeboat hosts add --identity FILE, IdentityFile in ~/.ssh/config, or ssh-add`,
           },
         );
         next(false);
