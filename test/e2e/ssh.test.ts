@@ -31,6 +31,41 @@ function as(home: SshHome, args: string[], env: Record<string, string> = {}): Pr
   return lifeboat(args, { env: { HOME: home.home, LIFEBOAT_HOSTS_FILE: path.join(home.home, 'hosts.json'), SSH_AUTH_SOCK: '', XDG_CONFIG_HOME: path.join(home.home, '.config'), ...env } });
 }
 
+/**
+ * Run a command on a real terminal (a tmux pane), answering prompts as they
+ * appear; returns the screen and the exit code. tmux is installed by
+ * scripts/setup.sh --test.
+ */
+async function onTerminal(cmd: string[], env: Record<string, string>, steps: { waitFor: RegExp; send: string }[]): Promise<{ screen: string; code: number }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'lifeboat-tty-'));
+  const sock = path.join(dir, 'tmux.sock');
+  const tmux = (...args: string[]) => execa('tmux', ['-S', sock, ...args], { env: { ...env, NO_COLOR: '1', TERM: 'xterm' } });
+  const line = `${Object.entries(env).map(([k, v]) => `${k}=${q(v)}`).join(' ')} ${cmd.map(q).join(' ')}; echo "EXIT=$?"; sleep 60`;
+  await tmux('new-session', '-d', '-x', '200', '-y', '50', 'env ' + line);
+  const screen = async () => (await tmux('capture-pane', '-p', '-J', '-S', '-200')).stdout;
+  const waitFor = async (re: RegExp) => {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const s = await screen();
+      if (re.test(s)) return s;
+      if (Date.now() > deadline) throw new Error(`terminal never showed ${re}:\n${s}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  try {
+    for (const step of steps) {
+      await waitFor(step.waitFor);
+      await tmux('send-keys', '-t', '0', '-l', step.send);
+      await tmux('send-keys', '-t', '0', 'Enter');
+    }
+    const s = await waitFor(/^EXIT=\d+$/m);
+    return { screen: s, code: Number(/^EXIT=(\d+)$/m.exec(s)![1]) };
+  } finally {
+    await tmux('kill-server').catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 async function newHome(): Promise<SshHome> {
   const h = await makeSshHome();
   extraHomes.push(h);
@@ -66,7 +101,10 @@ describe.skipIf(!!skip)('SSH transport', () => {
     expect(remote.code, remote.stderr).toBe(0);
     const [l, r] = [local.json.backup, remote.json.backup];
     expect(r.host).toBe(os.hostname());
-    for (const k of ['kind', 'format', 'compression', 'encryption', 'scope', 'databases'] as const) expect(r[k], k).toEqual(l[k]);
+    for (const k of ['cluster', 'kind', 'format', 'scope', 'databases', 'tag'] as const) {
+      expect(r[k], k).toBeDefined();
+      expect(r[k], k).toEqual(l[k]);
+    }
 
     // the catalog reads the same through both paths
     const listLocal = await lifeboat(['--json', 'list'], { config: ws.config });
@@ -265,6 +303,34 @@ describe.skipIf(!!skip)('SSH transport', () => {
     // groups select; all failed → exit 1
     expect((await as(home, ['hosts', 'test', '--group', 'production'])).code).toBe(0);
     expect((await as(home, ['hosts', 'test', '--group', 'staging'])).code).toBe(1);
+  });
+
+  test('on a terminal: an unknown host key is asked about (fingerprint shown), an encrypted key\'s passphrase is asked once, unechoed, never stored', async () => {
+    const home = await newHome();
+    const enc = await makeKey(path.join(home.home, 'keys'), 'enc', { passphrase: 'tty horse battery' });
+    await a.authorize(enc.pub);
+    await as(home, ['hosts', 'add', 'db', `root@127.0.0.1:${a.port}`, '--no-connect', '--identity', enc.file, '--agent-command', agentCommand(ws.config)]);
+    const env = { HOME: home.home, LIFEBOAT_HOSTS_FILE: path.join(home.home, 'hosts.json'), SSH_AUTH_SOCK: '' };
+
+    // "no" refuses and records nothing
+    const no = await onTerminal([process.execPath, BIN, '--host', 'db', 'list'], env, [{ waitFor: /continue connecting\? \(yes\/no\): $/m, send: 'no' }]);
+    expect(no.code).toBe(1);
+    expect(no.screen).toContain(`ED25519 key fingerprint is ${a.fingerprint}.`);
+    expect(no.screen).toContain('not accepted; nothing was recorded');
+    expect(existsSync(home.knownHosts)).toBe(false);
+
+    const yes = await onTerminal([process.execPath, BIN, '--host', 'db', 'list'], env, [
+      { waitFor: /continue connecting\? \(yes\/no\): $/m, send: 'yes' },
+      { waitFor: /Enter passphrase for key '~\/keys\/enc': $/m, send: 'tty horse battery' },
+    ]);
+    expect(yes.code, yes.screen).toBe(0);
+    expect(yes.screen).toContain(`The authenticity of host '[127.0.0.1]:${a.port}'`);
+    expect(yes.screen).not.toContain('tty horse battery'); // not echoed
+    expect(yes.screen).toMatch(/ID \(UTC start\)|no backups yet/); // the list ran
+    expect((await execa('ssh-keygen', ['-F', `[127.0.0.1]:${a.port}`, '-f', home.knownHosts], { reject: false })).exitCode).toBe(0);
+    // the passphrase was written nowhere in the operator's home
+    const grep = await execa('grep', ['-rl', 'tty horse battery', home.home], { reject: false });
+    expect(grep.stdout).toBe('');
   });
 
   test('clear failures: unknown inventory name, missing agent command, nothing listening', async () => {
