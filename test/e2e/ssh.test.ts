@@ -333,6 +333,21 @@ describe.skipIf(!!skip)('SSH transport', () => {
     expect(grep.stdout).toBe('');
   });
 
+  test('init keeps its own --host (the PostgreSQL host) while -H picks the SSH host', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'lifeboat-init-'));
+    try {
+      const cfg = path.join(dir, 'config.json');
+      const r = await as(main, ['--json', '-H', 'db', '--config', cfg, 'init', '--cluster', 'far', '--repo', path.join(dir, 'repo'), '--host', '10.1.2.3', '--port', '5433']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(readFileSync(cfg, 'utf8')).clusters.far.connection).toMatchObject({ host: '10.1.2.3', port: 5433 });
+      const local = await lifeboat(['--config', path.join(dir, 'local.json'), 'init', '--cluster', 'near', '--repo', path.join(dir, 'repo'), '--host=/run/postgresql']);
+      expect(local.code, local.stderr).toBe(0);
+      expect(JSON.parse(readFileSync(path.join(dir, 'local.json'), 'utf8')).clusters.near.connection.host).toBe('/run/postgresql');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   test('clear failures: unknown inventory name, missing agent command, nothing listening', async () => {
     const unknown = await as(main, ['--json', '--host', 'nosuch', 'list']);
     expect(unknown.code).toBe(2);
