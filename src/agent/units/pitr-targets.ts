@@ -51,6 +51,8 @@ export interface PitrTargetsResult {
     startLsn?: string;
     endLsn?: string;
     startedAt: 'backup' | 'from' | 'newest-segments' | 'archive-start';
+    /** The backup the range starts at (startedAt = backup): WAL before it was not read. */
+    backup?: string;
     /** Only the newest `maxSegments` of the range were read. */
     limited: boolean;
   };
@@ -143,6 +145,7 @@ export async function pitrTargets(env: AgentEnv, input: PitrTargetsParams): Prom
   let start = 0;
   let startedAt: PitrTargetsResult['range']['startedAt'] = 'archive-start';
   let startLsn: string | undefined;
+  let fromBackup: string | undefined;
   const hasTimes = ordered.every((s) => s.mtimeMs !== undefined);
   if (p.from) {
     if (hasTimes) {
@@ -154,12 +157,14 @@ export async function pitrTargets(env: AgentEnv, input: PitrTargetsParams): Prom
     startedAt = 'from';
   }
   if (!p.from || !hasTimes) {
-    const base = manifests.at(-1)?.physical;
+    const newest = manifests.at(-1);
+    const base = newest?.physical;
     const i = base ? ordered.findIndex((s) => s.timeline === base.timeline && s.name === base.walStart) : -1;
     if (i >= 0) {
       start = i;
       startLsn = base!.startLsn;
       startedAt = 'backup';
+      fromBackup = newest!.id;
     } else if (ordered.length > p.maxSegments) {
       start = ordered.length - p.maxSegments;
       startedAt = 'newest-segments';
@@ -175,6 +180,7 @@ export async function pitrTargets(env: AgentEnv, input: PitrTargetsParams): Prom
   if (end - start + 1 > p.maxSegments) {
     start = end - p.maxSegments + 1;
     startLsn = undefined;
+    fromBackup = undefined;
     limited = true;
     warnings.push(`only the newest ${p.maxSegments} segments of the range were read; narrow it with --from/--to or raise --max-segments`);
   }
@@ -193,7 +199,7 @@ export async function pitrTargets(env: AgentEnv, input: PitrTargetsParams): Prom
   }
   if (startLsn && pieces[0]) pieces[0].startLsn = startLsn;
 
-  const range: PitrTargetsResult['range'] = { timeline, segments: chosen.length, startedAt, limited, ...(chosen[0] ? { from: chosen[0].name, to: chosen.at(-1)!.name } : {}), ...(startLsn ? { startLsn } : {}) };
+  const range: PitrTargetsResult['range'] = { timeline, segments: chosen.length, startedAt, limited, ...(chosen[0] ? { from: chosen[0].name, to: chosen.at(-1)!.name } : {}), ...(startLsn ? { startLsn } : {}), ...(fromBackup ? { backup: fromBackup } : {}) };
   const kinds = p.kinds ?? [...DEFAULT_CANDIDATE_KINDS];
   if (chosen.length === 0) return { cluster: cluster.name, range, records: 0, candidates: [], omitted: 0, warnings };
 

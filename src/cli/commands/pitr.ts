@@ -112,15 +112,25 @@ Examples:
 // ---------------------------------------------------------------------------
 // lifeboat pitr targets: where could a recovery stop?
 
-/** `2026-11-21T10:03:44.284942Z` → `2026-11-21 10:03:44` (UTC). */
-function utcSeconds(iso: string | undefined): string {
+/** `2026-11-21T10:03:44.284942Z` → `11-21 10:03:44` (UTC; the year is in --json). */
+function utcShort(iso: string | undefined): string {
   if (!iso) return '-';
-  const m = /^(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d)/.exec(iso);
-  return m ? `${m[1]} ${m[2]}` : iso.slice(0, 19);
+  const m = /^\d{4}-(\d\d-\d\d)T(\d\d:\d\d:\d\d)/.exec(iso);
+  return m ? `${m[1]} ${m[2]}` : iso.slice(0, 14);
 }
 
-function cut(s: string, width: number): string {
-  return s.length <= width ? s : `${s.slice(0, width - 1)}…`;
+/** Words of `text` in lines of at most `width` (a longer word gets a line of its own). */
+function wrapWords(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let cur = '';
+  for (const w of text.split(' ')) {
+    if (cur && cur.length + 1 + w.length > width) {
+      lines.push(cur);
+      cur = w;
+    } else cur = cur ? `${cur} ${w}` : w;
+  }
+  lines.push(cur);
+  return lines;
 }
 
 /** A command as copyable lines of at most `width` columns (continued with a backslash). */
@@ -141,31 +151,38 @@ function wrapCommand(cmd: string, indent: string, width = 80): string[] {
 export function renderPitrTargets(r: PitrTargetsResult, opts: { config?: string } = {}): string {
   const out: string[] = [];
   const rg = r.range;
-  const why = { backup: 'from the newest physical backup', from: 'from --from on', 'newest-segments': 'the newest segments', 'archive-start': 'from the start of the archive' }[rg.startedAt];
+  const why = { backup: 'since the newest backup', from: 'from --from on', 'newest-segments': 'the newest only', 'archive-start': 'from the archive start' }[rg.startedAt];
   if (rg.segments === 0) out.push(`Cluster ${r.cluster}, timeline ${rg.timeline}: no archived WAL in this range.`);
   else {
     out.push(`Cluster ${r.cluster}, timeline ${rg.timeline}: ${rg.segments} WAL segment(s) read, ${why}`);
     out.push(`  ${rg.from} .. ${rg.to}, ${r.records} records`);
+    if (rg.backup) out.push(`  older WAL (before backup ${rg.backup}) not read: see --from`);
   }
   out.push('');
   if (r.candidates.length === 0) {
-    out.push('No candidates found. Widen the search with --from/--to, --kinds all or a lower --min-rows.');
+    out.push('No candidates found. Widen the search with --from/--to, --kinds all');
+    out.push('or a lower --min-rows.');
   } else {
-    out.push(paint(`${'TIME (UTC)'.padEnd(19)}  ${'KIND'.padEnd(13)}  ${'XID'.padEnd(8)}  WHAT`, 'bold'));
+    const kindW = Math.max(4, ...r.candidates.map((c) => c.kind.length));
+    const xidW = Math.max(3, ...r.candidates.map((c) => (c.xid ?? '').length));
+    const lead = 14 + 2 + kindW + 2 + xidW + 2;
+    const whatW = Math.max(20, 80 - lead);
+    out.push(paint(`${'UTC TIME'.padEnd(14)}  ${'KIND'.padEnd(kindW)}  ${'XID'.padEnd(xidW)}  WHAT`, 'bold'));
     for (const c of r.candidates) {
-      const time = utcSeconds(c.time);
-      const what = c.kind === 'restore-point' ? `${c.summary}${c.timeApprox ? ' (time approx.)' : ''}` : c.summary;
-      const line = `${time.padEnd(19)}  ${c.kind.padEnd(13)}  ${(c.xid ?? '').padEnd(8)}  ${cut(what, 80 - 19 - 13 - 8 - 6)}`;
+      const what = c.kind === 'restore-point' ? `"${c.name}"${c.timeApprox ? ' (time approx.)' : ''}` : c.summary;
+      const [first, ...more] = wrapWords(what, whatW);
+      const line = `${utcShort(c.time).padEnd(14)}  ${c.kind.padEnd(kindW)}  ${(c.xid ?? '').padEnd(xidW)}  ${first}`;
       out.push(c.destructive ? paint(line, 'yellow') : line);
+      for (const m of more) out.push(`${' '.repeat(lead)}${m}`);
       if (c.command) {
         const cmd = opts.config ? c.command.replace(/^lifeboat /, `lifeboat --config ${opts.config} `) : c.command;
         out.push(...wrapCommand(cmd, '    '));
-      } else if (c.note && c.note.includes('no physical backup')) out.push(`    ${cut('(no base backup before it: not reachable)', 76)}`);
+      } else if (c.note?.includes('no physical backup')) out.push('    (no base backup ends before it: recovery cannot reach it)');
     }
     out.push('');
-    out.push('Each command plans a recovery to just before (or, for restore points and');
-    out.push('commits, just after) that point; nothing changes until pitr apply. Add');
-    out.push('--to-datadir DIR --port P to recover side by side.');
+    out.push('Each command plans a recovery to just before (for restore points and');
+    out.push('commits: just after) that point; nothing changes until pitr apply.');
+    out.push('Add --to-datadir DIR --port P to recover side by side.');
   }
   if (r.omitted > 0) out.push(`${r.omitted} older candidate(s) not shown (--limit).`);
   return out.join('\n');
@@ -201,7 +218,8 @@ transaction changed >= --min-rows rows of one table), drop-database, and with
 
 Examples:
   lifeboat pitr targets -c main
-  lifeboat pitr targets -c main --from '2026-11-21 14:00+01' --to '2026-11-21 14:10+01'
+  lifeboat pitr targets -c main --from '2026-11-21 14:00+01' \\
+      --to '2026-11-21 14:10+01'
   lifeboat pitr targets -c main --relation app.orders --kinds all --limit 20
   lifeboat pitr targets -c main --json          structured, for scripts`,
     )

@@ -1,0 +1,225 @@
+/**
+ * The target finder against a real cluster archiving through lifeboat: damage
+ * is done (a mass DELETE, a DROP TABLE of a table the backup knew, a DROP of one
+ * created after it), `pitr targets` must find each with the transaction id the
+ * test recorded, and recovering side by side to its suggested target must bring
+ * the data back (row counts and checksums compared with the state before).
+ */
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { findBinDir, startCluster, type PgCluster } from '../harness/pg.js';
+import { BIN, giveToServer, lifeboat, lifeboatAsServer, serverCanRunLifeboat, workspace, type Workspace } from '../helpers/cli.js';
+
+const IS_ROOT = process.getuid?.() === 0;
+
+let pg: PgCluster;
+let ws: Workspace;
+const restored: string[] = [];
+const m: Record<string, string> = {};
+
+const lb = (args: string[]) => lifeboatAsServer(ws.config, args);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const ORDERS_SUM = "SELECT count(*) || ' ' || md5(string_agg(id || ':' || v, ',' ORDER BY id)) FROM app.orders";
+const GONE_SUM = "SELECT count(*) || ' ' || md5(string_agg(id || ':' || v, ',' ORDER BY id)) FROM app.gone";
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function psqlPort(port: number, sql: string): Promise<string> {
+  const r = await execa('psql', ['-X', '-A', '-t', '-q', '-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', 'postgres', '-c', sql]);
+  return String(r.stdout).trim();
+}
+
+async function utcNow(): Promise<string> {
+  return pg.psql("SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')");
+}
+
+/** Run a candidate's suggested `lifeboat pitr plan ...` side by side, apply it, return the port of the recovered server. */
+async function recoverWith(command: string): Promise<number> {
+  expect(command).toMatch(/^lifeboat pitr plan /);
+  const args = command.split(' ').slice(1);
+  const port = await freePort();
+  const dir = path.join(ws.dir, `restored-${restored.length}`);
+  restored.push(dir);
+  const plan = await lb(['--json', ...args, '--to-datadir', dir, '--port', String(port)]);
+  expect(plan.code, plan.stderr).toBe(0);
+  const apply = await lb(['--json', 'pitr', 'apply', plan.json.plan.id, '--yes']);
+  expect(apply.code, apply.stderr).toBe(0);
+  return port;
+}
+
+beforeAll(async () => {
+  if (!serverCanRunLifeboat) return;
+  pg = await startCluster({ name: 'pitr-targets', settings: { archive_mode: 'on', archive_timeout: '0', wal_level: 'replica' } });
+  ws = await workspace(pg);
+  await giveToServer(ws);
+  const cmd = `${process.execPath} ${BIN} --config ${ws.config} wal push %p`;
+  await pg.psql(`ALTER SYSTEM SET archive_command = '${cmd.replaceAll("'", "''")}'`);
+  await pg.psql('SELECT pg_reload_conf()');
+  await pg.psql(`CREATE SCHEMA app;
+    CREATE TABLE app.orders (id int PRIMARY KEY, v text);
+    INSERT INTO app.orders SELECT g, md5(g::text) FROM generate_series(1, 6000) g;
+    CREATE TABLE app.gone (id int PRIMARY KEY, v text);
+    INSERT INTO app.gone SELECT g, repeat(md5(g::text), 3) FROM generate_series(1, 300) g;`);
+  const b = await lb(['--json', 'backup', '-c', 'pg', '--physical']);
+  expect(b.code, b.stderr).toBe(0);
+  m.backup = b.json.backup.id;
+  // created after the backup: its name is in no backup's map
+  await pg.psql('CREATE TABLE app.late (id int); INSERT INTO app.late SELECT generate_series(1, 10)');
+  m.orders = await pg.psql(ORDERS_SUM);
+  m.gone = await pg.psql(GONE_SUM);
+  const rp = await lb(['--json', 'restore-point', '-c', 'pg', 'before-damage']);
+  expect(rp.code, rp.stderr).toBe(0);
+  await sleep(1100);
+  m.t1 = await utcNow();
+  await sleep(1100);
+  m.xidDelete = await pg.psql('BEGIN; DELETE FROM app.orders WHERE id <= 5000; SELECT txid_current(); COMMIT;');
+  await sleep(1100);
+  m.t2 = await utcNow();
+  await sleep(1100);
+  m.xidDrop = await pg.psql('BEGIN; DROP TABLE app.gone; SELECT txid_current(); COMMIT;');
+  m.xidLate = await pg.psql('BEGIN; DROP TABLE app.late; SELECT txid_current(); COMMIT;');
+  const last = await pg.psql('SELECT pg_walfile_name(pg_current_wal_lsn())');
+  await pg.psql('SELECT pg_switch_wal()');
+  for (let i = 0; i < 150 && (await pg.psql(`SELECT coalesce(last_archived_wal, '') >= '${last}' FROM pg_stat_archiver`)) !== 't'; i++) await sleep(200);
+  expect(await pg.psql('SELECT failed_count FROM pg_stat_archiver')).toBe('0');
+}, 180_000);
+
+afterAll(async () => {
+  const pgctl = path.join(findBinDir(), 'pg_ctl');
+  const cmd = IS_ROOT ? ['runuser', '-u', 'postgres', '--', pgctl] : [pgctl];
+  for (const d of restored) await execa(cmd[0]!, [...cmd.slice(1), 'stop', '-D', d, '-m', 'immediate'], { reject: false });
+  await pg?.stop();
+  await ws?.cleanup();
+});
+
+describe.skipIf(!serverCanRunLifeboat)('lifeboat pitr targets', () => {
+  let found: any;
+
+  test('the physical backup recorded the names of the tables it saw', async () => {
+    const show = await lb(['--json', 'show', m.backup!, '-c', 'pg']);
+    expect(show.code, show.stderr).toBe(0);
+    const map = show.json.manifest.physical.relationMap;
+    const db = map.databases.find((d: any) => d.name === 'postgres');
+    const names = db.relations.filter((r: string[]) => r[3] === 'r').map((r: string[]) => `${r[4]}.${r[5]}`);
+    expect(names).toEqual(expect.arrayContaining(['app.orders', 'app.gone']));
+    expect(names).not.toContain('app.late');
+  });
+
+  test('finds the restore point, the DELETE of 5000 rows and both DROPs, with the recorded xids, oldest first', async () => {
+    const r = await lb(['--json', 'pitr', 'targets', '-c', 'pg']);
+    expect(r.code, r.stderr).toBe(0);
+    found = r.json;
+    expect(found.range).toMatchObject({ timeline: 1, startedAt: 'backup', backup: m.backup, limited: false });
+    const kinds = found.candidates.map((c: any) => `${c.kind}:${c.xid ?? c.name}`);
+    expect(kinds).toEqual(['restore-point:before-damage', `delete-burst:${m.xidDelete}`, `drop:${m.xidDrop}`, `drop:${m.xidLate}`]);
+    const [rp, del, drop, late] = found.candidates;
+    expect(rp.suggested).toEqual({ kind: 'name', value: 'before-damage', inclusive: true });
+    expect(del).toMatchObject({ rows: 5000, destructive: true, suggested: { kind: 'xid', value: m.xidDelete, inclusive: false }, baseBackup: m.backup });
+    expect(del.relations).toEqual([expect.objectContaining({ name: 'app.orders', database: 'postgres', relkind: 'table', rows: 5000 })]);
+    expect(del.command).toBe(`lifeboat pitr plan -c pg --xid ${m.xidDelete} --exclusive --backup ${m.backup}`);
+    expect(drop.relations).toEqual([expect.objectContaining({ name: 'app.gone', relkind: 'table', nameFrom: `backup ${m.backup}` })]);
+    expect(drop.summary).toMatch(/^DROP TABLE app\.gone/);
+    expect(drop.command).toBe(`lifeboat pitr plan -c pg --xid ${m.xidDrop} --exclusive --backup ${m.backup}`);
+    // created after the backup and dropped since: shown by storage id, saying so
+    expect(late.relations[0].name).toBeUndefined();
+    expect(late.relations[0].id).toMatch(/^1663\/\d+\/\d+$/);
+    expect(late.summary).toMatch(/name unknown/);
+    for (const c of found.candidates) expect(Date.parse(c.time)).toBeGreaterThan(Date.parse(m.t1!) - 60_000);
+  });
+
+  test('human output: a table within 80 columns, with the command for each candidate', async () => {
+    const r = await lb(['pitr', 'targets', '-c', 'pg']);
+    expect(r.code, r.stderr).toBe(0);
+    for (const line of r.stdout.split('\n')) expect(line.length, line).toBeLessThanOrEqual(80);
+    expect(r.stdout).toContain('delete-burst');
+    expect(r.stdout).toContain('deleted 5000 rows from app.orders');
+    expect(r.stdout).toContain(`--xid ${m.xidDelete} --exclusive`);
+    expect(r.stdout).toContain('DROP TABLE app.gone');
+    expect(r.stdout).not.toMatch(/\x1b\[/); // NO_COLOR
+  });
+
+  test('recovering to just before the DELETE brings every row back', async () => {
+    const del = found.candidates.find((c: any) => c.kind === 'delete-burst');
+    const port = await recoverWith(del.command);
+    expect(await psqlPort(port, ORDERS_SUM)).toBe(m.orders);
+    expect(await psqlPort(port, GONE_SUM)).toBe(m.gone);
+    expect(await pg.psql('SELECT count(*) FROM app.orders')).toBe('1000'); // the original is untouched
+  });
+
+  test('recovering to just before the DROP brings the table back with its data (and keeps the DELETE before it)', async () => {
+    const drop = found.candidates.find((c: any) => c.kind === 'drop' && c.xid === m.xidDrop);
+    const port = await recoverWith(drop.command);
+    expect(await psqlPort(port, GONE_SUM)).toBe(m.gone);
+    expect(await psqlPort(port, 'SELECT count(*) FROM app.orders')).toBe('1000');
+  });
+
+  test('--relation keeps only what touched that table', async () => {
+    const gone = await lb(['--json', 'pitr', 'targets', '-c', 'pg', '--relation', 'app.gone']);
+    expect(gone.code, gone.stderr).toBe(0);
+    expect(gone.json.candidates.map((c: any) => `${c.kind}:${c.xid}`)).toEqual([`drop:${m.xidDrop}`]);
+    const orders = await lb(['--json', 'pitr', 'targets', '-c', 'pg', '--relation', 'orders']);
+    expect(orders.json.candidates.map((c: any) => `${c.kind}:${c.xid}`)).toEqual([`delete-burst:${m.xidDelete}`]);
+    const none = await lb(['--json', 'pitr', 'targets', '-c', 'pg', '--relation', 'app.nothing']);
+    expect(none.code).toBe(0);
+    expect(none.json.candidates).toEqual([]);
+  });
+
+  test('--from/--to bound the candidates by time', async () => {
+    const after = await lb(['--json', 'pitr', 'targets', '-c', 'pg', '--from', m.t2!]);
+    expect(after.code, after.stderr).toBe(0);
+    expect(after.json.candidates.map((c: any) => c.xid)).toEqual([m.xidDrop, m.xidLate]);
+    const before = await lb(['--json', 'pitr', 'targets', '-c', 'pg', '--to', m.t2!]);
+    expect(before.json.candidates.map((c: any) => c.kind)).toEqual(['restore-point', 'delete-burst']);
+    const between = await lb(['--json', 'pitr', 'targets', '-c', 'pg', '--from', m.t1!, '--to', m.t2!]);
+    expect(between.json.candidates.map((c: any) => c.xid)).toEqual([m.xidDelete]);
+  });
+
+  test('--kinds and --min-rows: commits on request, a higher threshold hides the burst', async () => {
+    const commits = await lb(['--json', 'pitr', 'targets', '-c', 'pg', '--kinds', 'commit', '--relation', 'app.orders']);
+    expect(commits.code, commits.stderr).toBe(0);
+    expect(commits.json.candidates).toEqual([expect.objectContaining({ kind: 'commit', xid: m.xidDelete, rows: 5000, suggested: { kind: 'xid', value: m.xidDelete, inclusive: true } })]);
+    const high = await lb(['--json', 'pitr', 'targets', '-c', 'pg', '--min-rows', '6000', '--kinds', 'delete-burst']);
+    expect(high.json.candidates).toEqual([]);
+  });
+
+  test('an empty range is an empty list and exit 0', async () => {
+    const future = new Date(Date.now() + 3600_000).toISOString();
+    const r = await lb(['--json', 'pitr', 'targets', '-c', 'pg', '--from', future]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.candidates).toEqual([]);
+    expect(r.json.range.segments).toBe(0);
+    const text = await lb(['pitr', 'targets', '-c', 'pg', '--from', future]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/no archived WAL in this range/);
+    for (const line of text.stdout.split('\n')) expect(line.length, line).toBeLessThanOrEqual(80);
+    const help = await lb(['pitr', 'targets', '--help']);
+    for (const line of help.stdout.split('\n')) expect(line.length, line).toBeLessThanOrEqual(80);
+  });
+
+  test('a cluster with no archived WAL is a clear error; bad options are usage errors', async () => {
+    const other = await workspace(pg, { clusterName: 'quiet' });
+    try {
+      const r = await lifeboat(['--json', 'pitr', 'targets', '-c', 'quiet'], { config: other.config });
+      expect(r.code).toBe(1);
+      expect(r.json.error).toMatchObject({ code: 'NOT_FOUND', message: 'no archived WAL for cluster quiet in repository main' });
+      expect(r.json.error.hint).toMatch(/setup-archiving/);
+    } finally {
+      await other.cleanup();
+    }
+    const bad = await lb(['pitr', 'targets', '-c', 'pg', '--kinds', 'drop,explosion']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/unknown kind explosion/);
+    const when = await lb(['pitr', 'targets', '-c', 'pg', '--from', 'yesterday-ish']);
+    expect(when.code).toBe(2);
+    expect(when.stderr).toMatch(/--from yesterday-ish is not a time/);
+  });
+});
