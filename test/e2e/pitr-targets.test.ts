@@ -223,3 +223,39 @@ describe.skipIf(!serverCanRunLifeboat)('lifeboat pitr targets', () => {
     expect(when.stderr).toMatch(/--from yesterday-ish is not a time/);
   });
 });
+
+describe.skipIf(!serverCanRunLifeboat)('lifeboat pitr targets over many segments', () => {
+  test('a DELETE spanning segments and pg_waldump batches is counted once per row', async () => {
+    await pg.psql('CREATE TABLE app.big AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 300000) g; CREATE TABLE app.tick (n int)');
+    // start the DELETE in the last segment of a pg_waldump batch (8 segments from the backup's
+    // first one), so its 300000 records run across the batch boundary
+    const show = await lb(['--json', 'show', m.backup!, '-c', 'pg']);
+    const segno = (name: string) => parseInt(name.slice(8, 16), 16) * 256 + parseInt(name.slice(16, 24), 16);
+    const first = segno(show.json.manifest.physical.walStart);
+    const index = async () => segno(await pg.psql('SELECT pg_walfile_name(pg_current_wal_insert_lsn())')) - first;
+    const goal = Math.max(15, (await index()) + 8 - ((await index()) % 8) - 1);
+    for (let i = 0; (await index()) < goal; i++) await pg.psql(`INSERT INTO app.tick VALUES (${i}); SELECT pg_switch_wal();`);
+    expect(await index()).toBe(goal);
+    m.xidBig = await pg.psql('BEGIN; DELETE FROM app.big; SELECT txid_current(); COMMIT;');
+    const last = await pg.psql('SELECT pg_walfile_name(pg_current_wal_lsn())');
+    await pg.psql('SELECT pg_switch_wal()');
+    for (let i = 0; i < 300 && (await pg.psql(`SELECT coalesce(last_archived_wal, '') >= '${last}' FROM pg_stat_archiver`)) !== 't'; i++) await sleep(200);
+    const started = Date.now();
+    const r = await lb(['--json', 'pitr', 'targets', '-c', 'pg', '--kinds', 'delete-burst']);
+    const took = Date.now() - started;
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.range.segments).toBeGreaterThan(goal + 1); // the DELETE ran past the batch's last segment
+    const big = r.json.candidates.find((c: any) => c.xid === m.xidBig);
+    expect(big, JSON.stringify(r.json.candidates)).toMatchObject({ kind: 'delete-burst', rows: 300000, relations: [expect.objectContaining({ name: 'app.big', rows: 300000 })] });
+    expect(r.json.candidates.find((c: any) => c.xid === m.xidDelete)).toMatchObject({ rows: 5000 });
+    console.log(`pitr targets read ${r.json.range.segments} segments (${r.json.records} records) in ${took} ms`);
+  }, 240_000);
+
+  test('--max-segments reads only the newest segments, and says so', async () => {
+    const r = await lb(['--json', 'pitr', 'targets', '-c', 'pg', '--max-segments', '2']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.range).toMatchObject({ segments: 2, limited: true, startedAt: 'backup' });
+    expect(r.json.warnings).toContain('only the newest 2 segments of the range were read; narrow it with --from/--to or raise --max-segments');
+    expect(r.json.candidates.some((c: any) => c.xid === m.xidDelete)).toBe(false);
+  });
+});
