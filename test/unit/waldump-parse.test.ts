@@ -5,6 +5,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import type { PitrCandidate, RelationMap } from '../../src/core/pitr.js';
+import { selectWalRange } from '../../src/agent/units/pitr-targets.js';
 import { CandidateCollector, candidatesOf, fileId, parseWaldumpLine, RelationNames, touchesRelation, WalScanner, waldumpTime, type ScanEvent } from '../../plugins/postgres/targets.js';
 
 // --- real lines --------------------------------------------------------------
@@ -256,5 +257,60 @@ describe('filters', () => {
     const limited = run({ limit: 2 });
     expect(limited.candidates.map((c) => c.kind)).toEqual(['drop', 'truncate']);
     expect(limited.omitted).toBe(2);
+  });
+});
+
+describe('which archived WAL is read', () => {
+  const SEG = 16 * 1024 * 1024;
+  const name = (tl: number, n: number) => `${tl.toString(16).toUpperCase().padStart(8, '0')}00000000${n.toString(16).toUpperCase().padStart(8, '0')}`;
+  /** Segments n..m of a timeline, archived at n*1000 ms (mtime). */
+  const segs = (tl: number, n: number, m: number, times = true) => Array.from({ length: m - n + 1 }, (_, i) => ({ name: name(tl, n + i), ...(times ? { mtimeMs: (n + i) * 1000 } : {}) }));
+  const backupAt = (n: number, tl = 1) => ({ id: 'B', timeline: tl, walStart: name(tl, n), startLsn: `0/${(n * 0x1000000 + 0x28).toString(16).toUpperCase()}` });
+  const run = (o: Partial<Parameters<typeof selectWalRange>[0]> & { segments: ReturnType<typeof segs> }) => selectWalRange({ histories: new Map(), segSize: SEG, maxSegments: 256, ...o });
+  const shape = (r: ReturnType<typeof selectWalRange>) => r.pieces.map((p) => `${p.timeline}:${parseInt(p.segments[0]!.slice(16), 16)}-${parseInt(p.segments.at(-1)!.slice(16), 16)}`);
+
+  test('from the newest physical backup to the newest segment, starting at its start LSN', () => {
+    const r = run({ segments: segs(1, 1, 10), newestBackup: backupAt(4) });
+    expect(shape(r)).toEqual(['1:4-10']);
+    expect(r.pieces[0]!.startLsn).toBe('0/4000028');
+    expect(r.range).toMatchObject({ startedAt: 'backup', backup: 'B', segments: 7, limited: false });
+    expect(r.warnings).toEqual([]);
+  });
+
+  test('without a backup: the newest maxSegments; a longer range is cut to its newest part, saying so', () => {
+    expect(run({ segments: segs(1, 1, 10), maxSegments: 3 }).range).toMatchObject({ startedAt: 'newest-segments', segments: 3, from: name(1, 8), limited: false });
+    const cut = run({ segments: segs(1, 1, 10), newestBackup: backupAt(2), maxSegments: 3 });
+    expect(shape(cut)).toEqual(['1:8-10']);
+    expect(cut.range.limited).toBe(true);
+    expect(cut.range.backup).toBeUndefined();
+    expect(cut.pieces[0]!.startLsn).toBeUndefined();
+    expect(cut.warnings[0]).toMatch(/only the newest 3 segments/);
+  });
+
+  test('--from/--to pick segments by archive time; a range after the archive is empty', () => {
+    expect(shape(run({ segments: segs(1, 1, 10), newestBackup: backupAt(2), from: new Date(4500).toISOString(), to: new Date(7500).toISOString() }))).toEqual(['1:5-8']);
+    const late = run({ segments: segs(1, 1, 10), from: new Date(99_000).toISOString() });
+    expect(late.range).toMatchObject({ segments: 0, startedAt: 'from' });
+    expect(late.pieces).toEqual([]);
+    const noTimes = run({ segments: segs(1, 1, 10, false), newestBackup: backupAt(3), from: new Date(4500).toISOString() });
+    expect(shape(noTimes)).toEqual(['1:3-10']);
+    expect(noTimes.warnings[0]).toMatch(/does not report archive times/);
+  });
+
+  test('a missing segment splits the read and is reported', () => {
+    const r = run({ segments: [...segs(1, 1, 5), ...segs(1, 7, 9)] });
+    expect(shape(r)).toEqual(['1:1-5', '1:7-9']);
+    expect(r.warnings).toEqual([`WAL between ${name(1, 5)} and ${name(1, 7)} is missing from the archive: not read`]);
+  });
+
+  test('the newest timeline is followed through its history: the parent up to the switch, then the child', () => {
+    const histories = new Map([[2, [{ parent: 1, switchLsn: '0/7000028', reason: 'no recovery target specified' }]]]);
+    const segments = [...segs(1, 1, 8), ...segs(2, 7, 9)];
+    const r = run({ segments, histories, newestBackup: backupAt(3) });
+    expect(shape(r)).toEqual(['1:3-6', '2:7-9']);
+    expect(r.warnings).toEqual([]);
+    expect(r.range.timeline).toBe(2);
+    expect(shape(run({ segments, histories, timeline: 1 }))).toEqual(['1:1-8']);
+    expect(() => run({ segments, histories, timeline: 3 })).toThrow(/timeline 3 has no archived WAL/);
   });
 });

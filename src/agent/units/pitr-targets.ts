@@ -63,11 +63,112 @@ export interface PitrTargetsResult {
   warnings: string[];
 }
 
-interface ArchivedSegment {
+export interface ArchivedSegment {
   name: string;
-  timeline: number;
-  segno: bigint;
+  /** When the archive stored it (the storage's modification time), if known. */
   mtimeMs?: number;
+}
+
+/**
+ * Which archived segments to read: the timeline (newest by default) with its
+ * ancestors from the history files, from the newest physical backup's start (or
+ * the first segment archived at or after `from`) to the newest segment (or the
+ * first archived at or after `to`), at most `maxSegments` of the newest; split
+ * into runs of consecutive segments (a missing one is a warning).
+ */
+export function selectWalRange(o: {
+  segments: ArchivedSegment[];
+  histories: Map<number, HistoryEntry[]>;
+  segSize: number;
+  maxSegments: number;
+  newestBackup?: { id: string; timeline: number; walStart: string; startLsn: string };
+  timeline?: number;
+  from?: string;
+  to?: string;
+}): { pieces: WalScanPiece[]; range: PitrTargetsResult['range']; warnings: string[] } {
+  const perId = 0x100000000n / BigInt(o.segSize);
+  const all = o.segments.map((s) => ({ ...s, timeline: parseInt(s.name.slice(0, 8), 16), segno: BigInt(`0x${s.name.slice(8, 16)}`) * perId + BigInt(`0x${s.name.slice(16, 24)}`) }));
+  type Seg = (typeof all)[number];
+  const timeline = o.timeline ?? Math.max(...all.map((s) => s.timeline));
+  if (!all.some((s) => s.timeline === timeline)) {
+    throw new LifeboatError('USAGE', `timeline ${timeline} has no archived WAL`, { hint: `archived timelines: ${[...new Set(all.map((s) => s.timeline))].sort((a, b) => a - b).join(', ')}` });
+  }
+  // the timeline and its ancestors, in WAL order: each ancestor up to the segment of its switch point
+  const lineage: { timeline: number; below?: bigint }[] = (o.histories.get(timeline) ?? []).map((h) => ({ timeline: h.parent, below: parseLsn(h.switchLsn) / BigInt(o.segSize) }));
+  lineage.push({ timeline });
+  const ordered: Seg[] = [];
+  let above = 0n;
+  for (const l of lineage) {
+    ordered.push(...all.filter((s) => s.timeline === l.timeline && s.segno >= above && (l.below === undefined || s.segno < l.below)).sort((a, b) => (a.segno < b.segno ? -1 : 1)));
+    if (l.below !== undefined) above = l.below;
+  }
+
+  const warnings: string[] = [];
+  let start = 0;
+  let startedAt: PitrTargetsResult['range']['startedAt'] = 'archive-start';
+  let startLsn: string | undefined;
+  let fromBackup: string | undefined;
+  const hasTimes = ordered.every((s) => s.mtimeMs !== undefined);
+  if (o.from) {
+    if (hasTimes) {
+      // a segment archived before --from holds only records from before it
+      const at = Date.parse(o.from);
+      const i = ordered.findIndex((s) => s.mtimeMs! >= at);
+      start = i < 0 ? ordered.length : i;
+    } else warnings.push('the storage does not report archive times: --from only filters candidates, WAL is read from the default start');
+    startedAt = 'from';
+  }
+  if (!o.from || !hasTimes) {
+    const b = o.newestBackup;
+    const i = b ? ordered.findIndex((s) => s.timeline === b.timeline && s.name === b.walStart) : -1;
+    if (i >= 0) {
+      start = i;
+      startLsn = b!.startLsn;
+      startedAt = 'backup';
+      fromBackup = b!.id;
+    } else if (ordered.length > o.maxSegments) {
+      start = ordered.length - o.maxSegments;
+      startedAt = 'newest-segments';
+    }
+  }
+  let end = ordered.length - 1;
+  if (o.to && hasTimes) {
+    // the first segment archived at or after --to holds the last records before it
+    const i = ordered.findIndex((s) => s.mtimeMs! >= Date.parse(o.to!));
+    if (i >= 0) end = i;
+  }
+  let limited = false;
+  if (end - start + 1 > o.maxSegments) {
+    start = end - o.maxSegments + 1;
+    startLsn = undefined;
+    fromBackup = undefined;
+    limited = true;
+    warnings.push(`only the newest ${o.maxSegments} segments of the range were read; narrow it with --from/--to or raise --max-segments`);
+  }
+  const chosen = start <= end ? ordered.slice(start, end + 1) : [];
+
+  const pieces: WalScanPiece[] = [];
+  let prev: Seg | undefined;
+  for (const s of chosen) {
+    const cur = pieces.at(-1);
+    if (cur && prev && cur.timeline === s.timeline && s.segno === prev.segno + 1n) cur.segments.push(s.name);
+    else {
+      if (prev && prev.timeline === s.timeline) warnings.push(`WAL between ${prev.name} and ${s.name} is missing from the archive: not read`);
+      pieces.push({ timeline: s.timeline, segments: [s.name] });
+    }
+    prev = s;
+  }
+  if (startLsn && pieces[0]) pieces[0].startLsn = startLsn;
+  const range: PitrTargetsResult['range'] = {
+    timeline,
+    segments: chosen.length,
+    startedAt,
+    limited,
+    ...(chosen[0] ? { from: chosen[0].name, to: chosen.at(-1)!.name } : {}),
+    ...(startLsn ? { startLsn } : {}),
+    ...(fromBackup ? { backup: fromBackup } : {}),
+  };
+  return { pieces, range, warnings };
 }
 
 const shellWord = (s: string) => (/^[A-Za-z0-9_.,:+@%/=-]+$/.test(s) ? s : `'${s.replaceAll("'", "'\\''")}'`);
@@ -103,7 +204,7 @@ export async function pitrTargets(env: AgentEnv, input: PitrTargetsParams): Prom
     const k = walLayout.parse(o.key);
     if (!k) continue;
     if (/^[0-9A-F]{24}$/.test(k.name)) {
-      segments.push({ name: k.name, timeline: parseInt(k.name.slice(0, 8), 16), segno: 0n, ...(o.mtimeMs !== undefined ? { mtimeMs: o.mtimeMs } : {}) });
+      segments.push({ name: k.name, ...(o.mtimeMs !== undefined ? { mtimeMs: o.mtimeMs } : {}) });
     } else if (k.name.endsWith('.history')) {
       const raw = await repo.storage.get(o.key);
       histories.set(parseInt(k.name.slice(0, 8), 16), parseHistory(await readText(raw.pipe(decompressStream({ algorithm: compressionOfKey(o.key) })))));
@@ -118,90 +219,19 @@ export async function pitrTargets(env: AgentEnv, input: PitrTargetsParams): Prom
   for await (const e of repo.manifests(cluster.name)) if ('manifest' in e && e.manifest.physical) manifests.push(e.manifest);
   manifests.sort((a, b) => a.finishedAt.localeCompare(b.finishedAt));
   const segSize = manifests.at(-1)?.physical?.walSegmentSize ?? 16 * 1024 * 1024;
-  const perId = 0x100000000n / BigInt(segSize);
-  for (const s of segments) s.segno = BigInt(`0x${s.name.slice(8, 16)}`) * perId + BigInt(`0x${s.name.slice(16, 24)}`);
-
-  // the timeline and its ancestors, in WAL order
-  const timeline = p.timeline ?? Math.max(...segments.map((s) => s.timeline));
-  if (!segments.some((s) => s.timeline === timeline)) {
-    throw new LifeboatError('USAGE', `timeline ${timeline} has no archived WAL`, { hint: `archived timelines: ${[...new Set(segments.map((s) => s.timeline))].sort((a, b) => a - b).join(', ')}` });
-  }
-  const lineage: { timeline: number; below?: bigint }[] = [];
-  for (const h of histories.get(timeline) ?? []) {
-    const switchSeg = parseLsn(h.switchLsn) / BigInt(segSize);
-    lineage.push({ timeline: h.parent, below: switchSeg });
-  }
-  lineage.push({ timeline });
-  const ordered: ArchivedSegment[] = [];
-  let from = 0n;
-  for (const l of lineage) {
-    const own = segments.filter((s) => s.timeline === l.timeline && s.segno >= from && (l.below === undefined || s.segno < l.below)).sort((a, b) => (a.segno < b.segno ? -1 : 1));
-    ordered.push(...own);
-    if (l.below !== undefined) from = l.below;
-  }
-
-  // where to start and stop
-  const warnings: string[] = [];
-  let start = 0;
-  let startedAt: PitrTargetsResult['range']['startedAt'] = 'archive-start';
-  let startLsn: string | undefined;
-  let fromBackup: string | undefined;
-  const hasTimes = ordered.every((s) => s.mtimeMs !== undefined);
-  if (p.from) {
-    if (hasTimes) {
-      // a segment archived before --from holds only records from before it
-      const at = Date.parse(p.from);
-      const i = ordered.findIndex((s) => s.mtimeMs! >= at);
-      start = i < 0 ? ordered.length : i;
-    } else warnings.push('the storage does not report archive times: --from only filters candidates, WAL is read from the default start');
-    startedAt = 'from';
-  }
-  if (!p.from || !hasTimes) {
-    const newest = manifests.at(-1);
-    const base = newest?.physical;
-    const i = base ? ordered.findIndex((s) => s.timeline === base.timeline && s.name === base.walStart) : -1;
-    if (i >= 0) {
-      start = i;
-      startLsn = base!.startLsn;
-      startedAt = 'backup';
-      fromBackup = newest!.id;
-    } else if (ordered.length > p.maxSegments) {
-      start = ordered.length - p.maxSegments;
-      startedAt = 'newest-segments';
-    }
-  }
-  let end = ordered.length - 1;
-  if (p.to && hasTimes) {
-    const at = Date.parse(p.to);
-    const i = ordered.findIndex((s) => s.mtimeMs! >= at); // the first archived at or after --to holds the last records before it
-    if (i >= 0) end = i;
-  }
-  let limited = false;
-  if (end - start + 1 > p.maxSegments) {
-    start = end - p.maxSegments + 1;
-    startLsn = undefined;
-    fromBackup = undefined;
-    limited = true;
-    warnings.push(`only the newest ${p.maxSegments} segments of the range were read; narrow it with --from/--to or raise --max-segments`);
-  }
-  const chosen = start <= end ? ordered.slice(start, end + 1) : [];
-
-  // consecutive runs per timeline; a missing segment splits a run and is reported
-  const pieces: WalScanPiece[] = [];
-  for (const s of chosen) {
-    const cur = pieces.at(-1);
-    const prev = cur && ordered.find((o) => o.name === cur.segments.at(-1));
-    if (cur && prev && cur.timeline === s.timeline && s.segno === prev.segno + 1n) cur.segments.push(s.name);
-    else {
-      if (cur && prev && cur.timeline === s.timeline) warnings.push(`WAL between ${prev.name} and ${s.name} is missing from the archive: not read`);
-      pieces.push({ timeline: s.timeline, segments: [s.name] });
-    }
-  }
-  if (startLsn && pieces[0]) pieces[0].startLsn = startLsn;
-
-  const range: PitrTargetsResult['range'] = { timeline, segments: chosen.length, startedAt, limited, ...(chosen[0] ? { from: chosen[0].name, to: chosen.at(-1)!.name } : {}), ...(startLsn ? { startLsn } : {}), ...(fromBackup ? { backup: fromBackup } : {}) };
+  const newest = manifests.at(-1);
+  const { pieces, range, warnings } = selectWalRange({
+    segments,
+    histories,
+    segSize,
+    maxSegments: p.maxSegments,
+    ...(newest?.physical ? { newestBackup: { id: newest.id, timeline: newest.physical.timeline, walStart: newest.physical.walStart, startLsn: newest.physical.startLsn } } : {}),
+    ...(p.timeline !== undefined ? { timeline: p.timeline } : {}),
+    ...(p.from ? { from: p.from } : {}),
+    ...(p.to ? { to: p.to } : {}),
+  });
   const kinds = p.kinds ?? [...DEFAULT_CANDIDATE_KINDS];
-  if (chosen.length === 0) return { cluster: cluster.name, range, records: 0, candidates: [], omitted: 0, warnings };
+  if (range.segments === 0) return { cluster: cluster.name, range, records: 0, candidates: [], omitted: 0, warnings };
 
   const opts: PitrTargetOptions = { kinds, minRows: p.minRows, limit: p.limit, ...(p.relation ? { relation: p.relation } : {}), ...(p.from ? { from: p.from } : {}), ...(p.to ? { to: p.to } : {}) };
   const temp = new TempDirs();
