@@ -5,6 +5,7 @@
  * test recorded, and recovering side by side to its suggested target must bring
  * the data back (row counts and checksums compared with the state before).
  */
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -257,5 +258,30 @@ describe.skipIf(!serverCanRunLifeboat)('lifeboat pitr targets over many segments
     expect(r.json.range).toMatchObject({ segments: 2, limited: true, startedAt: 'backup' });
     expect(r.json.warnings).toContain('only the newest 2 segments of the range were read; narrow it with --from/--to or raise --max-segments');
     expect(r.json.candidates.some((c: any) => c.xid === m.xidDelete)).toBe(false);
+  });
+});
+
+describe.skipIf(!serverCanRunLifeboat)('lifeboat pitr targets when something is wrong', () => {
+  test('pg_waldump missing: one clear error naming it', async () => {
+    const config = JSON.parse(await readFile(ws.config, 'utf8'));
+    config.clusters.pg.connection.bindir = '/nonexistent/bin';
+    const other = path.join(ws.dir, 'no-waldump.json');
+    await writeFile(other, JSON.stringify(config), { mode: 0o644 });
+    const r = await lifeboatAsServer(other, ['--json', 'pitr', 'targets', '-c', 'pg']);
+    expect(r.code).toBe(1);
+    expect(r.json.error).toMatchObject({ code: 'BINARY_MISSING', message: 'pg_waldump not found in /nonexistent/bin' });
+    expect(r.json.error.hint).toMatch(/bindir/);
+  });
+
+  test('a damaged archived segment stops the read with VERIFY_FAILED, naming it', async () => {
+    const walDir = path.join(ws.repo, 'pg', 'wal');
+    const files = (await readdir(walDir, { recursive: true })).filter((f) => /\/[0-9A-F]{24}-[0-9a-f]{64}\.zst$/.test(f)).sort();
+    const victim = path.join(walDir, files.at(-1)!);
+    // valid zstd, wrong content: only the sha256 in the key can tell
+    await execa('sh', ['-c', `head -c 4096 /dev/urandom | zstd -q -c > '${victim}.tmp' && cat '${victim}.tmp' > '${victim}' && rm '${victim}.tmp'`]);
+    const r = await lb(['--json', 'pitr', 'targets', '-c', 'pg']);
+    expect(r.code).toBe(1);
+    expect(r.json.error.code).toBe('VERIFY_FAILED');
+    expect(r.json.error.message).toContain(`archived WAL file ${path.basename(victim).slice(0, 24)} is damaged`);
   });
 });
