@@ -402,6 +402,8 @@ export async function spawnSshAgent(target: SshTarget, opts: SshOptions & { conf
     throw err;
   }
   let stderr = '';
+  // a write racing the channel's end must not crash the CLI: the close below reports it
+  channel.on('error', (e: Error) => (stderr += `\n${e.message}`));
   channel.stderr.setEncoding('utf8');
   channel.stderr.on('data', (d: string) => {
     stderr = (stderr + d).slice(-8000);

@@ -333,6 +333,47 @@ describe.skipIf(!!skip)('SSH transport', () => {
     expect(grep.stdout).toBe('');
   });
 
+  test('a connection cut mid-backup: the CLI says the SSH connection was lost, the agent cancels, no backup is listed', async () => {
+    // hold a lock so pg_dump waits: the backup is certainly running when the connection is cut
+    const psql = execa('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', SAMPLE_DB], { env: pg.env, stdin: 'pipe', reject: false });
+    psql.stdin!.write('BEGIN; LOCK TABLE pgbench_accounts IN ACCESS EXCLUSIVE MODE; SELECT 1;\n');
+    const before = (await lifeboat(['--json', 'list'], { config: ws.config })).json.backups.length;
+    const cli = as(main, ['--host', 'db', '--config', ws.config, 'backup', '-c', 'pg', '-d', SAMPLE_DB, '--label', 'cut']);
+    try {
+      const waiting = async () => Number(await pg.psql(`SELECT count(*) FROM pg_stat_activity WHERE datname = '${SAMPLE_DB}' AND wait_event_type = 'Lock'`)) > 0;
+      const deadline = Date.now() + 30_000;
+      while (!(await waiting())) {
+        if (Date.now() > deadline) throw new Error(`the backup never waited for the lock: ${await pg.psql('SELECT application_name, state, wait_event_type FROM pg_stat_activity')}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      // the listener's children are the sessions of this sshd (this file's tests run one at a time)
+      const sessions = (await execa('ps', ['--ppid', String(a.pid), '-o', 'pid=']).catch(() => ({ stdout: '' }))).stdout.split('\n').map(Number).filter(Boolean);
+      expect(sessions.length).toBeGreaterThan(0);
+      for (const pid of sessions) process.kill(pid, 'SIGKILL');
+      const r = await cli;
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/agent on db \(root@127\.0\.0\.1:\d+\): the SSH connection was lost/);
+    } finally {
+      psql.stdin!.end('ROLLBACK;\n');
+      await psql;
+    }
+    // the agent saw its stdin close, cancelled the job and stopped its tools
+    const deadline = Date.now() + 30_000;
+    while ((await pg.psql(`SELECT count(*) FROM pg_stat_activity WHERE datname = '${SAMPLE_DB}'`)) !== '0') {
+      if (Date.now() > deadline) throw new Error('the backup still runs after the connection was cut');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // and the agent itself is gone (had it gone on, the backup would now finish and be listed)
+    const agentRunning = async () => (await execa('pgrep', ['-f', `agent --stdio --config ${ws.config}`], { reject: false })).stdout.trim() !== '';
+    while (await agentRunning()) {
+      if (Date.now() > deadline) throw new Error('the remote agent still runs after its connection was cut');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const after = (await lifeboat(['--json', 'list'], { config: ws.config })).json.backups;
+    expect(after.length).toBe(before);
+    expect(after.some((b: { label?: string }) => b.label === 'cut')).toBe(false);
+  });
+
   test('init keeps its own --host (the PostgreSQL host) while -H picks the SSH host', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'lifeboat-init-'));
     try {

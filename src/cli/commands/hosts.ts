@@ -99,7 +99,8 @@ SSH settings come from ~/.ssh/config (HostName, User, Port, IdentityFile,
 ProxyJump, ServerAliveInterval) and host keys from ~/.ssh/known_hosts.
 
   lifeboat hosts add db1 postgres@db1.example.com --group production
-  lifeboat hosts add db2 db2-alias --jump bastion --agent-command 'sudo -u postgres lifeboat agent --stdio'
+  lifeboat hosts add db2 db2-alias --jump bastion \\
+    --agent-command 'sudo -n -u postgres lifeboat agent --stdio'
   lifeboat hosts test --all
   lifeboat --host db1 list
 
