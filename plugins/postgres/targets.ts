@@ -304,6 +304,12 @@ export class RelationNames {
   database(oid: string): string | undefined {
     return this.dbs.get(oid);
   }
+  /** Whether any map names a relation `want` would match (see touchesRelation). */
+  knows(want: string): boolean {
+    const probe = (n: Named): PitrCandidate => ({ kind: 'commit', lsn: '0/0', timeline: 1, relations: [{ id: '', name: n.name }], summary: '', destructive: false, suggested: { kind: 'lsn', value: '0/0', inclusive: true } });
+    for (const n of this.byOid.values()) if (touchesRelation(probe(n), want)) return true;
+    return /^\d+\/\d+\/\d+$/.test(want);
+  }
 }
 
 /** Catalog files (shared, or below the first user oid and not named otherwise). */
@@ -615,6 +621,7 @@ export async function findTargets(ctx: Ctx, wal: WalScanSource, opts: PitrTarget
     if (ctx.signal.aborted) throw err;
     warnings.push(`live catalog not readable (${(err as Error).message.split('\n')[0]}); names come from backups' relation maps only`);
   }
+  if (opts.relation && !names.knows(opts.relation)) warnings.push(`relation ${opts.relation} is in neither the live catalog nor any backup's relation map: check the name (schema.table)`);
   if (names.maps === 0) warnings.push('no physical backup in range recorded relation names: tables dropped since are shown by storage id (tablespace/database/file)');
 
   const bindir = await serverBinDir(ctx);

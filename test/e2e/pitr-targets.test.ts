@@ -172,6 +172,8 @@ describe.skipIf(!serverCanRunLifeboat)('lifeboat pitr targets', () => {
     const none = await lb(['--json', 'pitr', 'targets', '-c', 'pg', '--relation', 'app.nothing']);
     expect(none.code).toBe(0);
     expect(none.json.candidates).toEqual([]);
+    expect(none.json.warnings).toContain("relation app.nothing is in neither the live catalog nor any backup's relation map: check the name (schema.table)");
+    expect(gone.json.warnings).toEqual([]); // dropped, but the backup's map knows it
   });
 
   test('--from/--to bound the candidates by time', async () => {
