@@ -46,10 +46,21 @@ export async function checkArchiving(ctx: Ctx, expected: { archiveCommand: strin
   add(f.archiveMode === 'off'
     ? { name: 'archive_mode', ok: false, level: 'error', detail: 'off: no WAL is archived', fix: alter('archive_mode', 'on'), needs: 'restart' }
     : { name: 'archive_mode', ok: true, level: 'ok', detail: f.archiveMode });
-  const viaLifeboat = /lifeboat/.test(f.archiveCommand) && /wal push/.test(f.archiveCommand) && f.archiveCommand.includes('%p');
-  add(viaLifeboat
-    ? { name: 'archive_command', ok: true, level: 'ok', detail: f.archiveCommand }
-    : { name: 'archive_command', ok: false, level: 'error', detail: f.archiveCommand ? `${f.archiveCommand} (not lifeboat)` : 'empty', fix: alter('archive_command', expected.archiveCommand), needs: 'reload' });
+  // sync: `lifeboat ... wal push %p`; async (walArchive.async): `.../lifeboat-archive ... %p`
+  const asyncCmd = (cmd: string) => /lifeboat-archive/.test(cmd) && cmd.includes('%p');
+  const syncCmd = (cmd: string) => /lifeboat/.test(cmd) && /wal push/.test(cmd) && cmd.includes('%p');
+  const wantAsync = asyncCmd(expected.archiveCommand);
+  const mode = (a: boolean) => (a ? 'async' : 'sync');
+  const fixCommand = { fix: alter('archive_command', expected.archiveCommand), needs: 'reload' as const };
+  if (!asyncCmd(f.archiveCommand) && !syncCmd(f.archiveCommand)) {
+    add({ name: 'archive_command', ok: false, level: 'error', detail: f.archiveCommand ? `${f.archiveCommand} (not lifeboat)` : 'empty', ...fixCommand });
+  } else if (asyncCmd(f.archiveCommand) !== wantAsync) {
+    add({ name: 'archive_command', ok: false, level: 'error', detail: `${f.archiveCommand} (${mode(!wantAsync)} archiving, but the config says walArchive.async: ${wantAsync})`, ...fixCommand });
+  } else if (wantAsync && f.archiveCommand !== expected.archiveCommand) {
+    add({ name: 'archive_command', ok: false, level: 'warn', detail: `${f.archiveCommand} (not the line this config gives: another spool, config or node?)`, ...fixCommand });
+  } else {
+    add({ name: 'archive_command', ok: true, level: 'ok', detail: `${f.archiveCommand}${wantAsync ? ' (async)' : ''}` });
+  }
   add(f.archiveTimeout > 0
     ? { name: 'archive_timeout', ok: true, level: 'ok', detail: `${f.archiveTimeout} s: a quiet server still archives at least this often` }
     : { name: 'archive_timeout', ok: false, level: 'warn', detail: '0: a quiet server may keep a partly filled segment unarchived for a long time', fix: alter('archive_timeout', '60s'), needs: 'reload' });

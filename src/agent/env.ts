@@ -6,8 +6,8 @@ import { Repository } from '../core/repository.js';
 import type { Storage } from '../core/storage.js';
 import { loadConfig, stateDirFor, type LoadedConfig } from '../config/load.js';
 import type { ClusterConfig } from '../config/schema.js';
-import { PluginRegistry } from './plugins.js';
-import { AgentState } from './state.js';
+import { PluginRegistry, type BuiltinSelection } from './plugins.js';
+import type { AgentState } from './state.js';
 
 export const LIFEBOAT_VERSION = '0.1.0';
 
@@ -31,14 +31,15 @@ export class AgentEnv {
   private stateCache?: AgentState;
   private readonly storages = new Map<string, Storage>();
 
-  constructor(readonly configPath?: string) {}
+  /** `builtins: 'storage'` loads no source plugin (the WAL hooks need storage only). */
+  constructor(readonly configPath?: string, private readonly opts: { builtins?: BuiltinSelection } = {}) {}
 
   /** Load (or reload) the config; throws CONFIG_* errors. */
   async config(): Promise<LoadedConfig> {
     const fresh = loadConfig(this.configPath);
     if (!this.loaded || JSON.stringify(fresh.config) !== JSON.stringify(this.loaded.config)) {
       this.registry = new PluginRegistry();
-      await this.registry.load(fresh.config.plugins, path.dirname(fresh.path));
+      await this.registry.load(fresh.config.plugins, path.dirname(fresh.path), this.opts.builtins ? { builtins: this.opts.builtins } : {});
       this.storages.clear();
       this.stateCache = undefined;
     }
@@ -53,7 +54,10 @@ export class AgentEnv {
 
   async state(): Promise<AgentState> {
     const { config } = await this.config();
-    this.stateCache ??= new AgentState(stateDirFor(config));
+    if (!this.stateCache) {
+      const { AgentState } = await import('./state.js'); // lowdb: not for the WAL hooks
+      this.stateCache ??= new AgentState(stateDirFor(config));
+    }
     return this.stateCache;
   }
 

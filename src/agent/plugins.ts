@@ -2,17 +2,36 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { LifeboatError, toLifeboatError } from '../core/errors.js';
 import { PLUGIN_API_VERSION, type LifeboatPlugin } from '../core/plugin.js';
-import postgres from '../../plugins/postgres/index.js';
-import local from '../storage/local-plugin.js';
 
-/** The one list of built-in plugins. */
-export const BUILTIN_PLUGINS: LifeboatPlugin<any, any>[] = [postgres as LifeboatPlugin<any, any>, local as LifeboatPlugin<any, any>];
+/** Which built-in plugins a registry loads: all (the agent) or only storage ones (the WAL hooks). */
+export type BuiltinSelection = 'all' | 'storage';
+
+/**
+ * The one list of built-in plugins, each imported only when a registry loads it
+ * (its own chunk in the bundle): the WAL hooks load storage plugins only, and
+ * nothing of the postgres plugin.
+ */
+export const BUILTIN_PLUGINS: { name: string; kinds: ('source' | 'storage')[]; load: () => Promise<LifeboatPlugin<any, any>> }[] = [
+  { name: 'postgres', kinds: ['source'], load: async () => (await import('../../plugins/postgres/index.js')).default as LifeboatPlugin<any, any> },
+  { name: 'local', kinds: ['storage'], load: async () => (await import('../storage/local-plugin.js')).default as LifeboatPlugin<any, any> },
+];
 
 export class PluginRegistry {
   private readonly plugins = new Map<string, LifeboatPlugin<any, any>>();
+  private builtinsPending: boolean;
 
-  constructor(list: LifeboatPlugin<any, any>[] = BUILTIN_PLUGINS) {
-    for (const p of list) this.add(p, 'built-in');
+  /** With a list: exactly those plugins. Without: the built-ins, added by `load()`. */
+  constructor(list?: LifeboatPlugin<any, any>[]) {
+    this.builtinsPending = list === undefined;
+    for (const p of list ?? []) this.add(p, 'built-in');
+  }
+
+  /** Import the built-in plugins (once); `load()` calls this first. */
+  async loadBuiltins(which: BuiltinSelection = 'all'): Promise<void> {
+    if (!this.builtinsPending) return;
+    this.builtinsPending = false;
+    const wanted = BUILTIN_PLUGINS.filter((b) => which === 'all' || b.kinds.includes('storage'));
+    for (const p of await Promise.all(wanted.map((b) => b.load()))) this.add(p, 'built-in');
   }
 
   add(p: LifeboatPlugin<any, any>, from: string): void {
@@ -23,8 +42,9 @@ export class PluginRegistry {
     this.plugins.set(p.meta.name, p);
   }
 
-  /** Load third-party plugin modules named in the config. */
-  async load(specs: string[], baseDir: string): Promise<void> {
+  /** Load the built-ins (if this registry has them), then third-party plugin modules named in the config. */
+  async load(specs: string[], baseDir: string, opts: { builtins?: BuiltinSelection } = {}): Promise<void> {
+    await this.loadBuiltins(opts.builtins);
     for (const spec of specs) {
       const target = spec.startsWith('.') || path.isAbsolute(spec) ? pathToFileURL(path.resolve(baseDir, spec)).href : spec;
       let mod: { default?: LifeboatPlugin<any, any> };

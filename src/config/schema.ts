@@ -13,6 +13,27 @@ export const DefaultsSchema = z
   })
   .strict();
 
+/**
+ * How archive_command stores this cluster's WAL (docs/configuration.md). Mirrored,
+ * zod-free, by src/wal/target.ts lightWalArchive (test/unit/wal-target.test.ts).
+ */
+export const WalArchiveSchema = z
+  .object({
+    /** Push ahead in a background process; archive_command then only collects acknowledgements. */
+    async: z.boolean().default(false),
+    /** Acknowledgements, the pusher's lock and log (default <stateDir>/wal-spool); PostgreSQL's OS user must write it. */
+    spoolDir: z.string().min(1).optional(),
+    /** Segments the background pusher stores at the same time. */
+    parallel: z.number().int().min(1).max(32).default(2),
+    /** Most segments allowed to wait for archiving before archive_command fails loudly (nothing is dropped). */
+    maxQueue: z.number().int().min(1).max(1_000_000).default(1024),
+    /** How long one archive_command call waits for the background pusher. */
+    waitSeconds: z.number().positive().max(86_400).default(60),
+    /** The background pusher exits after this long without work. */
+    idleSeconds: z.number().positive().max(86_400).default(60),
+  })
+  .strict();
+
 export const ClusterSchema = z
   .object({
     /** Source plugin: "postgres" (built in) or a loaded plugin's name. */
@@ -35,6 +56,8 @@ export const ClusterSchema = z
       .strict()
       .optional(),
     description: z.string().optional(),
+    /** WAL archiving: sync (default) or async with a background pusher. */
+    walArchive: WalArchiveSchema.optional(),
   })
   .strict();
 

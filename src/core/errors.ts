@@ -26,6 +26,8 @@ export const ErrorCodes = {
   KEY_INVALID: { exit: 1, who: 'user' },
   NOT_FOUND: { exit: 1, who: 'user' },
   STORAGE_FAILED: { exit: 1, who: 'user' },
+  /** async WAL archiving: more segments wait than walArchive.maxQueue allows (none dropped) */
+  QUEUE_FULL: { exit: 1, who: 'user' },
   MANIFEST_INVALID: { exit: 1, who: 'user' },
   VERIFY_FAILED: { exit: 1, who: 'user' },
   RESTORE_FAILED: { exit: 1, who: 'user' },

@@ -1,3 +1,6 @@
+import { realpathSync } from 'node:fs';
+import nodePath from 'node:path';
+import { stateDirFor } from '../../config/load.js';
 import { LifeboatError } from '../../core/errors.js';
 import type { ArchivingFinding } from '../../core/plugin.js';
 import { walLayout } from '../../core/wal.js';
@@ -7,14 +10,22 @@ import { stepContext, type JobHandle } from '../context.js';
 
 const shq = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
 
-/** The archive_command / restore_command lines for a cluster: this lifeboat, this config. */
+/**
+ * The archive_command / restore_command lines for a cluster: this lifeboat, this
+ * config. With walArchive.async, archive_command is bin/lifeboat-archive (a
+ * POSIX sh script that answers from the spool without starting Node).
+ */
 export async function hookCommands(env: AgentEnv, cluster: string): Promise<{ archiveCommand: string; restoreCommand: string }> {
-  const { path } = await env.config();
+  const { path, config } = await env.config();
   const base = `${shq(process.execPath)} ${shq(process.argv[1]!)} --config ${shq(path)}`;
-  return {
-    archiveCommand: `${base} wal push --cluster ${shq(cluster)} %p`,
-    restoreCommand: `${base} wal fetch --cluster ${shq(cluster)} %f %p`,
-  };
+  const wa = config.clusters[cluster]?.walArchive;
+  let archiveCommand = `${base} wal push --cluster ${shq(cluster)} %p`;
+  if (wa?.async) {
+    const script = nodePath.join(nodePath.dirname(realpathSync(process.argv[1]!)), 'lifeboat-archive');
+    const spool = wa.spoolDir ? nodePath.resolve(nodePath.dirname(path), wa.spoolDir) : nodePath.join(stateDirFor(config), 'wal-spool');
+    archiveCommand = `${shq(script)} --node ${shq(process.execPath)} --config ${shq(path)} --cluster ${shq(cluster)} --spool ${shq(spool)} %p`;
+  }
+  return { archiveCommand, restoreCommand: `${base} wal fetch --cluster ${shq(cluster)} %f %p` };
 }
 
 function quickJob(): JobHandle {

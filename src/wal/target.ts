@@ -1,0 +1,229 @@
+/**
+ * Where a WAL hook stores: config file → cluster → repository → Storage, plus
+ * the cluster's walArchive settings.
+ *
+ * The light path reads the config with JSON.parse and checks, to the letter of
+ * src/config/schema.ts, only what the hooks use: the cluster, its repository
+ * (a built-in `local` one), `walArchive` and `defaults.compression`. Loading zod
+ * and the plugin host costs ~40 ms, a third of a Node process's start, once per
+ * 16 MiB of WAL. Anything else (third-party plugins, another storage type, a
+ * value the light check does not accept) takes the full path: the agent's own
+ * config loader and plugin registry, so its errors are the same as everywhere.
+ * Settings the hooks do not use (connection, retention, ...) are not checked
+ * here: a typo there must not stop WAL archiving; every other command reports it.
+ * test/unit/wal-target.test.ts holds the light checks to the zod schema.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { LifeboatError } from '../core/errors.js';
+import type { Storage } from '../core/storage.js';
+import { createLocalStorage } from '../storage/local/index.js';
+import type { WalCompression } from './zstd.js';
+
+/** The cluster's `walArchive` section with its defaults applied (see schema.ts WalArchiveSchema). */
+export interface WalArchiveSettings {
+  async: boolean;
+  spoolDir?: string;
+  parallel: number;
+  maxQueue: number;
+  waitSeconds: number;
+  idleSeconds: number;
+}
+
+export const WAL_ARCHIVE_DEFAULTS: WalArchiveSettings = { async: false, parallel: 2, maxQueue: 1024, waitSeconds: 60, idleSeconds: 60 };
+
+export interface WalTarget {
+  configPath: string;
+  cluster: string;
+  storage: Storage;
+  compression: WalCompression;
+  walArchive: WalArchiveSettings;
+  /** Where state lives (for the default spool directory). */
+  stateDir: string;
+  /** Which path resolved it (for tests and --debug). */
+  via: 'light' | 'full';
+}
+
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+
+/** Same lookup as src/config/load.ts configCandidates (held equal by a unit test). */
+export function walConfigCandidates(explicit?: string, env: NodeJS.ProcessEnv = process.env): { path: string; source: string }[] {
+  if (explicit) return [{ path: path.resolve(explicit), source: '--config' }];
+  if (env.LIFEBOAT_CONFIG) return [{ path: path.resolve(env.LIFEBOAT_CONFIG), source: '$LIFEBOAT_CONFIG' }];
+  const xdg = env.XDG_CONFIG_HOME || path.join(env.HOME || os.homedir(), '.config');
+  return [
+    { path: path.join(xdg, 'lifeboat', 'config.json'), source: 'XDG config dir' },
+    { path: '/etc/lifeboat/config.json', source: '/etc/lifeboat' },
+  ];
+}
+
+/** Same as src/config/load.ts stateDirFor (held equal by a unit test). */
+export function walStateDir(configured: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  if (configured) return configured;
+  if (env.LIFEBOAT_STATE_DIR) return path.resolve(env.LIFEBOAT_STATE_DIR);
+  if (process.getuid?.() === 0) return '/var/lib/lifeboat';
+  const xdg = env.XDG_STATE_HOME || path.join(env.HOME || os.homedir(), '.local', 'state');
+  return path.join(xdg, 'lifeboat');
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isInt = (v: unknown, lo: number, hi: number) => typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi;
+
+/** Light check of `walArchive`; undefined = not accepted here (the full path decides). */
+export function lightWalArchive(v: unknown): WalArchiveSettings | undefined {
+  if (v === undefined) return { ...WAL_ARCHIVE_DEFAULTS };
+  if (!isObj(v)) return undefined;
+  const known = ['async', 'spoolDir', 'parallel', 'maxQueue', 'waitSeconds', 'idleSeconds'];
+  if (Object.keys(v).some((k) => !known.includes(k))) return undefined;
+  const out: WalArchiveSettings = { ...WAL_ARCHIVE_DEFAULTS };
+  if (v.async !== undefined) {
+    if (typeof v.async !== 'boolean') return undefined;
+    out.async = v.async;
+  }
+  if (v.spoolDir !== undefined) {
+    if (typeof v.spoolDir !== 'string' || v.spoolDir.length < 1) return undefined;
+    out.spoolDir = v.spoolDir;
+  }
+  if (v.parallel !== undefined) {
+    if (!isInt(v.parallel, 1, 32)) return undefined;
+    out.parallel = v.parallel as number;
+  }
+  if (v.maxQueue !== undefined) {
+    if (!isInt(v.maxQueue, 1, 1_000_000)) return undefined;
+    out.maxQueue = v.maxQueue as number;
+  }
+  for (const k of ['waitSeconds', 'idleSeconds'] as const) {
+    if (v[k] === undefined) continue;
+    const n = v[k];
+    if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0 || n > 86_400) return undefined;
+    out[k] = n;
+  }
+  return out;
+}
+
+/** Light check of `defaults.compression` (zod: strips unknown keys). */
+export function lightCompression(defaults: unknown): WalCompression | undefined {
+  if (defaults === undefined) return { algorithm: 'zstd', level: 1 };
+  if (!isObj(defaults)) return undefined;
+  const c = defaults.compression;
+  if (c === undefined) return { algorithm: 'zstd', level: 1 };
+  if (!isObj(c)) return undefined;
+  if (c.algorithm !== 'zstd' && c.algorithm !== 'gzip' && c.algorithm !== 'none') return undefined;
+  const out: WalCompression = { algorithm: c.algorithm };
+  if (c.level !== undefined) {
+    if (!isInt(c.level, -7, 22)) return undefined;
+    out.level = c.level as number;
+  }
+  if (c.threads !== undefined) {
+    if (!isInt(c.threads, 0, 64)) return undefined;
+    out.threads = c.threads as number;
+  }
+  return out;
+}
+
+/** Pick the cluster as AgentEnv.cluster does, with the same messages. */
+function pickCluster(clusters: Obj, name: string | undefined, file: string): string {
+  const names = Object.keys(clusters);
+  if (!name) {
+    if (names.length === 1) return names[0]!;
+    throw new LifeboatError('USAGE', `choose a cluster with --cluster (configured: ${names.join(', ') || 'none'})`);
+  }
+  if (!Object.hasOwn(clusters, name)) {
+    throw new LifeboatError('UNKNOWN_CLUSTER', `no cluster "${name}" in ${file}`, { hint: `configured: ${names.join(', ') || 'none'}` });
+  }
+  return name;
+}
+
+interface Light {
+  cluster: string;
+  repoPath: string;
+  compression: WalCompression;
+  walArchive: WalArchiveSettings;
+  stateDir?: string;
+}
+
+/** The light reading; undefined when the full path must decide. Throws only errors the full path would give too. */
+export function lightResolve(text: string, file: string, clusterName: string | undefined): Light | undefined {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    return undefined; // the full loader words the syntax error
+  }
+  if (!isObj(data) || !isObj(data.clusters) || !isObj(data.repositories)) return undefined;
+  if (data.plugins !== undefined && !(Array.isArray(data.plugins) && data.plugins.length === 0)) return undefined;
+  if (data.stateDir !== undefined && (typeof data.stateDir !== 'string' || data.stateDir.length < 1)) return undefined;
+  const name = pickCluster(data.clusters, clusterName, file);
+  if (!NAME_RE.test(name)) return undefined;
+  const cluster = data.clusters[name];
+  if (!isObj(cluster) || typeof cluster.repository !== 'string' || !NAME_RE.test(cluster.repository)) return undefined;
+  if (!Object.hasOwn(data.repositories, cluster.repository)) return undefined;
+  const repo = data.repositories[cluster.repository];
+  if (!isObj(repo) || repo.type !== 'local') return undefined;
+  const keys = Object.keys(repo);
+  if (keys.length !== 2 || !keys.includes('path') || typeof repo.path !== 'string' || repo.path.length < 1) return undefined;
+  const walArchive = lightWalArchive(cluster.walArchive);
+  const compression = lightCompression(data.defaults);
+  if (!walArchive || !compression) return undefined;
+  const base = path.dirname(file);
+  if (walArchive.spoolDir) walArchive.spoolDir = path.resolve(base, walArchive.spoolDir);
+  const out: Light = { cluster: name, repoPath: path.resolve(base, repo.path), compression, walArchive };
+  if (typeof data.stateDir === 'string') out.stateDir = path.resolve(base, data.stateDir);
+  return out;
+}
+
+/** Resolve config, cluster and storage for a WAL hook (light path, else the agent's loaders). */
+export async function resolveWalTarget(configArg: string | undefined, clusterName: string | undefined): Promise<WalTarget> {
+  const candidates = walConfigCandidates(configArg);
+  const found = candidates.find((c) => existsSync(c.path));
+  if (found) {
+    let text: string | undefined;
+    try {
+      text = readFileSync(found.path, 'utf8');
+    } catch {
+      text = undefined; // the full loader reports it
+    }
+    const light = text === undefined ? undefined : lightResolve(text, found.path, clusterName);
+    if (light) {
+      return {
+        configPath: found.path,
+        cluster: light.cluster,
+        storage: createLocalStorage(light.repoPath),
+        compression: light.compression,
+        walArchive: light.walArchive,
+        stateDir: walStateDir(light.stateDir),
+        via: 'light',
+      };
+    }
+  }
+  return resolveFull(configArg, clusterName);
+}
+
+async function resolveFull(configArg: string | undefined, clusterName: string | undefined): Promise<WalTarget> {
+  const { AgentEnv } = await import('../agent/env.js');
+  const env = new AgentEnv(configArg, { builtins: 'storage' });
+  const { config, path: file } = await env.config();
+  const name = pickCluster(config.clusters as Obj, clusterName, file);
+  const cluster = config.clusters[name]!;
+  const storage = await env.storage(cluster.repository);
+  const wa = cluster.walArchive;
+  const walArchive: WalArchiveSettings = { ...WAL_ARCHIVE_DEFAULTS, ...(wa ?? {}) };
+  if (walArchive.spoolDir) walArchive.spoolDir = path.resolve(path.dirname(file), walArchive.spoolDir);
+  const c = config.defaults.compression;
+  return {
+    configPath: file,
+    cluster: name,
+    storage,
+    compression: { algorithm: c.algorithm, ...(c.level !== undefined ? { level: c.level } : {}), ...(c.threads !== undefined ? { threads: c.threads } : {}) },
+    walArchive,
+    stateDir: walStateDir(config.stateDir),
+    via: 'full',
+  };
+}
+
+/** The spool directory for a cluster: walArchive.spoolDir, else <stateDir>/wal-spool. */
+export function spoolRoot(t: Pick<WalTarget, 'walArchive' | 'stateDir'>): string {
+  return t.walArchive.spoolDir ?? path.join(t.stateDir, 'wal-spool');
+}
