@@ -322,12 +322,14 @@ function connectOne(ep: SshEndpoint, sock: Duplex | undefined, opts: SshOptions,
       port: ep.port,
       username: ep.user,
       readyTimeout: 0, // our own timer, paused while the operator answers a prompt
+      // two parameters: ssh2 waits for verify(), so the operator can be asked
       hostVerifier: ((key: Buffer, verify: (ok: boolean) => void) => {
         void verifyHostKey(key).then(verify, (err) => {
           failure = new LifeboatError('HOST_KEY_UNKNOWN', `${who}: ${(err as Error).message}`);
           verify(false);
         });
-      }) as unknown as ConnectConfig['hostVerifier'],
+      }) satisfies ssh2.HostVerifier,
+      // ssh2 accepts next(false) to stop (its typings do not say so)
       authHandler: authHandler as unknown as ConnectConfig['authHandler'],
       algorithms: { serverHostKey: [...new Set([...preferred, ...HOST_KEY_ALGOS])] as ssh2.ServerHostKeyAlgorithm[] },
       ...(sock ? { sock } : {}),

@@ -12,6 +12,8 @@ import { BIN, lifeboat, workspace, type CliResult, type Workspace } from '../hel
 // and the real CLI; the remote agent is this checkout's, started by sshd's shell.
 const skip = sshSkipReason();
 if (skip) console.warn(`skipping SSH tests: ${skip}`);
+const hasTmux = (await execa('tmux', ['-V'], { reject: false })).exitCode === 0;
+if (!skip && !hasTmux) console.warn('skipping the terminal test: no tmux (bash scripts/setup.sh --test installs it)');
 
 const q = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 /** The agent command sshd runs: this checkout's lifeboat, by absolute paths (sshd's PATH has no node). */
@@ -305,7 +307,7 @@ describe.skipIf(!!skip)('SSH transport', () => {
     expect((await as(home, ['hosts', 'test', '--group', 'staging'])).code).toBe(1);
   });
 
-  test('on a terminal: an unknown host key is asked about (fingerprint shown), an encrypted key\'s passphrase is asked once, unechoed, never stored', async () => {
+  test.skipIf(!hasTmux)('on a terminal: an unknown host key is asked about (fingerprint shown), an encrypted key\'s passphrase is asked once, unechoed, never stored', async () => {
     const home = await newHome();
     const enc = await makeKey(path.join(home.home, 'keys'), 'enc', { passphrase: 'tty horse battery' });
     await a.authorize(enc.pub);
