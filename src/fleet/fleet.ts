@@ -41,3 +41,30 @@ export function fleetExitCode(outcomes: { ok: boolean }[]): number {
   if (failed === 0) return 0;
   return failed === outcomes.length ? 1 : 3;
 }
+
+/** `--all` / `--group G` / `--parallel N` on a read-only command. */
+export interface FleetFlags {
+  all?: boolean;
+  group?: string[];
+  parallel?: number;
+}
+
+/** True when the command should run across the inventory instead of on one host. */
+export function wantsFleet(f: FleetFlags): boolean {
+  return !!f.all || !!f.group?.length;
+}
+
+/** One host's record in a fleet-wide `--json` document. */
+export interface FleetRecord<T> {
+  host: string;
+  ok: boolean;
+  result?: T;
+  error?: SerializedError;
+}
+
+/** The `--json` document of a fleet-wide command: `{ok, summary, hosts: [{host, ok, result|error}]}`. */
+export function fleetDocument<T>(outcomes: HostOutcome<T>[]): { ok: boolean; summary: { ok: number; failed: number }; hosts: FleetRecord<T>[] } {
+  const hosts = outcomes.map((o) => ({ host: o.host, ok: o.ok, ...(o.error ? { error: o.error } : { result: o.result as T }) }));
+  const ok = outcomes.filter((o) => o.ok).length;
+  return { ok: ok === outcomes.length, summary: { ok, failed: outcomes.length - ok }, hosts };
+}

@@ -307,6 +307,87 @@ describe.skipIf(!!skip)('SSH transport', () => {
     expect((await as(home, ['hosts', 'test', '--group', 'staging'])).code).toBe(1);
   });
 
+  test('status, list and check --all / --group: per-host records, one host down is named and does not stop the others, exit 3', async () => {
+    const c = await startSshd({ name: 'fleet-c' });
+    extraSshds.push(c);
+    const home = await newHome();
+    const k = await makeKey(home.sshDir, 'id_ed25519');
+    await Promise.all([a.authorize(k.pub), c.authorize(k.pub)]);
+    for (const [name, port, group] of [['alpha', a.port, 'production'], ['beta', a.port, 'production'], ['gamma', c.port, 'staging']] as const) {
+      const r = await as(home, ['--accept-new-host-key', 'hosts', 'add', name, `root@127.0.0.1:${port}`, '--group', group, '--agent-command', agentCommand(ws.config)]);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    await c.stop();
+    // compare real data: at least one backup (the first test makes some; this one may run alone with -t)
+    if (!(await lifeboat(['--json', 'list'], { config: ws.config })).json.backups.length) {
+      expect((await lifeboat(['backup', '-c', 'pg', '-d', SAMPLE_DB, '--tag', 'daily'], { config: ws.config })).code).toBe(0);
+    }
+    const localStatus = await lifeboat(['--json', 'status'], { config: ws.config });
+    const localList = await lifeboat(['--json', 'list'], { config: ws.config });
+
+    const st = await as(home, ['--json', 'status', '--all']);
+    expect(st.code, st.stderr).toBe(3);
+    expect(st.json.summary).toEqual({ ok: 2, failed: 1 });
+    expect(st.json.hosts.map((h: { host: string }) => h.host)).toEqual(['alpha', 'beta', 'gamma']);
+    const by = Object.fromEntries(st.json.hosts.map((h: { host: string }) => [h.host, h]));
+    expect(by.gamma).toMatchObject({ ok: false, error: { code: 'HOST_UNREACHABLE' } });
+    expect(by.gamma.result).toBeUndefined();
+    for (const n of ['alpha', 'beta']) {
+      expect(by[n].ok).toBe(true);
+      // what the remote agent reports is what the local one reports (ageHours moves with the clock)
+      const strip = (cs: { ageHours?: number }[]) => cs.map(({ ageHours: _a, ...rest }) => rest);
+      expect(strip(by[n].result.clusters)).toEqual(strip(localStatus.json.clusters));
+    }
+
+    const text = await as(home, ['status', '--all']);
+    expect(text.code).toBe(3);
+    expect(text.stdout).toMatch(/^HOST\s+CLUSTER\s+STATE/m);
+    expect(text.stdout).toMatch(/^alpha\s+pg\s+ok\s/m);
+    expect(text.stdout).toMatch(/^beta\s+pg\s+ok\s/m);
+    expect(text.stdout).toMatch(/^gamma\s+-\s+DOWN/m);
+    expect(text.stdout).toContain(`gamma: gamma (root@127.0.0.1:${c.port}): connection refused`);
+    expect(text.stdout).toContain('2 of 3 hosts ok');
+    const lines = text.stdout.trimEnd().split('\n');
+    // every line names its host (the header and the summary aside)
+    for (const line of lines.slice(1, -1)) expect(line, line).toMatch(/^(alpha|beta|gamma)\b/);
+    for (const line of lines) if (!/^gamma: /.test(line)) expect(line.length, line).toBeLessThanOrEqual(80);
+
+    // list: the same backups on each reachable host as locally
+    const list = await as(home, ['--json', 'list', '--all']);
+    expect(list.code, list.stderr).toBe(3);
+    const lby = Object.fromEntries(list.json.hosts.map((h: { host: string }) => [h.host, h]));
+    expect(lby.alpha.result).toEqual(localList.json);
+    expect(lby.beta.result).toEqual(localList.json);
+    expect(lby.gamma.error.code).toBe('HOST_UNREACHABLE');
+    const listText = await as(home, ['list', '--group', 'production']);
+    expect(listText.code, listText.stderr).toBe(0);
+    const ids = localList.json.backups.map((b: { id: string }) => b.id);
+    for (const h of ['alpha', 'beta']) for (const id of ids) expect(listText.stdout).toMatch(new RegExp(`^${h}\\s+${id}\\s`, 'm'));
+    for (const line of listText.stdout.trimEnd().split('\n')) expect(line.length, line).toBeLessThanOrEqual(80);
+    expect(listText.stdout.trimEnd().split('\n').at(-1)).toBe('2 of 2 hosts ok');
+
+    // check: archiving is not set up on this cluster, so every reachable host fails its check too → all failed, exit 1
+    const check = await as(home, ['--json', 'check', '--all', '--probe-seconds', '1']);
+    expect(check.code, check.stderr).toBe(1);
+    expect(check.json.hosts.map((h: { host: string }) => h.host)).toEqual(['alpha', 'beta', 'gamma']);
+    const localCheck = await lifeboat(['--json', 'check', '--probe-seconds', '1'], { config: ws.config });
+    for (const h of check.json.hosts.slice(0, 2)) {
+      expect(h.result.cluster).toBe('pg');
+      expect(h.result.ok).toBe(localCheck.json.ok);
+      expect(h.result.findings.map((f: { name: string; ok: boolean }) => [f.name, f.ok])).toEqual(localCheck.json.findings.map((f: { name: string; ok: boolean }) => [f.name, f.ok]));
+    }
+    const checkText = await as(home, ['check', '--group', 'production', '--probe-seconds', '1']);
+    for (const line of checkText.stdout.trimEnd().split('\n').slice(0, -1)) expect(line, line).toMatch(/^(ok  |warn|FAIL) (alpha|beta): pg: |^\s+(alpha|beta): fix: /);
+
+    // usage: --host and --all together; an unknown group
+    const both = await as(home, ['--json', '--host', 'alpha', 'status', '--all']);
+    expect(both.code).toBe(2);
+    expect(both.json.error.code).toBe('USAGE');
+    const nogroup = await as(home, ['status', '--group', 'nosuch']);
+    expect(nogroup.code).toBe(2);
+    expect(nogroup.stderr).toContain('no host in group "nosuch"');
+  });
+
   test.skipIf(!hasTmux)('on a terminal: an unknown host key is asked about (fingerprint shown), an encrypted key\'s passphrase is asked once, unechoed, never stored', async () => {
     const home = await newHome();
     const enc = await makeKey(path.join(home.home, 'keys'), 'enc', { passphrase: 'tty horse battery' });

@@ -3,6 +3,9 @@ import type { BackupSummary, ClusterStatus, InvalidBackup } from '../../agent/un
 import type { Manifest, Verification } from '../../core/manifest.js';
 import { age, bytes, compactBytes, duration, paint, table } from '../format.js';
 import { Exit, printJson, withAgent, type GlobalOptions } from '../session.js';
+import type { FleetFlags } from '../../fleet/fleet.js';
+import { addFleetOptions, FLEET_HELP, fleetFooter, hostDownCell, runOnFleet, setFleetExit } from './hosts.js';
+import { fleetDocument } from '../../fleet/fleet.js';
 
 const LEVEL_SHORT: Record<string, string> = { checksum: 'sum', structure: 'str', restore: 'rst' };
 
@@ -14,31 +17,45 @@ export function verificationCell(v: BackupSummary['verification']): string {
 }
 
 export function registerCatalog(program: Command, globals: () => GlobalOptions): void {
-  program
-    .command('list')
-    .description('list backups (logical and physical share one catalog)')
-    .option('-c, --cluster <name>', 'only this cluster')
-    .action(async (o) => {
+  addFleetOptions(
+    program
+      .command('list')
+      .description('list backups (logical and physical share one catalog)')
+      .option('-c, --cluster <name>', 'only this cluster'),
+  )
+    .addHelpText('after', FLEET_HELP)
+    .action(async (o: { cluster?: string } & FleetFlags) => {
       const g = globals();
-      const res = await withAgent(g, (c) => c.call<{ backups: BackupSummary[]; invalid: InvalidBackup[] }>('catalog.list', o.cluster ? { cluster: o.cluster } : {}));
+      type Listing = { backups: BackupSummary[]; invalid: InvalidBackup[] };
+      const call = (c: { call: <T>(m: string, p: Record<string, unknown>) => Promise<T> }) => c.call<Listing>('catalog.list', o.cluster ? { cluster: o.cluster } : {});
+      const fleet = await runOnFleet(g, o, (c) => call(c));
+      if (fleet) {
+        if (g.json) printJson(fleetDocument(fleet));
+        else {
+          for (const f of fleet) if (f.result) printInvalid(f.result.invalid, f.host);
+          const rows: string[][] = [];
+          for (const f of fleet) {
+            if (!f.result) rows.push([f.host, hostDownCell(f.error!), '', '', '', '', '', '']);
+            else if (!f.result.backups.length) rows.push([f.host, paint('no backups yet', 'dim'), '', '', '', '', '', '']);
+            else rows.push(...listRows(f.result.backups).map((r) => [f.host, ...r.slice(0, 6), r[7]!]));
+          }
+          process.stdout.write(
+            table(
+              [{ header: 'HOST', shrink: true }, { header: 'ID (UTC start)' }, { header: 'KIND' }, { header: 'AGE', align: 'right' }, { header: 'TAG LABEL', shrink: true }, { header: 'RAW', align: 'right' }, { header: 'STORED', align: 'right' }, { header: 'VERIFIED' }],
+              rows,
+            ) + '\n',
+          );
+          process.stdout.write(fleetFooter(fleet));
+        }
+        return setFleetExit(fleet);
+      }
+      const res = await withAgent(g, (c) => call(c));
       if (g.json) return printJson(res);
       printInvalid(res.invalid);
       if (res.backups.length === 0) {
         process.stdout.write('no backups yet. Take one with: lifeboat backup --cluster NAME\n');
         return;
       }
-      const multi = new Set(res.backups.map((b) => b.cluster)).size > 1;
-      const now = Date.now();
-      const rows = res.backups.map((b) => [
-        b.id,
-        b.kind === 'logical' ? 'log' : 'phy',
-        age((now - Date.parse(b.finishedAt)) / 3_600_000),
-        [multi ? `${b.cluster}:` : '', b.tag, b.label ?? ''].filter(Boolean).join(' '),
-        compactBytes(b.rawSize),
-        compactBytes(b.storedSize),
-        duration(b.durationMs),
-        verificationCell(b.verification),
-      ]);
       process.stdout.write(
         table(
           [
@@ -51,7 +68,7 @@ export function registerCatalog(program: Command, globals: () => GlobalOptions):
             { header: 'TOOK', align: 'right' },
             { header: 'VERIFIED' },
           ],
-          rows,
+          listRows(res.backups),
           Math.max(80, Math.min(process.stdout.columns ?? 80, 160)),
         ) + '\n',
       );
@@ -69,25 +86,41 @@ export function registerCatalog(program: Command, globals: () => GlobalOptions):
       process.stdout.write(renderManifest(res.manifest, res.verifications));
     });
 
-  program
-    .command('status')
-    .description('per cluster: newest backup and its age, counts by tag, sizes; exit 1 when too old')
-    .option('-c, --cluster <name>', 'only this cluster')
-    .addHelpText('after', '\nExit code 1 when a cluster has no backup or its newest backup is older than\nmaxBackupAgeHours (default 26 h), so cron jobs and monitors can use it.')
-    .action(async (o) => {
+  addFleetOptions(
+    program
+      .command('status')
+      .description('per cluster: newest backup and its age, counts by tag, sizes; exit 1 when too old')
+      .option('-c, --cluster <name>', 'only this cluster'),
+  )
+    .addHelpText('after', '\nExit code 1 when a cluster has no backup or its newest backup is older than\nmaxBackupAgeHours (default 26 h), so cron jobs and monitors can use it.\nWith --all/--group a host with a stale cluster counts as a failed host.' + FLEET_HELP)
+    .action(async (o: { cluster?: string } & FleetFlags) => {
       const g = globals();
-      const res = await withAgent(g, (c) => c.call<ClusterStatus[]>('catalog.status', o.cluster ? { cluster: o.cluster } : {}));
+      const call = async (c: { call: <T>(m: string, p: Record<string, unknown>) => Promise<T> }) => {
+        const clusters = await c.call<ClusterStatus[]>('catalog.status', o.cluster ? { cluster: o.cluster } : {});
+        return { ok: clusters.every((s) => s.ok), clusters };
+      };
+      const fleet = await runOnFleet(g, o, (c) => call(c), (r) => r.ok);
+      if (fleet) {
+        if (g.json) printJson(fleetDocument(fleet));
+        else {
+          const rows: string[][] = [];
+          for (const f of fleet) {
+            if (!f.result) rows.push([f.host, '-', hostDownCell(f.error!), '-', '-', '-', '-', '-']);
+            else if (!f.result.clusters.length) rows.push([f.host, '-', paint('none', 'yellow'), '-', '-', '-', '-', '-']);
+            else rows.push(...f.result.clusters.map((s) => [f.host, ...statusRow(s, true)]));
+          }
+          process.stdout.write(
+            table([{ header: 'HOST', shrink: true }, { header: 'CLUSTER', shrink: true }, { header: 'STATE' }, { header: 'NEWEST' }, { header: 'AGE', align: 'right' }, { header: 'BY TAG', shrink: true }, { header: 'REPO', align: 'right' }, { header: 'VERIFIED' }], rows) + '\n',
+          );
+          for (const f of fleet) for (const s of f.result?.clusters ?? []) if (s.problem) process.stdout.write(`${f.host}: ${s.cluster}: ${s.problem}\n`);
+          process.stdout.write(fleetFooter(fleet));
+        }
+        return setFleetExit(fleet);
+      }
+      const res = (await withAgent(g, (c) => call(c))).clusters;
       if (g.json) printJson({ ok: res.every((s) => s.ok), clusters: res });
       else {
-        const rows = res.map((s) => [
-          s.cluster,
-          s.ok ? paint('ok', 'green') : paint('STALE', 'red'),
-          s.latest ? s.latest.id : '-',
-          age(s.ageHours),
-          Object.entries(s.byTag).map(([t, n]) => `${t}:${n}`).join(' ') || '-',
-          bytes(s.repositoryBytes),
-          s.lastVerification ? (s.lastVerification.ok ? paint(`ok ${age((Date.now() - Date.parse(s.lastVerification.at)) / 3.6e6)} ago`, 'green') : paint('FAILED', 'red')) : '-',
-        ]);
+        const rows = res.map((s) => statusRow(s, false));
         process.stdout.write(
           table([{ header: 'CLUSTER', shrink: true }, { header: 'STATE' }, { header: 'NEWEST' }, { header: 'AGE', align: 'right' }, { header: 'BY TAG', shrink: true }, { header: 'REPO', align: 'right' }, { header: 'VERIFIED' }], rows) + '\n',
         );
@@ -97,9 +130,39 @@ export function registerCatalog(program: Command, globals: () => GlobalOptions):
     });
 }
 
-function printInvalid(invalid: InvalidBackup[]): void {
+/** One `list` row: ID, KIND, AGE, TAG LABEL, RAW, STORED, TOOK, VERIFIED. */
+function listRows(backups: BackupSummary[]): string[][] {
+  const multi = new Set(backups.map((b) => b.cluster)).size > 1;
+  const now = Date.now();
+  return backups.map((b) => [
+    b.id,
+    b.kind === 'logical' ? 'log' : 'phy',
+    age((now - Date.parse(b.finishedAt)) / 3_600_000),
+    [multi ? `${b.cluster}:` : '', b.tag, b.label ?? ''].filter(Boolean).join(' '),
+    compactBytes(b.rawSize),
+    compactBytes(b.storedSize),
+    duration(b.durationMs),
+    verificationCell(b.verification),
+  ]);
+}
+
+/** One `status` row: CLUSTER, STATE, NEWEST, AGE, BY TAG, REPO, VERIFIED (compact: "ok 2h" instead of "ok 2h ago"). */
+function statusRow(s: ClusterStatus, compact: boolean): string[] {
+  const v = s.lastVerification;
+  return [
+    s.cluster,
+    s.ok ? paint('ok', 'green') : paint('STALE', 'red'),
+    s.latest ? s.latest.id : '-',
+    age(s.ageHours),
+    Object.entries(s.byTag).map(([t, n]) => `${t}:${n}`).join(' ') || '-',
+    compact ? compactBytes(s.repositoryBytes) : bytes(s.repositoryBytes),
+    v ? (v.ok ? paint(`ok ${age((Date.now() - Date.parse(v.at)) / 3.6e6)}${compact ? '' : ' ago'}`, 'green') : paint('FAILED', 'red')) : '-',
+  ];
+}
+
+function printInvalid(invalid: InvalidBackup[], host?: string): void {
   for (const i of invalid) {
-    process.stderr.write(`lifeboat: ${paint('warning', 'yellow', process.stderr)}: backup ${i.cluster}/${i.id} is not listed: ${i.error}\n`);
+    process.stderr.write(`lifeboat: ${paint('warning', 'yellow', process.stderr)}: ${host ? `${host}: ` : ''}backup ${i.cluster}/${i.id} is not listed: ${i.error}\n`);
   }
 }
 

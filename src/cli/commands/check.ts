@@ -3,26 +3,47 @@ import type { ArchivingFinding } from '../../core/plugin.js';
 import { LifeboatError } from '../../core/errors.js';
 import { paint } from '../format.js';
 import { Exit, printJson, withAgent, type GlobalOptions } from '../session.js';
+import { fleetDocument, type FleetFlags } from '../../fleet/fleet.js';
+import { addFleetOptions, FLEET_HELP, fleetFooter, runOnFleet, setFleetExit } from './hosts.js';
 
-function renderFindings(cluster: string, findings: ArchivingFinding[]): string {
+/** One line per finding (`ok`/`warn`/`FAIL`), then its fix; with `host`, the fix line names it too. */
+function renderFindings(cluster: string, findings: ArchivingFinding[], host?: string): string {
   const lines: string[] = [];
   for (const f of findings) {
     const mark = f.ok ? paint('ok  ', 'green') : f.level === 'warn' ? paint('warn', 'yellow') : paint('FAIL', 'red');
     lines.push(`${mark} ${cluster}: ${f.name}: ${f.detail}`);
-    if (!f.ok && f.fix) lines.push(`       fix: ${f.fix}${f.needs ? `  (then ${f.needs === 'restart' ? 'restart PostgreSQL' : 'SELECT pg_reload_conf()'})` : ''}`);
+    if (!f.ok && f.fix) lines.push(`       ${host ? `${host}: ` : ''}fix: ${f.fix}${f.needs ? `  (then ${f.needs === 'restart' ? 'restart PostgreSQL' : 'SELECT pg_reload_conf()'})` : ''}`);
   }
   return lines.join('\n');
 }
 
 export function registerCheck(program: Command, globals: () => GlobalOptions): void {
-  program
-    .command('check')
-    .description('check WAL archiving: settings (each with its fix) and an end-to-end probe')
-    .option('-c, --cluster <name>', 'cluster')
-    .option('--probe-seconds <n>', 'how long to wait for the probe segment', (v) => Number.parseInt(v, 10), 60)
-    .action(async (o) => {
+  addFleetOptions(
+    program
+      .command('check')
+      .description('check WAL archiving: settings (each with its fix) and an end-to-end probe')
+      .option('-c, --cluster <name>', 'cluster')
+      .option('--probe-seconds <n>', 'how long to wait for the probe segment', (v) => Number.parseInt(v, 10), 60),
+  )
+    .addHelpText('after', FLEET_HELP)
+    .action(async (o: { cluster?: string; probeSeconds: number } & FleetFlags) => {
       const g = globals();
-      const r = await withAgent(g, (c) => c.call<{ cluster: string; ok: boolean; findings: ArchivingFinding[] }>('check.cluster', { probeSeconds: o.probeSeconds, ...(o.cluster ? { cluster: o.cluster } : {}) }));
+      type Checked = { cluster: string; ok: boolean; findings: ArchivingFinding[] };
+      const call = (c: { call: <T>(m: string, p: Record<string, unknown>) => Promise<T> }) => c.call<Checked>('check.cluster', { probeSeconds: o.probeSeconds, ...(o.cluster ? { cluster: o.cluster } : {}) });
+      const fleet = await runOnFleet(g, o, (c) => call(c), (r) => r.ok);
+      if (fleet) {
+        if (g.json) printJson(fleetDocument(fleet));
+        else {
+          const parts: string[] = [];
+          for (const f of fleet) {
+            if (f.result) parts.push(renderFindings(`${f.host}: ${f.result.cluster}`, f.result.findings, f.host));
+            else parts.push(`${paint('FAIL', 'red')} ${f.host}: no answer (below)`);
+          }
+          process.stdout.write(parts.join('\n') + '\n' + fleetFooter(fleet));
+        }
+        return setFleetExit(fleet);
+      }
+      const r = await withAgent(g, (c) => call(c));
       if (g.json) printJson(r);
       else process.stdout.write(renderFindings(r.cluster, r.findings) + '\n');
       if (!r.ok) process.exitCode = Exit.FAILED;

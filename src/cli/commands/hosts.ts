@@ -5,11 +5,11 @@ import type { ClusterStatus } from '../../agent/units/catalog.js';
 import { LifeboatError, toLifeboatError, type SerializedError } from '../../core/errors.js';
 import type { Manifest } from '../../core/manifest.js';
 import { AgentClient, CLIENT_VERSION } from '../../fleet/client.js';
-import { fleetExitCode, forEachHost } from '../../fleet/fleet.js';
+import { fleetExitCode, forEachHost, wantsFleet, type FleetFlags, type HostOutcome } from '../../fleet/fleet.js';
 import { DEFAULT_AGENT_COMMAND, HostEntrySchema, Inventory, LOCAL_HOST, type HostEntry } from '../../fleet/inventory.js';
 import { PROTOCOL_VERSION, type HelloResult } from '../../protocol/index.js';
 import { duration, paint, table } from '../format.js';
-import { Exit, openTransport, printJson, type GlobalOptions } from '../session.js';
+import { Exit, openTransport, printJson, withAgent, type GlobalOptions } from '../session.js';
 
 /** What `hosts test` found on one host. */
 export interface HostTest {
@@ -81,6 +81,67 @@ export async function testHost(g: GlobalOptions, entry: Pick<HostEntry, 'name' |
     }
   }
   return rec;
+}
+
+/** `--parallel N`: 1 to 64. */
+function parseParallel(v: string): number {
+  const n = Number.parseInt(v, 10);
+  if (!Number.isInteger(n) || n < 1 || n > 64 || String(n) !== v.trim()) throw new LifeboatError('USAGE', `--parallel: a number from 1 to 64, not "${v}"`);
+  return n;
+}
+
+/** Add `--all`, `--group G` and `--parallel N` to a read-only command. */
+export function addFleetOptions(cmd: Command): Command {
+  return cmd
+    .option('-a, --all', 'run on every host in the inventory, in parallel')
+    .option('-g, --group <group>', 'run on every host in this group (repeatable)', collect)
+    .option('--parallel <n>', 'hosts at once with --all/--group', parseParallel, 8);
+}
+
+/** Help text shared by the fleet-wide read-only commands. */
+export const FLEET_HELP = `
+With --all or --group G the command runs on those inventory hosts, 8 at a
+time (--parallel N); every line and JSON record names its host, and one
+unreachable host does not stop the others. Exit code then: 0 all hosts ok,
+3 some failed, 1 all failed. --json: {ok, summary, hosts: [{host, ok,
+result|error}]}. Docs: docs/fleet.md.`;
+
+/**
+ * Run `fn` on the agent of each selected inventory host (bounded concurrency,
+ * src/fleet/fleet.ts). `undefined` when no fleet flag was given: the caller
+ * then runs on the one host of --host (or local).
+ */
+export async function runOnFleet<T>(g: GlobalOptions, f: FleetFlags, fn: (client: AgentClient, host: string) => Promise<T>, ok: (r: T) => boolean = () => true): Promise<HostOutcome<T>[] | undefined> {
+  if (!wantsFleet(f)) return undefined;
+  if (g.host) throw new LifeboatError('USAGE', '--host names one host; --all and --group name many: give one or the other');
+  const inventory = new Inventory();
+  const selected = await inventory.select({ ...(f.group ? { groups: f.group } : {}), ...(f.all ? { all: true } : {}) });
+  if (!selected.length) throw new LifeboatError('UNKNOWN_HOST', `the inventory is empty (${inventory.file})`, { hint: 'add a host with: lifeboat hosts add NAME [user@]host' });
+  return forEachHost(selected.map((h) => h.name), f.parallel ?? 8, (name) => withAgent({ ...g, host: name }, (c) => fn(c, name)), ok);
+}
+
+/** Lines after a fleet table: each failed host's error (and hint), then "N of M hosts ok". */
+export function fleetFooter(outcomes: HostOutcome<unknown>[]): string {
+  const lines: string[] = [];
+  for (const o of outcomes) {
+    if (!o.error) continue;
+    lines.push(`${o.host}: ${o.error.message}`);
+    if (o.error.hint) lines.push(`${o.host}:   hint: ${o.error.hint}`);
+  }
+  const ok = outcomes.filter((o) => o.ok).length;
+  lines.push(`${ok} of ${outcomes.length} host${outcomes.length === 1 ? '' : 's'} ok`);
+  return lines.join('\n') + '\n';
+}
+
+/** Exit code of a fleet-wide run: 0 all ok, 3 some failed, 1 all failed. */
+export function setFleetExit(outcomes: { ok: boolean }[]): void {
+  const code = fleetExitCode(outcomes);
+  if (code !== 0) process.exitCode = code === 3 ? Exit.PARTIAL : Exit.FAILED;
+}
+
+/** The STATE cell of a host that did not answer (as in hosts test). */
+export function hostDownCell(e: SerializedError): string {
+  return paint(e.code === 'HOST_UNREACHABLE' || e.code === 'CONNECTION_FAILED' ? 'DOWN' : SSH_CODES.has(e.code) ? 'DENIED' : 'FAIL', 'red');
 }
 
 function collect(v: string, prev: string[] = []): string[] {
