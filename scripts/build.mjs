@@ -2,6 +2,7 @@
 // JavaScript, lazy imports split into chunks). Output: dist/.
 import { build } from 'esbuild';
 import { renameSync, rmSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -27,6 +28,31 @@ await build({
   define: { 'process.env.NODE_ENV': '"production"' },
   logLevel: 'warning',
 });
+// The agent that `lifeboat hosts deploy` copies to a host: one file, node
+// builtins only (no splitting, no node_modules on the host). ssh2 is the
+// operator's side: if anything on the agent path imports it, fail here.
+const agent = await build({
+  absWorkingDir: root,
+  entryPoints: { 'lifeboat-agent': 'src/fleet/agent-bundle.ts' },
+  outdir: tmp,
+  outExtension: { '.js': '.mjs' },
+  bundle: true,
+  splitting: false,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  mainFields: ['module', 'main'],
+  alias: { 'lifeboat/plugin': './src/core/index.ts' },
+  external: ['ssh2', 'cpu-features'],
+  banner: { js: "import { createRequire as __lbCreateRequire } from 'node:module'; const require = __lbCreateRequire(import.meta.url);" },
+  define: { 'process.env.NODE_ENV': '"production"' },
+  metafile: true,
+  logLevel: 'warning',
+});
+for (const [file, out] of Object.entries(agent.metafile.outputs)) {
+  const bad = out.imports.filter((i) => !i.path.startsWith('node:') && !builtinModules.includes(i.path));
+  if (bad.length) throw new Error(`${file}: the agent bundle must need only node builtins, but imports ${bad.map((i) => i.path).join(', ')}`);
+}
 try {
   renameSync(`${root}/dist`, old);
 } catch (err) {

@@ -146,6 +146,17 @@ export class Inventory {
     return h;
   }
 
+  /** Change one entry's agent command (hosts deploy); re-read first, validated like add. */
+  async setAgentCommand(name: string, agentCommand: string): Promise<HostEntry> {
+    const h = await this.get(name);
+    const res = HostEntrySchema.safeParse({ ...h, agentCommand });
+    if (!res.success) throw new LifeboatError('USAGE', `host ${name}: agentCommand: ${res.error.issues[0]!.message}`);
+    const data = this.db.data!;
+    data.hosts = data.hosts.map((x) => (x.name === name ? res.data : x));
+    await this.write();
+    return res.data;
+  }
+
   private async write(): Promise<void> {
     mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
     await this.db.write();

@@ -22,7 +22,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import type { Duplex } from 'node:stream';
 import ssh2 from 'ssh2';
-import type { AnyAuthMethod, AuthenticationType, Client as SshClient, ClientChannel, ConnectConfig, ParsedKey } from 'ssh2';
+import type { AnyAuthMethod, AuthenticationType, Client as SshClient, ClientChannel, ConnectConfig, ParsedKey, SFTPWrapper } from 'ssh2';
 import { LifeboatError } from '../core/errors.js';
 import { appendKnownHost, checkHostKey, fingerprint, hostKeyName, keyTypeOf, readKnownHosts, recordedKeyTypes } from './known-hosts.js';
 import { askHidden, askLine, interactive } from './prompt.js';
@@ -429,7 +429,7 @@ export async function spawnSshAgent(target: SshTarget, opts: SshOptions & { conf
       const tail = stderr.trim().split('\n').filter(Boolean).slice(-1)[0];
       if (code === 127 || (code !== 0 && /command not found|No such file or directory/.test(tail ?? ''))) {
         end.error = new LifeboatError('AGENT_FAILED', `${description}: agent command not found: ${command}${tail ? ` (${tail})` : ''}`, {
-          hint: `install lifeboat on ${target.name}, or set the command that starts it: lifeboat hosts add ${target.name} ${target.destination} --agent-command 'CMD'`,
+          hint: `install the agent there with: lifeboat hosts deploy ${target.name} (needs Node.js >= 20 on the host), or set the command that starts it: lifeboat hosts add ${target.name} ${target.destination} --agent-command 'CMD'`,
         });
       } else if (code === null && signal === null) {
         end.error = new LifeboatError('CONNECTION_FAILED', `${description}: the SSH connection was lost${lost ? ` (${lost})` : ''}`, {
@@ -455,4 +455,61 @@ export async function spawnSshAgent(target: SshTarget, opts: SshOptions & { conf
     },
     connection: conn,
   };
+}
+
+/** Connect to an inventory target (all hops, host keys, login) without starting anything. */
+export async function openSsh(target: Pick<SshTarget, 'name' | 'destination' | 'identityFile' | 'jump'>, opts: SshOptions = {}): Promise<SshConnection> {
+  return connect(resolveTarget(target, opts), opts, target.name);
+}
+
+/** What a remote command printed and how it ended. */
+export interface RemoteResult {
+  code: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run one command on an open connection and collect its output (small outputs only: capped at 1 MiB). */
+export async function runRemote(conn: SshConnection, command: string, opts: { timeoutMs?: number } = {}): Promise<RemoteResult> {
+  const channel = await exec(conn, command);
+  return new Promise((resolve, reject) => {
+    let stdout = '';
+    let stderr = '';
+    let code: number | null = null;
+    let signal: string | null = null;
+    const timer = setTimeout(() => {
+      channel.close();
+      reject(new LifeboatError('COMMAND_FAILED', `${conn.endpoint.label}: "${command}" did not finish within ${Math.round((opts.timeoutMs ?? 60_000) / 1000)} s`));
+    }, opts.timeoutMs ?? 60_000);
+    channel.setEncoding('utf8');
+    channel.stderr.setEncoding('utf8');
+    channel.on('data', (d: string) => (stdout = (stdout + d).slice(-1_048_576)));
+    channel.stderr.on('data', (d: string) => (stderr = (stderr + d).slice(-1_048_576)));
+    channel.on('error', () => undefined);
+    channel.on('exit', (c: number | null, s?: string) => {
+      code = typeof c === 'number' ? c : null;
+      signal = s ?? null;
+    });
+    channel.on('close', () => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+    channel.end();
+  });
+}
+
+/** The SFTP subsystem on an open connection; a clear error when the server offers none. */
+export function openSftp(conn: SshConnection): Promise<SFTPWrapper> {
+  return new Promise((resolve, reject) => {
+    conn.client.sftp((err, sftp) => {
+      if (err) {
+        reject(
+          new LifeboatError('UNSUPPORTED', `${conn.endpoint.label}: the SSH server offers no SFTP (${err.message})`, {
+            hint: 'enable it in the host\'s sshd_config: Subsystem sftp internal-sftp (or /usr/lib/openssh/sftp-server)',
+          }),
+        );
+      } else resolve(sftp);
+    });
+  });
 }

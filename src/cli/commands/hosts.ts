@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import type { Command } from 'commander';
 import type { ClusterStatus } from '../../agent/units/catalog.js';
@@ -48,7 +50,9 @@ export async function testHost(g: GlobalOptions, entry: Pick<HostEntry, 'name' |
     await client.call<HelloResult>('agent.hello', { protocolVersion: PROTOCOL_VERSION, clientVersion: CLIENT_VERSION });
     rec.rttMs = Math.round((performance.now() - t0) * 10) / 10;
     rec.agent = { version: hello.agentVersion, protocol: hello.protocolVersion, hostname: hello.host, node: hello.node, plugins: hello.plugins.map((p) => `${p.name} ${p.version}`) };
-    if (hello.agentVersion !== CLIENT_VERSION) rec.versionNote = `agent ${hello.agentVersion} differs from lifeboat ${CLIENT_VERSION} here`;
+    const cmp = compareVersions(hello.agentVersion, CLIENT_VERSION);
+    if (cmp < 0) rec.versionNote = `agent ${hello.agentVersion} is older than lifeboat ${CLIENT_VERSION} here: update it with lifeboat hosts deploy ${entry.name}`;
+    else if (cmp > 0) rec.versionNote = `agent ${hello.agentVersion} is newer than lifeboat ${CLIENT_VERSION} here: update lifeboat here`;
     if (hello.config && 'error' in hello.config) {
       rec.problem = hello.config.error;
     } else {
@@ -142,6 +146,32 @@ export function setFleetExit(outcomes: { ok: boolean }[]): void {
 /** The STATE cell of a host that did not answer (as in hosts test). */
 export function hostDownCell(e: SerializedError): string {
   return paint(e.code === 'HOST_UNREACHABLE' || e.code === 'CONNECTION_FAILED' ? 'DOWN' : SSH_CODES.has(e.code) ? 'DENIED' : 'FAIL', 'red');
+}
+
+/** Compare dotted versions numerically (`0.10.0` > `0.9.1`); a pre-release suffix sorts before its release. */
+export function compareVersions(a: string, b: string): number {
+  const parse = (v: string) => {
+    const [core, pre] = v.trim().replace(/^v/, '').split('-', 2) as [string, string | undefined];
+    return { nums: core.split('.').map((x) => Number.parseInt(x, 10) || 0), pre };
+  };
+  const x = parse(a);
+  const y = parse(b);
+  for (let i = 0; i < Math.max(x.nums.length, y.nums.length); i++) {
+    const d = (x.nums[i] ?? 0) - (y.nums[i] ?? 0);
+    if (d) return Math.sign(d);
+  }
+  if (x.pre === y.pre) return 0;
+  if (x.pre === undefined) return 1;
+  if (y.pre === undefined) return -1;
+  return x.pre < y.pre ? -1 : 1;
+}
+
+/** dist/lifeboat-agent.mjs next to the running CLI ($LIFEBOAT_AGENT_BUNDLE overrides). */
+export function agentBundlePath(): string {
+  if (process.env.LIFEBOAT_AGENT_BUNDLE) return path.resolve(process.env.LIFEBOAT_AGENT_BUNDLE);
+  const here = fileURLToPath(new URL('./lifeboat-agent.mjs', import.meta.url)); // bundled: dist/
+  if (existsSync(here)) return here;
+  return fileURLToPath(new URL('../../../dist/lifeboat-agent.mjs', import.meta.url)); // from src/ (tsx)
 }
 
 function collect(v: string, prev: string[] = []): string[] {
@@ -259,6 +289,50 @@ Inventory file: $LIFEBOAT_HOSTS_FILE, else $XDG_CONFIG_HOME/lifeboat/hosts.json
       const removed = await inventory.remove(name);
       if (g.json) return printJson({ ok: true, removed, file: inventory.file });
       process.stdout.write(`removed ${removed.name} (${removed.destination}) from ${inventory.file}\n`);
+    });
+
+  hosts
+    .command('deploy')
+    .description('install this lifeboat\'s agent on a host (one file, needs Node.js >= 20 there) and use it')
+    .argument('<name>', 'host name from the inventory')
+    .option('--node <path>', 'Node.js on the host (default: node on the remote PATH)')
+    .addHelpText(
+      'after',
+      `
+Copies dist/lifeboat-agent.mjs (built by npm run build; everything in one
+file) over SFTP to ~/.lifeboat/agent/VERSION-SHA8/lifeboat.mjs on the host,
+under a temporary name; checks its sha256 there; renames it into place;
+starts it once; then sets the host's agent command to
+  NODE ~/.lifeboat/agent/VERSION-SHA8/lifeboat.mjs agent --stdio
+Nothing changes (inventory included) when a step fails. Deploying the same
+build again only re-verifies it. Older versions stay on the host until you
+remove them. The agent runs as the SSH user.
+
+  lifeboat hosts deploy db1
+  lifeboat hosts deploy db2 --node /opt/node20/bin/node`,
+    )
+    .action(async (name: string, o: { node?: string }) => {
+      const g = globals();
+      const inventory = new Inventory();
+      const entry = await inventory.get(name);
+      const { deployAgent } = await import('../../fleet/deploy.js');
+      const res = await deployAgent(entry, {
+        bundle: agentBundlePath(),
+        ...(o.node ? { node: o.node } : {}),
+        ...(g.acceptNewHostKey ? { acceptNewHostKey: true } : {}),
+        ...(g.config ? { configPath: g.config } : {}),
+        ...(process.env.LIFEBOAT_TEST_CORRUPT_DEPLOY === '1' ? { corruptForTest: true } : {}),
+      });
+      await inventory.setAgentCommand(name, res.agentCommand);
+      if (g.json) return printJson({ ok: true, ...res, file: inventory.file });
+      process.stdout.write(
+        [
+          `${name}: agent ${res.agentVersion} ${res.alreadyPresent ? 'already at' : 'installed at'} ${res.path}`,
+          `${name}: sha256 ${res.sha256.slice(0, 16)}… verified on the host (${(res.bytes / 1048576).toFixed(1)} MiB, ${res.node}, ${duration(res.ms)})`,
+          `${name}: agent command is now: ${res.agentCommand}`,
+          ...(res.previousAgentCommand !== res.agentCommand ? [`${name}: (was: ${res.previousAgentCommand})`] : []),
+        ].join('\n') + '\n',
+      );
     });
 
   hosts
