@@ -40,8 +40,14 @@ export class JobRunner {
     private readonly notify: Notify,
   ) {}
 
-  start(type: string, params: Record<string, unknown>, cluster: string | undefined, work: (job: JobHandle) => Promise<unknown>): { jobId: string } {
-    const id = `${new Date().toISOString().slice(0, 19).replace(/[-:T]/g, '')}-${randomBytes(3).toString('hex')}`;
+  start(
+    type: string,
+    params: Record<string, unknown>,
+    cluster: string | undefined,
+    work: (job: JobHandle) => Promise<unknown>,
+    opts: { id?: string; onSave?: (record: JobRecord) => void } = {},
+  ): { jobId: string } {
+    const id = opts.id ?? `${new Date().toISOString().slice(0, 19).replace(/[-:T]/g, '')}-${randomBytes(3).toString('hex')}`;
     const controller = new AbortController();
     const record: JobRecord = { id, type, params, pid: process.pid, startedAt: new Date().toISOString(), status: 'running', steps: [], bytes: 0 };
     if (cluster) record.cluster = cluster;
@@ -95,6 +101,11 @@ export class JobRunner {
     };
     const save = async () => {
       try {
+        opts.onSave?.(record);
+      } catch {
+        /* reported by whoever reads the record */
+      }
+      try {
         await (await this.state())?.upsertJob(record);
       } catch {
         /* the job log is best effort; the repository is the truth */
@@ -132,6 +143,11 @@ export class JobRunner {
     if (!job) return false;
     job.controller.abort();
     return true;
+  }
+
+  /** Resolves when the job has ended and its record and done event are written. */
+  async whenDone(jobId: string): Promise<void> {
+    await this.running.get(jobId)?.done;
   }
 
   list(): JobRecord[] {

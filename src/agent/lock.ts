@@ -63,7 +63,7 @@ export function acquireLock(stateDir: string, cluster: string, job: string): Hel
     }
     if (holder && holder.host === info.host && alive(holder.pid)) {
       throw new LifeboatError('LOCKED', `cluster ${cluster} is busy: job ${holder.job} (pid ${holder.pid}) has held its lock since ${holder.startedAt}`, {
-        hint: 'wait for it to finish (Ctrl-C in its terminal cancels it; lifeboat jobs shows recent jobs); two jobs that write one cluster never run at once',
+        hint: `wait for it to finish (lifeboat jobs attach ${holder.job} follows it, lifeboat jobs cancel ${holder.job} stops it); two jobs that write one cluster never run at once`,
       });
     }
     if (holder && holder.host !== info.host) {

@@ -5,7 +5,8 @@ import { LifeboatError, toLifeboatError } from '../core/errors.js';
 import { formatPath } from '../core/manifest.js';
 import { onLines, writeMessage, PROTOCOL_VERSION, RequestSchema, RpcErrorCode, type HelloResult, JobTypes } from '../protocol/index.js';
 import { AgentEnv, LIFEBOAT_VERSION } from './env.js';
-import { JobRunner } from './jobs.js';
+import { cancelRunner, currentRecord, Follower, jobsDirOf, listRecords, startRunner, type Send } from './runner.js';
+import type { JobRecord } from './state.js';
 import { PluginRegistry } from './plugins.js';
 import { clusterStatus, listBackups, showBackup } from './units/catalog.js';
 import { BackupParamsSchema, runBackup } from './units/backup.js';
@@ -34,9 +35,9 @@ function parse<T extends z.ZodType>(schema: T, params: unknown, method: string):
   return res.data;
 }
 
-/** The agent's method table. Units of work live in ./units; this file only wires them. */
-export function handlers(env: AgentEnv, jobs: JobRunner): Record<string, Handler> {
-  const jobWork: Record<(typeof JobTypes)[number], (p: Record<string, unknown>) => { cluster?: string; work: (job: JobHandle) => Promise<unknown> }> = {
+/** What each job type runs; params are checked here (a USAGE error names the field). */
+export function jobWork(env: AgentEnv): Record<(typeof JobTypes)[number], (p: Record<string, unknown>) => { cluster?: string; work: (job: JobHandle) => Promise<unknown> }> {
+  return {
     backup: (p) => {
       const params = parse(BackupParamsSchema, p, 'backup');
       return { ...(params.cluster ? { cluster: params.cluster } : {}), work: (job) => runBackup(env, params, job) };
@@ -66,6 +67,23 @@ export function handlers(env: AgentEnv, jobs: JobRunner): Record<string, Handler
       return { work: () => runReindex(env, params) };
     },
   };
+}
+
+/** This connection's view of the detached jobs: which ones it follows. */
+export interface JobSession {
+  send: Send;
+  followers: Set<Follower>;
+}
+
+/** The agent's method table. Units of work live in ./units; this file only wires them. */
+export function handlers(env: AgentEnv, session: JobSession): Record<string, Handler> {
+  const work = jobWork(env);
+  const follow = async (jobId: string, opts: { fromEvent?: number; tail?: number }) => {
+    const f = new Follower(jobsDirOf(await env.stateDir()), jobId, session.send, opts);
+    session.followers.add(f);
+    void f.done.then(() => session.followers.delete(f));
+    f.start();
+  };
   return {
     'agent.hello': async (p) => {
       const { protocolVersion } = parse(z.object({ protocolVersion: z.number(), clientVersion: z.string().optional() }), p, 'agent.hello');
@@ -92,7 +110,7 @@ export function handlers(env: AgentEnv, jobs: JobRunner): Record<string, Handler
         pid: process.pid,
         node: process.version,
         plugins: registry.list().map((pl) => ({ name: pl.meta.name, version: pl.meta.version, kinds: [pl.source ? 'source' : '', pl.storage ? 'storage' : ''].filter(Boolean) })),
-        capabilities: ['logical-backup', 'physical-backup', 'wal-archive', 'pitr', 'verify', 'restore', 'gc', 'jobs.cancel'],
+        capabilities: ['logical-backup', 'physical-backup', 'wal-archive', 'pitr', 'verify', 'restore', 'gc', 'jobs.cancel', 'jobs.detached', 'jobs.attach'],
         config,
       };
       return result;
@@ -118,43 +136,55 @@ export function handlers(env: AgentEnv, jobs: JobRunner): Record<string, Handler
     'restore.plan': (p) => planRestore(env, parse(RestoreParamsSchema, p, 'restore.plan')),
     'job.start': async (p) => {
       const q = parse(JobStart, p, 'job.start');
-      await env.config(); // a config error fails the call, not the job
-      const { cluster, work } = jobWork[q.type](q.params);
-      return jobs.start(q.type, q.params, cluster, work);
+      const loaded = await env.config(); // a config error fails the call, not the job
+      const { cluster } = work[q.type](q.params); // so do bad params
+      const rec = await startRunner(await env.stateDir(), loaded.path, { type: q.type, params: q.params, ...(cluster ? { cluster } : {}) });
+      await follow(rec.id, { fromEvent: 0 }); // the starting connection sees every event
+      return { jobId: rec.id };
+    },
+    'job.attach': async (p) => {
+      const q = parse(z.object({ jobId: z.string(), fromEvent: z.number().int().min(0).optional(), tail: z.number().int().min(0).optional() }).strict(), p, 'job.attach');
+      const rec = currentRecord(jobsDirOf(await env.stateDir()), q.jobId);
+      if (!rec) throw new LifeboatError('NOT_FOUND', `no job ${q.jobId} on this host`, { hint: 'see the jobs with: lifeboat jobs list' });
+      await follow(q.jobId, { ...(q.fromEvent !== undefined ? { fromEvent: q.fromEvent } : {}), ...(q.tail !== undefined ? { tail: q.tail } : {}) });
+      return rec;
     },
     'job.cancel': async (p) => {
       const { jobId } = parse(z.object({ jobId: z.string() }).strict(), p, 'job.cancel');
-      if (!jobs.cancel(jobId)) throw new LifeboatError('NOT_FOUND', `no running job ${jobId} in this agent`);
+      cancelRunner(await env.stateDir(), jobId);
       return { cancelled: true };
     },
     'jobs.list': async () => {
       const state = await env.state().catch(() => undefined);
-      const recent = state ? (await state.read()).jobs.slice(-50) : [];
-      return { running: jobs.list(), recent };
+      if (!state) return { running: [], recent: [] };
+      const detached = listRecords(jobsDirOf(state.dir));
+      const byId = new Map<string, JobRecord>();
+      for (const j of (await state.read()).jobs) byId.set(j.id, j);
+      for (const j of detached) byId.set(j.id, j); // the runner's own record is the fresher one
+      const all = [...byId.values()].sort((a, b) => a.startedAt.localeCompare(b.startedAt) || a.id.localeCompare(b.id));
+      return { running: all.filter((j) => j.status === 'running'), recent: all.slice(-50) };
     },
   };
 }
 
 /**
  * `lifeboat agent --stdio`: JSON-RPC 2.0, one JSON object a line. stdout carries
- * only protocol messages; logs go to stderr. When stdin closes, running jobs are
- * cancelled (a cancelled job leaves no listed backup) and the agent exits.
+ * only protocol messages; logs go to stderr. Jobs run in detached runners
+ * (./runner.ts): when stdin closes the agent stops following them and exits,
+ * and the jobs go on; `job.attach` from a new connection picks them up.
  */
 export async function runAgent(opts: { configPath?: string; input: Readable; output: Writable }): Promise<void> {
   const env = new AgentEnv(opts.configPath);
   let clientGone = false;
-  // the client went away (EPIPE): stop writing; stdin's end cancels the jobs
+  // the client went away (EPIPE): stop writing; the jobs go on in their runners
   opts.output.on('error', () => {
     clientGone = true;
   });
   const send = (msg: unknown) => {
     if (!clientGone) writeMessage(opts.output, msg);
   };
-  const jobs = new JobRunner(
-    () => env.state().catch(() => undefined),
-    (method, params) => send({ jsonrpc: '2.0', method, params }),
-  );
-  const table = handlers(env, jobs);
+  const session: JobSession = { send: (method, params) => send({ jsonrpc: '2.0', method, params }), followers: new Set() };
+  const table = handlers(env, session);
   const inflight = new Set<Promise<void>>();
   onLines(opts.input, (line) => {
     let msg: unknown;
@@ -190,6 +220,7 @@ export async function runAgent(opts: { configPath?: string; input: Readable; out
     opts.input.on('end', resolve);
     opts.input.on('close', resolve);
   });
-  await jobs.shutdown();
+  for (const f of session.followers) f.stop();
   await Promise.all(inflight);
+  for (const f of session.followers) f.stop(); // followers a last call may have started
 }

@@ -14,7 +14,8 @@ export interface JobRecord {
   pid: number;
   startedAt: string;
   finishedAt?: string;
-  status: 'running' | 'succeeded' | 'failed' | 'cancelled';
+  /** crashed: a detached runner ended without a result (killed, power loss) */
+  status: 'running' | 'succeeded' | 'failed' | 'cancelled' | 'crashed';
   steps: { name: string; startedAt: string; finishedAt?: string; bytes?: number }[];
   bytes: number;
   result?: unknown;

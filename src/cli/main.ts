@@ -54,8 +54,15 @@ Set NO_COLOR=1 to disable colour. Docs: docs/ in the lifeboat package.`,
   program
     .command('agent')
     .description('run the agent (started by lifeboat itself, locally or over SSH)')
-    .addOption(new Option('--stdio', 'speak JSON-RPC on stdin/stdout').makeOptionMandatory())
-    .action(async () => {
+    .addOption(new Option('--stdio', 'speak JSON-RPC on stdin/stdout'))
+    .addOption(new Option('--run-job <spec>', 'run one detached job (the agent starts these itself)').hideHelp())
+    .action(async (o: { stdio?: boolean; runJob?: string }) => {
+      if (o.runJob) {
+        const { runDetachedJob } = await import('../agent/runner.js');
+        await runDetachedJob(o.runJob, globals().config);
+        process.exit(0); // the job and its files are done; don't wait on stray handles
+      }
+      if (!o.stdio) throw new LifeboatError('USAGE', 'lifeboat agent needs --stdio', { hint: 'the CLI starts the agent itself; run lifeboat agent --stdio only to speak JSON-RPC by hand' });
       // stdout is the protocol channel: nothing else may write there
       console.log = console.info = (...a: unknown[]) => process.stderr.write(a.map(String).join(' ') + '\n');
       const { runAgent } = await import('../agent/server.js');

@@ -43,22 +43,61 @@ export async function withAgent<T>(g: GlobalOptions, fn: (client: AgentClient) =
   }
 }
 
-/** Run a job with a progress line, log lines on stderr, and Ctrl-C → cancel. */
+/** The command that re-attaches to a job from any terminal, with the same -H/--config. */
+export function attachCommand(g: GlobalOptions, jobId: string, verb: 'attach' | 'cancel' = 'attach'): string {
+  const where = [g.host && g.host !== 'local' ? `-H ${g.host}` : '', g.config ? `--config ${g.config}` : ''].filter(Boolean).join(' ');
+  return `lifeboat ${where ? where + ' ' : ''}jobs ${verb} ${jobId}`;
+}
+
+/**
+ * Run a job with a progress line, log lines on stderr, and Ctrl-C → cancel.
+ * The job runs in a detached runner on the agent: a lost connection (SSH cut,
+ * this process killed) does not end it; the error then says how to re-attach.
+ */
 export async function runJobWithUi<T>(client: AgentClient, g: GlobalOptions, type: JobType, params: Record<string, unknown>): Promise<T> {
+  return followWithUi<T>(g, (cb) => client.runJob<T>(type, params, cb), { cancelOnInterrupt: true });
+}
+
+/** `jobs attach`: follow a running (or finished) job; Ctrl-C leaves it running. */
+export async function attachJobWithUi<T>(client: AgentClient, g: GlobalOptions, jobId: string, opts: { fromEvent?: number; tail?: number } = {}): Promise<T> {
+  return followWithUi<T>(g, (cb) => client.attachJob<T>(jobId, cb, opts), { cancelOnInterrupt: false, jobId });
+}
+
+/** `--detach`: start the job and return its id at once; it runs on without this connection. */
+export async function startDetached(client: AgentClient, g: GlobalOptions, type: JobType, params: Record<string, unknown>): Promise<string> {
+  const { jobId } = await client.call<{ jobId: string }>('job.start', { type, params });
+  if (g.json) printJson({ ok: true, detached: true, jobId, type });
+  else process.stdout.write(`job ${jobId} (${type}) started; it runs on without this connection
+  follow it:  ${attachCommand(g, jobId)}
+  cancel it:  ${attachCommand(g, jobId, 'cancel')}
+`);
+  return jobId;
+}
+
+async function followWithUi<T>(g: GlobalOptions, run: (cb: JobCallbacks) => Promise<T>, opts: { cancelOnInterrupt: boolean; jobId?: string }): Promise<T> {
   const progress = new ProgressLine();
   const controller = new AbortController();
+  let jobId = opts.jobId;
   let interrupts = 0;
   const onSigint = () => {
     interrupts++;
     progress.clear();
+    if (!opts.cancelOnInterrupt) {
+      process.stderr.write(`lifeboat: detached; job ${jobId} goes on. Follow it again: ${attachCommand(g, jobId!)}\n`);
+      process.exit(130);
+    }
     if (interrupts === 1) {
       process.stderr.write('lifeboat: cancelling (Ctrl-C again to leave at once)\n');
       controller.abort();
-    } else process.exit(130);
+    } else {
+      if (jobId) process.stderr.write(`lifeboat: left job ${jobId} while it cancels; see it with: ${attachCommand(g, jobId)}\n`);
+      process.exit(130);
+    }
   };
   process.on('SIGINT', onSigint);
   const cb: JobCallbacks = {
     signal: controller.signal,
+    onStart: (id) => (jobId = id),
     onProgress: (p) => progress.update(p),
     onLog: (l) => {
       if (g.quiet && l.level !== 'error' && l.level !== 'warn') return;
@@ -68,7 +107,14 @@ export async function runJobWithUi<T>(client: AgentClient, g: GlobalOptions, typ
     },
   };
   try {
-    return await client.runJob<T>(type, params, cb);
+    return await run(cb);
+  } catch (err) {
+    const e = toLifeboatError(err);
+    // the channel went away, not the job: it runs on in its runner on the agent
+    if (jobId && !controller.signal.aborted && (e.code === 'CONNECTION_FAILED' || (e.code === 'AGENT_FAILED' && !e.details?.job))) {
+      throw new LifeboatError(e.code, `${e.message}; job ${jobId} goes on on the agent`, { hint: `follow it again: ${attachCommand(g, jobId)} (or cancel it: ${attachCommand(g, jobId, 'cancel')})` });
+    }
+    throw err;
   } finally {
     progress.clear();
     process.off('SIGINT', onSigint);

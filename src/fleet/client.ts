@@ -95,6 +95,20 @@ export class AgentClient {
   async runJob<T>(type: JobType, params: Record<string, unknown>, cb: JobCallbacks = {}): Promise<T> {
     const { jobId } = await this.call<{ jobId: string }>('job.start', { type, params });
     cb.onStart?.(jobId);
+    return this.followJob<T>(jobId, cb);
+  }
+
+  /**
+   * Re-attach to a job (detached runners outlive connections): replays its log
+   * tail (or every event from `fromEvent`) and latest progress, then follows it.
+   */
+  async attachJob<T>(jobId: string, cb: JobCallbacks = {}, opts: { fromEvent?: number; tail?: number } = {}): Promise<T> {
+    await this.call('job.attach', { jobId, ...opts });
+    return this.followJob<T>(jobId, cb);
+  }
+
+  /** Wait for a started or attached job's done event; its error is thrown. */
+  private async followJob<T>(jobId: string, cb: JobCallbacks): Promise<T> {
     const done = await new Promise<DoneEvent>((resolve) => {
       this.jobWaiters.set(jobId, { ...cb, done: resolve });
       const early = this.early.get(jobId);

@@ -165,9 +165,11 @@ describe('clear one-line errors, non-zero exits, nothing lost', () => {
 });
 
 describe('interrupted backups', () => {
-  test('SIGKILL of the agent mid-backup leaves no listed backup; repo gc removes the leftovers; the next backup succeeds', async () => {
+  test('SIGKILL of the job runner mid-backup leaves no listed backup; repo gc removes the leftovers; the next backup succeeds', async () => {
     // A command prefix that lets pg_dump write everything, then holds stdout open:
-    // the agent is killed while the object is still being written.
+    // the runner is killed while the object is still being written. (Jobs run in a
+    // detached runner since the jobs-survive-the-connection change: killing the
+    // agent alone no longer stops a backup, see jobs-detached.test.ts.)
     const wrapper = path.join(ws.dir, 'slow-dump.sh');
     await writeFile(wrapper, '#!/bin/sh\nif [ "$1" = pg_dump ] && [ "$2" != --version ]; then "$@"; sleep 15; exit 0; fi\nexec "$@"\n');
     await chmod(wrapper, 0o755);
@@ -184,6 +186,15 @@ describe('interrupted backups', () => {
       agent.stdin.write(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'job.start', params: { type: 'backup', params: { cluster: 'pg', database: SAMPLE_DB } } }) + '\n');
       await sawBytes;
       await new Promise((r) => setTimeout(r, 300));
+      const listed = new Promise<any>((resolve) => {
+        agent.stdout.on('data', () => {
+          const m = out.split('\n').find((l) => l.startsWith('{"jsonrpc":"2.0","id":2,'));
+          if (m) resolve(JSON.parse(m));
+        });
+      });
+      agent.stdin.write(JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'jobs.list', params: {} }) + '\n');
+      const runner = (await listed).result.running[0].runner;
+      process.kill(runner.pid, 'SIGKILL');
       agent.kill('SIGKILL');
       await new Promise((r) => agent.on('close', r));
 

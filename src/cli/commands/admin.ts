@@ -2,9 +2,9 @@ import type { Command } from 'commander';
 import type { Check } from '../../core/plugin.js';
 import type { GcResult } from '../../agent/units/repo.js';
 import type { JobRecord } from '../../agent/state.js';
-import { LifeboatError } from '../../core/errors.js';
+import { LifeboatError, toLifeboatError } from '../../core/errors.js';
 import { bytes, compactBytes, paint, table } from '../format.js';
-import { Exit, printJson, runJobWithUi, withAgent, type GlobalOptions } from '../session.js';
+import { attachJobWithUi, Exit, printJson, runJobWithUi, withAgent, type GlobalOptions } from '../session.js';
 
 export function registerAdmin(program: Command, globals: () => GlobalOptions): void {
   program
@@ -74,15 +74,69 @@ export function registerAdmin(program: Command, globals: () => GlobalOptions): v
       process.stdout.write(`${res.removed.length} object(s), ${bytes(res.bytes)}${res.dryRun ? ' would be removed (dry run)' : ' removed'}\n`);
     });
 
-  program
+  const listJobs = async () => {
+    const g = globals();
+    const res = await withAgent(g, (c) => c.call<{ running: JobRecord[]; recent: JobRecord[] }>('jobs.list'));
+    if (g.json) return printJson(res);
+    if (!res.recent.length) return void process.stdout.write('no jobs yet\n');
+    // the job id starts with its UTC start time
+    const rows = res.recent.slice(-20).map((j) => [j.id, j.type, j.cluster ?? '-', j.status, compactBytes(j.bytes), j.error?.message ?? '']);
+    process.stdout.write(table([{ header: 'JOB (UTC start)' }, { header: 'TYPE' }, { header: 'CLUSTER', shrink: true }, { header: 'STATUS' }, { header: 'BYTES', align: 'right' }, { header: 'ERROR', shrink: true }], rows) + '\n');
+  };
+  const jobs = program
     .command('jobs')
-    .description('running and recent jobs of the agent')
-    .action(async () => {
+    .description('running and recent jobs of the agent (list, attach, cancel)')
+    .addHelpText(
+      'after',
+      `
+Jobs (backup, verify, restore, pitr apply, gc, ...) run on the agent's host in a
+detached runner: a dropped SSH connection or a closed terminal does not stop them.
+  lifeboat jobs                     same as: lifeboat jobs list
+  lifeboat -H db1 jobs attach ID    follow a job again (progress resumes)
+  lifeboat -H db1 jobs cancel ID    cancel it; a cancelled backup keeps nothing
+Status: running, succeeded, failed, cancelled, or crashed (its runner was killed:
+nothing it wrote is listed; lifeboat repo gc removes the leftovers).`,
+    )
+    .action(listJobs);
+  jobs.command('list').description('running and recent jobs (the last 20; --json: 50)').action(listJobs);
+  jobs
+    .command('attach')
+    .description('follow a job: replays its last log lines and progress, then follows it to the end')
+    .argument('<id>', 'job id (see lifeboat jobs list)')
+    .option('--tail <n>', 'log lines to replay first (default 20)', (v) => Number.parseInt(v, 10))
+    .option('--all', 'replay every recorded log line')
+    .addHelpText('after', '\nThe exit code is the job\'s: 0 when it succeeded, else that of its error.\nCtrl-C leaves the job running (use jobs cancel to stop it).')
+    .action(async (id: string, o: { tail?: number; all?: boolean }) => {
       const g = globals();
-      const res = await withAgent(g, (c) => c.call<{ running: JobRecord[]; recent: JobRecord[] }>('jobs.list'));
-      if (g.json) return printJson(res);
-      // the job id starts with its UTC start time
-      const rows = res.recent.slice(-20).map((j) => [j.id, j.type, j.cluster ?? '-', j.status, compactBytes(j.bytes), j.error?.message ?? '']);
-      process.stdout.write(table([{ header: 'JOB (UTC start)' }, { header: 'TYPE' }, { header: 'CLUSTER', shrink: true }, { header: 'STATUS' }, { header: 'BYTES', align: 'right' }, { header: 'ERROR', shrink: true }], rows) + '\n');
+      if (o.tail !== undefined && (Number.isNaN(o.tail) || o.tail < 0)) throw new LifeboatError('USAGE', '--tail takes a number of lines, 0 or more');
+      const opts = o.all ? { fromEvent: 0 } : o.tail !== undefined ? { tail: o.tail } : {};
+      const result = await withAgent(g, (c) => attachJobWithUi<unknown>(c, g, id, opts));
+      if (g.json) return printJson({ ok: true, jobId: id, result });
+      const r = (result ?? {}) as { id?: string; cluster?: string };
+      process.stdout.write(`job ${id} succeeded${r.id ? `: ${r.id}${r.cluster ? ` of ${r.cluster}` : ''}` : ''}\n`);
+    });
+  jobs
+    .command('cancel')
+    .description('cancel a running job (from any connection) and wait until it has stopped')
+    .argument('<id>', 'job id (see lifeboat jobs list)')
+    .addHelpText('after', '\nA cancelled backup deletes what it wrote and is never listed. A cancelled\nrestore leaves its target database incomplete.')
+    .action(async (id: string) => {
+      const g = globals();
+      const end = await withAgent(g, async (c) => {
+        await c.call('job.cancel', { jobId: id });
+        try {
+          await c.attachJob(id, {}, { tail: 0 });
+          return { status: 'succeeded' as const }; // it finished before the cancel reached it
+        } catch (err) {
+          const e = toLifeboatError(err);
+          return { status: e.code === 'CANCELLED' ? ('cancelled' as const) : ('failed' as const), error: e };
+        }
+      });
+      if (g.json) return printJson({ ok: end.status === 'cancelled', jobId: id, status: end.status, ...(end.error ? { error: end.error.toJSON() } : {}) });
+      if (end.status === 'cancelled') process.stdout.write(`job ${id} cancelled: ${end.error!.message}\n`);
+      else {
+        process.stdout.write(`job ${id} ended ${end.status} before the cancel took effect${end.error ? `: ${end.error.message}` : ''}\n`);
+        process.exitCode = Exit.FAILED;
+      }
     });
 }

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { LifeboatError } from '../../core/errors.js';
 import type { BackupResult } from '../../agent/units/backup.js';
 import { bytes, duration } from '../format.js';
-import { printJson, runJobWithUi, withAgent, type GlobalOptions } from '../session.js';
+import { printJson, runJobWithUi, startDetached, withAgent, type GlobalOptions } from '../session.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
@@ -24,6 +24,7 @@ export function registerBackup(program: Command, globals: () => GlobalOptions): 
     .option('--level <n>', 'compression level (zstd -7..22, default 1; gzip 1-9, default 6)', (v) => Number.parseInt(v, 10))
     .option('--tag <tag>', 'daily | weekly | monthly | yearly | pre-migration | manual')
     .option('--label <text>', 'free text shown in list and show')
+    .option('--detach', 'start the backup and print its job id at once (follow it with lifeboat jobs attach ID)')
     .addHelpText(
       'after',
       `
@@ -35,7 +36,9 @@ Examples:
   lifeboat backup -c main --format plain --compression gzip --level 6
 
 The dump streams from pg_dump through compression and a sha256 tee into the
-repository; the manifest is written last, so an interrupted backup is never listed.`,
+repository; the manifest is written last, so an interrupted backup is never listed.
+Ctrl-C cancels the backup. A dropped connection does not: the backup goes on
+on the agent's host, and lifeboat jobs attach ID follows it again.`,
     )
     .action(async (o) => {
       const g = globals();
@@ -53,6 +56,7 @@ repository; the manifest is written last, so an interrupted backup is never list
         if (o.level !== undefined && Number.isNaN(o.level)) throw new LifeboatError('USAGE', '--level takes a number');
         params.compression = { algorithm, ...(o.level !== undefined ? { level: o.level } : {}) };
       }
+      if (o.detach) return void (await withAgent(g, (client) => startDetached(client, g, 'backup', params)));
       const res = await withAgent(g, (client) => runJobWithUi<BackupResult>(client, g, 'backup', params));
       if (g.json) return printJson({ ok: true, backup: res });
       const what = res.kind === 'physical' ? `physical, WAL ${res.wal?.start}..${res.wal?.stop} on timeline ${res.wal?.timeline}` : `${res.databases.join(', ')}`;
