@@ -123,6 +123,13 @@ describe('detached jobs on the local agent', () => {
     const again = await cli(['--json', 'jobs', 'attach', id]);
     expect(again.code).toBe(0);
     expect(again.json.result.id).toBe(backups[0]!.id);
+    // verify --detach returns a job id at once; attach follows it to its result
+    const det = await cli(['--json', 'verify', backups[0]!.id, '--detach']);
+    expect(det.code, det.stderr).toBe(0);
+    expect(det.json).toMatchObject({ ok: true, detached: true, type: 'verify' });
+    const followed = await cli(['--json', 'jobs', 'attach', det.json.jobId]);
+    expect(followed.code, followed.stderr).toBe(0);
+    expect(followed.json.result).toMatchObject({ backupId: backups[0]!.id, level: 'checksum', ok: true });
   });
 
   test('a runner SIGKILLed mid-backup shows as crashed, nothing is listed, repo gc removes its objects', async () => {

@@ -89,13 +89,13 @@ export function registerAdmin(program: Command, globals: () => GlobalOptions): v
     .addHelpText(
       'after',
       `
-Jobs (backup, verify, restore, pitr apply, gc, ...) run on the agent's host in a
-detached runner: a dropped SSH connection or a closed terminal does not stop them.
+Jobs (backup, verify, restore, pitr apply, gc, ...) run on the agent's host in
+a detached runner: a dropped SSH connection or a closed terminal doesn't stop them.
   lifeboat jobs                     same as: lifeboat jobs list
   lifeboat -H db1 jobs attach ID    follow a job again (progress resumes)
   lifeboat -H db1 jobs cancel ID    cancel it; a cancelled backup keeps nothing
-Status: running, succeeded, failed, cancelled, or crashed (its runner was killed:
-nothing it wrote is listed; lifeboat repo gc removes the leftovers).`,
+Status: running, succeeded, failed, cancelled, or crashed (its runner was
+killed: nothing it wrote is listed; lifeboat repo gc removes the leftovers).`,
     )
     .action(listJobs);
   jobs.command('list').description('running and recent jobs (the last 20; --json: 50)').action(listJobs);

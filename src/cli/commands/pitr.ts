@@ -3,7 +3,7 @@ import { PITR_CANDIDATE_KINDS, type PitrPlan } from '../../core/pitr.js';
 import type { PitrTargetsResult } from '../../agent/units/pitr-targets.js';
 import { LifeboatError } from '../../core/errors.js';
 import { paint } from '../format.js';
-import { confirmTyped, printJson, runJobWithUi, withAgent, type GlobalOptions } from '../session.js';
+import { confirmTyped, printJson, runJobWithUi, startDetached, withAgent, type GlobalOptions } from '../session.js';
 
 function describeTarget(p: PitrPlan): string {
   const t = p.target;
@@ -95,6 +95,7 @@ Examples:
     .argument('<plan>', 'plan id')
     .option('--step <n>', 'run only step N', (v) => Number.parseInt(v, 10))
     .option('-y, --yes', 'no typed confirmation (needed without a TTY)')
+    .option('--detach', 'start the job and print its id at once (lifeboat jobs attach ID follows it)')
     .action(async (id: string, o) => {
       const g = globals();
       await withAgent(g, async (c) => {
@@ -102,7 +103,9 @@ Examples:
         if (o.step !== undefined && Number.isNaN(o.step)) throw new LifeboatError('USAGE', '--step takes a number');
         if (!g.json) process.stderr.write(renderPitrPlan(plan) + '\n');
         await confirmTyped(plan.cluster, `recovery of ${plan.cluster} into ${plan.dataDir}`, o.yes);
-        const done = await runJobWithUi<PitrPlan>(c, g, 'pitr', { plan: plan.id, ...(o.step !== undefined ? { step: o.step } : {}) });
+        const jobParams = { plan: plan.id, ...(o.step !== undefined ? { step: o.step } : {}) };
+        if (o.detach) return void (await startDetached(c, g, 'pitr', jobParams));
+        const done = await runJobWithUi<PitrPlan>(c, g, 'pitr', jobParams);
         if (g.json) return printJson({ ok: true, plan: done });
         process.stdout.write(renderPitrPlan(done) + '\n');
       });

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { PlanResult, RestoreJobResult } from '../../agent/units/restore.js';
 import { paint } from '../format.js';
-import { confirmTyped, Exit, printJson, runJobWithUi, withAgent, type GlobalOptions } from '../session.js';
+import { confirmTyped, Exit, printJson, runJobWithUi, startDetached, withAgent, type GlobalOptions } from '../session.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
@@ -19,6 +19,7 @@ export function registerRestore(program: Command, globals: () => GlobalOptions):
     .option('--dry-run', 'print the plan and stop')
     .option('-y, --yes', 'apply without the typed confirmation (needed without a TTY)')
     .option('--no-safety-backup', 'do not back up an existing target before replacing it')
+    .option('--detach', 'start the job and print its id at once (lifeboat jobs attach ID follows it)')
     .addHelpText(
       'after',
       `
@@ -54,6 +55,7 @@ Examples:
         if (!g.json) process.stderr.write(renderPlan(planned) + '\n');
         const destructive = planned.plan.targetExists;
         await confirmTyped(planned.plan.targetDatabase, `restoring into ${planned.plan.targetDatabase}${destructive ? ' (replaces it)' : ''}`, o.yes);
+        if (o.detach) return void (await startDetached(client, g, 'restore', params));
         const res = await runJobWithUi<RestoreJobResult>(client, g, 'restore', params);
         const ok = res.checks.every((c) => c.ok);
         if (g.json) printJson({ ok, restore: res });

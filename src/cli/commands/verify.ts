@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { Verification } from '../../core/manifest.js';
 import { paint } from '../format.js';
-import { printJson, runJobWithUi, withAgent, type GlobalOptions } from '../session.js';
+import { printJson, runJobWithUi, startDetached, withAgent, type GlobalOptions } from '../session.js';
 
 export function registerVerify(program: Command, globals: () => GlobalOptions): void {
   program
@@ -10,6 +10,7 @@ export function registerVerify(program: Command, globals: () => GlobalOptions): 
     .argument('<id>', 'backup id, a unique prefix of one, or "latest"')
     .option('-c, --cluster <name>', 'cluster (when ids are ambiguous)')
     .option('-l, --level <level>', 'checksum | structure | restore', 'checksum')
+    .option('--detach', 'start the job and print its id at once (lifeboat jobs attach ID follows it)')
     .addHelpText(
       'after',
       `
@@ -22,7 +23,9 @@ Levels (each includes the ones before it):
     )
     .action(async (id: string, o) => {
       const g = globals();
-      const v = await withAgent(g, (c) => runJobWithUi<Verification>(c, g, 'verify', { id, level: o.level, ...(o.cluster ? { cluster: o.cluster } : {}) }));
+      const params = { id, level: o.level, ...(o.cluster ? { cluster: o.cluster } : {}) };
+      if (o.detach) return void (await withAgent(g, (c) => startDetached(c, g, 'verify', params)));
+      const v = await withAgent(g, (c) => runJobWithUi<Verification>(c, g, 'verify', params));
       if (g.json) return printJson({ ok: true, verification: v });
       process.stdout.write(`backup ${v.backupId}: ${paint('verified', 'green')} at level ${v.level} (${v.checks.length} checks passed)\n`);
     });
