@@ -38,9 +38,10 @@ for (let i = 0; i < args.length; i++) {
   }
 }
 if (command === 'agent' && runJob) {
-  // detached job runners (src/agent/runner.ts) are wired in with that runner
-  process.stderr.write('lifeboat agent: this build cannot run detached jobs\n');
-  process.exit(2);
+  // a detached job runner, started by this agent itself (src/agent/runner.ts)
+  const { runDetachedJob } = await import('../agent/runner.js');
+  await runDetachedJob(runJob, configPath);
+  process.exit(0);
 }
 if (command !== 'agent' || !stdio || (args.includes('--config') && !configPath)) {
   process.stderr.write(usage);

@@ -391,17 +391,99 @@ export function remoteAgentCommand(agentCommand: string, configPath?: string): s
   return configPath ? `${agentCommand} --config ${shellQuote(configPath)}` : agentCommand;
 }
 
+// --- shared connections (fleet-wide commands) ------------------------------
+//
+// Several inventory entries often reach the same SSH destination (one host with
+// several agent configs, or entries that differ only in groups). With sharing
+// on, their agents ride exec channels of one connection: one handshake, one
+// host key check, one login, instead of one each. At most
+// MAX_CHANNELS_PER_CONNECTION channels per connection (OpenSSH's MaxSessions
+// defaults to 10); beyond that another connection is opened. Off by default:
+// single-host commands keep one connection each, as before.
+
+let sharing = false;
+const MAX_CHANNELS_PER_CONNECTION = 8;
+interface Slot {
+  conn: Promise<SshConnection>;
+  users: number;
+  /** The inventory name the connection was opened for (its errors name it). */
+  openedFor: string;
+}
+const pool = new Map<string, Slot[]>();
+
+/** Share one SSH connection among inventory entries with the same destination, user, keys and hops. */
+export function shareConnections(on = true): void {
+  sharing = on && process.env.LIFEBOAT_SSH_SHARE !== '0';
+}
+
+function endpointKey(ep: SshEndpoint): string {
+  const parts: unknown[] = [];
+  for (let e: SshEndpoint | undefined = ep; e; e = e.jump) {
+    parts.push([e.host, e.port, e.user, e.identityFiles, e.identitiesOnly, e.hostKeyAlias ?? '', e.userKnownHostsFiles]);
+  }
+  return JSON.stringify(parts);
+}
+
+/** A connection for one agent: its own, or a lease on a shared one (end() releases the lease). */
+async function acquire(ep: SshEndpoint, opts: SshOptions, name: string): Promise<SshConnection> {
+  if (!sharing) return connect(ep, opts, name);
+  const key = endpointKey(ep);
+  const slots = pool.get(key) ?? [];
+  pool.set(key, slots);
+  let slot = slots.find((x) => x.users < MAX_CHANNELS_PER_CONNECTION);
+  if (!slot) {
+    const fresh: Slot = { conn: connect(ep, opts, name), users: 0, openedFor: name };
+    slot = fresh;
+    slots.push(fresh);
+    fresh.conn.catch(() => slots.splice(slots.indexOf(fresh) >>> 0, 1));
+  }
+  const s = slot;
+  s.users++;
+  let c: SshConnection;
+  try {
+    c = await s.conn;
+  } catch (err) {
+    s.users--;
+    // the failure is this entry's too: name it, not the entry the connection was opened for
+    if (err instanceof LifeboatError && s.openedFor !== name && err.message.startsWith(`${s.openedFor} (`)) {
+      throw new LifeboatError(err.code, name + err.message.slice(s.openedFor.length), { ...(err.hint ? { hint: err.hint } : {}), ...(err.details ? { details: err.details } : {}) });
+    }
+    throw err;
+  }
+  let released = false;
+  return {
+    ...c,
+    end: () => {
+      if (released) return;
+      released = true;
+      if (--s.users === 0) {
+        const i = slots.indexOf(s);
+        if (i >= 0) slots.splice(i, 1);
+        c.end();
+      }
+    },
+  };
+}
+
 /** Connect to a host and start its agent: a Transport for AgentClient. */
 export async function spawnSshAgent(target: SshTarget, opts: SshOptions & { configPath?: string } = {}): Promise<Transport & { connection: SshConnection }> {
   const ep = resolveTarget(target, opts);
-  const conn = await connect(ep, opts, target.name);
+  let conn = await acquire(ep, opts, target.name);
   const command = remoteAgentCommand(target.agentCommand, opts.configPath);
   let channel: ClientChannel;
   try {
     channel = await exec(conn, command);
   } catch (err) {
     conn.end();
-    throw err;
+    if (!sharing) throw err;
+    // a shared connection may be at the server's MaxSessions: use a connection of our own
+    conn = await connect(ep, opts, target.name);
+    try {
+      channel = await exec(conn, command);
+    } catch (err2) {
+      conn.end();
+      throw err2;
+    }
   }
   let stderr = '';
   // a write racing the channel's end must not crash the CLI: the close below reports it

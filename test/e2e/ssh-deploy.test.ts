@@ -87,6 +87,12 @@ describe.skipIf(!!skip)('hosts deploy', () => {
     expect(t.json.hosts[0].agent).toMatchObject({ version: '0.1.0', node: process.version });
     expect(t.json.hosts[0].versionNote).toBeUndefined();
 
+    // a job through the deployed agent: it runs in the agent's detached runner (the same file, agent --run-job)
+    const backup = await as(['--json', '--host', 'fresh', '--config', ws.config, 'backup', '-c', 'pg', '--label', 'via-deployed']);
+    expect(backup.code, backup.stderr).toBe(0);
+    const after = (await lifeboat(['--json', 'list'], { config: ws.config })).json.backups;
+    expect(after.find((b: { label?: string }) => b.label === 'via-deployed')).toMatchObject({ id: backup.json.backup.id });
+
     // deploying the same build again re-verifies, uploads nothing
     const again = await as(['hosts', 'deploy', 'fresh']);
     expect(again.code, again.stderr).toBe(0);
@@ -130,6 +136,28 @@ describe.skipIf(!!skip)('hosts deploy', () => {
     } finally {
       await rm(fakeDir, { recursive: true, force: true });
     }
+  });
+});
+
+describe.skipIf(!!skip)('shared SSH connections', () => {
+  test('entries with the same destination share one login in fleet-wide runs; LIFEBOAT_SSH_SHARE=0 logs in per entry', async () => {
+    const logins = async () => ((await sshd.log()).match(/Accepted publickey/g) ?? []).length;
+    // the tests above removed the deployed copy: deploy again
+    const dep = await as(['hosts', 'deploy', 'fresh']);
+    expect(dep.code, dep.stderr).toBe(0);
+    const entries = (await as(['--json', 'hosts', 'list'])).json.hosts.length;
+    expect(entries).toBeGreaterThanOrEqual(3); // fresh (deployed), tamper, oldnode (no agent there): all one destination
+    let l0 = await logins();
+    const shared = await as(['--json', '--config', ws.config, 'status', '--all']);
+    expect(shared.json.hosts).toHaveLength(entries);
+    const fresh = shared.json.hosts.find((h: { host: string }) => h.host === 'fresh');
+    expect(fresh.ok, JSON.stringify(fresh)).toBe(true);
+    expect(shared.json.hosts.find((h: { host: string }) => h.host === 'tamper').error.message).toContain('agent command not found');
+    expect((await logins()) - l0).toBe(1);
+    l0 = await logins();
+    const own = await as(['--json', '--config', ws.config, 'status', '--all'], { LIFEBOAT_SSH_SHARE: '0' });
+    expect(own.json.summary).toEqual(shared.json.summary);
+    expect((await logins()) - l0).toBe(entries);
   });
 });
 

@@ -121,6 +121,8 @@ export async function runOnFleet<T>(g: GlobalOptions, f: FleetFlags, fn: (client
   const inventory = new Inventory();
   const selected = await inventory.select({ ...(f.group ? { groups: f.group } : {}), ...(f.all ? { all: true } : {}) });
   if (!selected.length) throw new LifeboatError('UNKNOWN_HOST', `the inventory is empty (${inventory.file})`, { hint: 'add a host with: lifeboat hosts add NAME [user@]host' });
+  // entries that reach the same SSH destination share one connection (one handshake and login)
+  (await import('../../fleet/ssh-transport.js')).shareConnections(true);
   return forEachHost(selected.map((h) => h.name), f.parallel ?? 8, (name) => withAgent({ ...g, host: name }, (c) => fn(c, name)), ok);
 }
 
@@ -367,6 +369,7 @@ Exit code: 0 all ok, 3 some hosts failed, 1 all failed.`,
       if (!targets.length) {
         throw new LifeboatError('UNKNOWN_HOST', `the inventory is empty (${inventory.file})`, { hint: 'add a host with: lifeboat hosts add NAME [user@]host' });
       }
+      if (selected.length > 1) (await import('../../fleet/ssh-transport.js')).shareConnections(true);
       const outcomes = await forEachHost(targets.map((t) => t.name), o.parallel, (n) => testHost(g, targets.find((t) => t.name === n)!), (r) => r.ok);
       const results = outcomes.map((x) => x.result!);
       const code = fleetExitCode(results);
