@@ -7,7 +7,7 @@
  * pusher can run (the spool is not writable, the process cannot start).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, openSync, watch, type FSWatcher } from 'node:fs';
+import { closeSync, existsSync, openSync, watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import { LifeboatError, toLifeboatError } from '../core/errors.js';
 import { classifyWalFile } from '../core/wal.js';
@@ -52,6 +52,7 @@ async function startPusher(t: WalTarget, spool: Spool, pgWal: string, o: AsyncPu
     child.once('error', () => resolve(false));
   });
   child.unref();
+  if (typeof out === 'number') closeSync(out); // the child has its own copy
   return ok;
 }
 

@@ -53,11 +53,12 @@ function conflict(name: string, archived: string, fresh: string): LifeboatError 
   });
 }
 
-const READ_CHUNK = 256 * 1024;
+/** 1 MiB: ~20% less CPU than 256 KiB reads, and short enough (~0.6 ms of hashing) to keep zstd's output drained. */
+const READ_CHUNK = 1024 * 1024;
 
 /**
- * sha256 of a file, read in small asynchronous chunks: the event loop keeps
- * draining zstd's output meanwhile, so the two run side by side.
+ * sha256 of a file, read in asynchronous chunks: the event loop keeps draining
+ * zstd's output meanwhile, so the two run side by side.
  */
 async function hashFile(file: string): Promise<{ sha256: string; size: number; mtimeNs: bigint; ino: bigint }> {
   let fh;

@@ -150,6 +150,8 @@ describe.skipIf(!canRun)('async archiving with a real cluster', () => {
       expect(await pg.psql('SELECT last_failed_wal FROM pg_stat_archiver')).toBe(seg);
       await expect.poll(async () => /lifeboat: wal push: .*(permission denied|EACCES)/i.test(await serverLog(pg)), { timeout: 30_000 }).toBe(true);
       expect(await serverLog(pg)).toMatch(/archive command failed with exit code 1/);
+      // the pusher's failure, reported through error/<segment>
+      expect(await readFile(path.join(spool, 'pg', 'pusher.log'), 'utf8')).toMatch(new RegExp(`FAILED ${seg}: .*(permission denied|EACCES)`, 'i'));
       expect(await archivedUpTo(pg, seg!)).toBe(false);
       expect((await walKeys(ws.repo)).filter((k) => k.startsWith(seg!))).toEqual([]);
     } finally {
