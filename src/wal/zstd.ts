@@ -13,10 +13,16 @@ export interface WalCompression {
   threads?: number;
 }
 
-/** zstd command-line flags for a compression setting (as compression.ts zstdArgs). */
+/**
+ * zstd command-line flags for a compression setting (as compression.ts zstdArgs).
+ * One thread is `--single-thread`: `-T1` adds an I/O thread and a hand-off that
+ * cost ~20% more CPU on a 16 MiB segment (the background pusher runs one zstd
+ * per segment, several at a time, so CPU is its limit).
+ */
 export function zstdFlags(c: WalCompression, threads: number): string[] {
   const level = c.level ?? 1;
-  const args = ['-q', '-c', `-T${c.threads ?? threads}`];
+  const t = c.threads ?? threads;
+  const args = ['-q', '-c', t === 1 ? '--single-thread' : `-T${t}`];
   if (level > 19) args.push('--ultra');
   args.push(level < 0 ? `--fast=${-level}` : `-${level}`);
   return args;
