@@ -1,5 +1,5 @@
 import { LifeboatError, toLifeboatError } from '../core/errors.js';
-import { AgentClient, type JobCallbacks } from '../fleet/client.js';
+import { AgentClient, CLIENT_VERSION, type JobCallbacks } from '../fleet/client.js';
 import { spawnLocalAgent, type Transport } from '../fleet/transport.js';
 import type { JobType, LogEvent } from '../protocol/index.js';
 import { paint } from './format.js';
@@ -31,11 +31,23 @@ export async function openTransport(g: GlobalOptions, hostName: string | undefin
   return spawnSshAgent(host, { ...(g.config ? { configPath: g.config } : {}), ...(g.acceptNewHostKey ? { acceptNewHostKey: true } : {}) });
 }
 
+/**
+ * A remote agent must be this lifeboat's version: the CLI and the agent share
+ * manifests, plans and job semantics. A mismatch offers the fix.
+ */
+export function checkAgentVersion(host: string, agentVersion: string): void {
+  if (agentVersion === CLIENT_VERSION) return;
+  throw new LifeboatError('PROTOCOL', `the agent on ${host} is lifeboat ${agentVersion}, this is lifeboat ${CLIENT_VERSION}`, {
+    hint: `install this version there with: lifeboat hosts deploy ${host}`,
+  });
+}
+
 /** Connect to the agent (local, or --host over SSH), run `fn`, always close the agent. */
 export async function withAgent<T>(g: GlobalOptions, fn: (client: AgentClient) => Promise<T>): Promise<T> {
   const client = new AgentClient(await openTransport(g));
   try {
-    await client.connect();
+    const hello = await client.connect();
+    if (g.host && g.host !== 'local') checkAgentVersion(g.host, hello.agentVersion);
     return await fn(client);
   } finally {
     client.close();

@@ -476,6 +476,27 @@ describe.skipIf(!!skip)('SSH transport', () => {
     }
   });
 
+  test('an agent of another lifeboat version is refused with the deploy command that fixes it', async () => {
+    // a stand-in agent that speaks the protocol but reports an older lifeboat
+    const fake = path.join(ws.dir, 'old-agent.mjs');
+    writeFileSync(
+      fake,
+      `import { createInterface } from 'node:readline';
+for await (const line of createInterface({ input: process.stdin })) {
+  const m = JSON.parse(line);
+  if (m.method === 'agent.hello') process.stdout.write(JSON.stringify({ jsonrpc: '2.0', id: m.id, result: { agentVersion: '0.0.9', protocolVersion: 1, host: 'old', pid: process.pid, node: process.version, plugins: [], capabilities: [], config: { path: '/x' } } }) + '\\n');
+  else process.stdout.write(JSON.stringify({ jsonrpc: '2.0', id: m.id, result: { backups: [], invalid: [] } }) + '\\n');
+}
+`,
+    );
+    await as(main, ['hosts', 'add', 'oldagent', `root@127.0.0.1:${a.port}`, '--no-connect', '--agent-command', [process.execPath, fake].map(q).join(' ')]);
+    const r = await as(main, ['--json', '--host', 'oldagent', 'list']);
+    expect(r.code).toBe(1);
+    expect(r.json.error.message).toBe('the agent on oldagent is lifeboat 0.0.9, this is lifeboat 0.1.0');
+    expect(r.json.error.hint).toContain('lifeboat hosts deploy oldagent');
+    await as(main, ['hosts', 'remove', 'oldagent']);
+  });
+
   test('clear failures: unknown inventory name, missing agent command, nothing listening', async () => {
     const unknown = await as(main, ['--json', '--host', 'nosuch', 'list']);
     expect(unknown.code).toBe(2);
