@@ -14,9 +14,10 @@
  *   sync             one call stores one segment (lifeboat wal push; pgBackRest
  *                    archive-push). Per-call p50/p90.
  *   async drain      a backlog of BENCH_SEGMENTS ready segments, no pusher
- *                    running: calls as PostgreSQL makes them, in order, until all
- *                    are archived. Segments/s over the whole backlog, and the
- *                    per-call times along the way.
+ *                    running: calls as PostgreSQL makes them, in order (each
+ *                    segment marked .done after its call, as the server does),
+ *                    until all are archived. Segments/s over the whole backlog,
+ *                    and the per-call times along the way.
  *   async ahead      the background process has stored the backlog already
  *                    (its own drain rate is measured as it does); then the
  *                    per-call cost of collecting each acknowledgement.
@@ -104,9 +105,15 @@ try {
       child.on('error', reject);
       child.on('close', (code) => resolve({ ms: Number(process.hrtime.bigint() - start) / 1e6, code: code ?? -1, stderr }));
     });
+  // what PostgreSQL does around each call: .ready before, renamed .done after success
+  const markDone = (seg: string) => rename(path.join(statusDir, `${seg}.ready`), path.join(statusDir, `${seg}.done`));
+  const requeueAll = async () => {
+    for (const seg of segs) await rename(path.join(statusDir, `${seg}.done`), path.join(statusDir, `${seg}.ready`)).catch(() => undefined);
+  };
   const must = async (cmd: string, seg: string) => {
     const r = await call(cmd, seg);
     if (r.code !== 0) throw new Error(`archive_command failed for ${seg} (exit ${r.code}): ${r.stderr.trim()}\n  ${cmd}`);
+    await markDone(seg);
     return r.ms;
   };
 
@@ -190,6 +197,7 @@ try {
   // warm-up: page cache, binaries (not measured)
   for (const t of tools) {
     const { cmd } = await t.prepare('sync');
+    await requeueAll();
     for (const seg of segs.slice(0, 3)) await must(cmd, seg);
   }
 
@@ -200,12 +208,14 @@ try {
       // sync: every segment, one call each
       {
         const { cmd } = await t.prepare('sync');
+        await requeueAll();
         for (const seg of segs) s.sync.push(await must(cmd, seg));
       }
       await waitQuiet();
       // async drain: calls in order over the whole backlog, nothing running before
       {
         const { cmd } = await t.prepare('async');
+        await requeueAll();
         const start = process.hrtime.bigint();
         for (const seg of segs) s.asyncDrainCalls.push(await must(cmd, seg));
         s.drainRate.push(segs.length / (Number(process.hrtime.bigint() - start) / 1e9));
@@ -214,6 +224,7 @@ try {
       // async ahead: the first call starts the background process; it stores the backlog; then each call
       {
         const { cmd, acked } = await t.prepare('async');
+        await requeueAll();
         const start = process.hrtime.bigint();
         await must(cmd, segs[0]!);
         const deadline = Date.now() + 300_000;

@@ -1,10 +1,16 @@
 /**
  * `lifeboat wal push --async %p`: what bin/lifeboat-archive runs when the spool
- * holds no answer for %p yet. It makes sure one background pusher runs for the
- * cluster and waits (walArchive.waitSeconds) for its acknowledgement of %p.
- * It stores %p itself, as the sync hook does, when %p is not queued by
- * PostgreSQL (no archive_status/<name>.ready: a call by hand) or when no
- * pusher can run (the spool is not writable, the process cannot start).
+ * holds no answer for %p yet.
+ *
+ * - A pusher runs (or was just started): wait (walArchive.waitSeconds) for its
+ *   acknowledgement of %p, restarting it if it dies.
+ * - None runs: store %p here and now, as the sync hook does (a lone segment
+ *   after a quiet spell should not wait for a process to start), and start a
+ *   detached pusher when more segments wait behind it.
+ * - %p is not queued by PostgreSQL (no archive_status/<name>.ready: a call by
+ *   hand), or no pusher can run (spool not writable, process cannot start):
+ *   store it here.
+ * More than walArchive.maxQueue segments waiting fails the call (QUEUE_FULL).
  */
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, watch, type FSWatcher } from 'node:fs';
@@ -28,9 +34,18 @@ export interface AsyncPushOptions {
   lifeboat: string[];
 }
 
-async function direct(t: WalTarget, file: string, warning?: string): Promise<AsyncPushOutcome> {
-  const result = await pushWalFile(t, file);
-  return { how: 'direct', name: result.name, result, ...(warning ? { warning } : {}) };
+async function direct(t: WalTarget, file: string, warning?: string, spool?: Spool): Promise<AsyncPushOutcome> {
+  const started = Date.now();
+  const name = path.basename(file);
+  try {
+    const result = await pushWalFile(t, file);
+    spool?.log(`${result.alreadyArchived ? 'already archived' : 'stored'} ${name} directly (${result.size} bytes${result.alreadyArchived ? '' : ` -> ${result.storedSize}`}, ${Date.now() - started} ms)`);
+    return { how: 'direct', name: result.name, result, ...(warning ? { warning } : {}) };
+  } catch (err) {
+    const e = toLifeboatError(err, 'STORAGE_FAILED');
+    spool?.log(`FAILED ${name}: ${e.message}${e.hint ? ` (hint: ${e.hint})` : ''} (directly)`);
+    throw e;
+  }
 }
 
 /** Start a detached pusher; false when the process could not be started. */
@@ -52,6 +67,7 @@ async function startPusher(t: WalTarget, spool: Spool, pgWal: string, o: AsyncPu
     child.once('error', () => resolve(false));
   });
   child.unref();
+  if (ok && child.pid) await spool.markStarting(child.pid).catch(() => undefined);
   if (typeof out === 'number') closeSync(out); // the child has its own copy
   return ok;
 }
@@ -83,7 +99,7 @@ export async function asyncPush(t: WalTarget, file: string, o: AsyncPushOptions)
   const first = await answer();
   if (first) return first;
   // not queued by PostgreSQL: nothing for a pusher to find, store it here
-  if (!existsSync(path.join(pgWal, 'archive_status', `${name}.ready`))) return direct(t, file);
+  if (!existsSync(path.join(pgWal, 'archive_status', `${name}.ready`))) return direct(t, file, undefined, spool);
 
   let holder = spool.lockHolder();
   if (holder && holder.pgWal !== pgWal) {
@@ -94,7 +110,7 @@ export async function asyncPush(t: WalTarget, file: string, o: AsyncPushOptions)
   let starts = 0;
   const ensurePusher = async (): Promise<boolean> => {
     holder = spool.lockHolder();
-    if (holder) return true;
+    if (holder || spool.starting()) return true;
     if (starts >= 3) return false;
     starts++;
     return startPusher(t, spool, pgWal, o);
@@ -105,11 +121,17 @@ export async function asyncPush(t: WalTarget, file: string, o: AsyncPushOptions)
   const acked = new Set(await spool.names('ok'));
   const waiting = ready.filter((n) => !acked.has(n)).length;
   if (waiting > t.walArchive.maxQueue) {
-    await ensurePusher();
+    if (!spool.starting()) await ensurePusher();
     return { how: 'failed', name, lines: errorLines(queueFullError(waiting, t, spool.logFile)) };
   }
 
-  if (!(await ensurePusher())) return direct(t, file, `the background pusher could not be started; stored ${name} directly`);
+  if (!holder && !spool.starting()) {
+    // No pusher: store this file now rather than wait for one to start (a lone
+    // segment after a quiet spell costs what sync archiving costs); start one
+    // for the others waiting behind it.
+    if (waiting > 1) await ensurePusher();
+    return direct(t, file, undefined, spool);
+  }
 
   let wake: (() => void) | undefined;
   const watchers: FSWatcher[] = [];
@@ -130,7 +152,7 @@ export async function asyncPush(t: WalTarget, file: string, o: AsyncPushOptions)
       if (a) return a;
       if (Date.now() - lastCheck > 500) {
         lastCheck = Date.now();
-        if (!spool.lockHolder()) {
+        if (!spool.lockHolder() && !spool.starting()) {
           // the pusher left (idle just now, or killed): start another, or store it here
           await new Promise((r) => setTimeout(r, 50));
           const b = await answer();

@@ -9,6 +9,7 @@
  *   error/<name>    storing <name> failed: the lines archive_command prints
  *                   before exiting 1 (PostgreSQL logs them and retries).
  *   pusher.pid      the running pusher: pid, its start time (from /proc), pg_wal.
+ *   pusher.starting the pid of a pusher just started, until it holds the lock.
  *   pusher.log      what the pusher did (rotated at 1 MiB, one old copy kept).
  *
  * No WAL data is copied here: the pusher reads segments where PostgreSQL keeps
@@ -163,6 +164,7 @@ export class Spool {
         } finally {
           closeSync(fd);
         }
+        rmSyncQuiet(this.startingFile);
         return true;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
@@ -183,6 +185,27 @@ export class Spool {
       }
     }
     return false;
+  }
+
+  /** Written by `wal push --async` when it starts a pusher, until that pusher holds the lock. */
+  get startingFile(): string {
+    return path.join(this.dir, 'pusher.starting');
+  }
+
+  async markStarting(pid: number): Promise<void> {
+    await this.atomicWrite(this.startingFile, `${pid}\n`);
+  }
+
+  /** A pusher was started moments ago (its process lives) and is not holding the lock yet. */
+  starting(): boolean {
+    try {
+      const st = statSync(this.startingFile);
+      if (Date.now() - st.mtimeMs > 10_000) return false;
+      const pid = Number(readFileSync(this.startingFile, 'utf8').split('\n')[0]);
+      return Number.isInteger(pid) && pid > 0 && alive(pid);
+    } catch {
+      return false;
+    }
   }
 
   ownsLock(): boolean {

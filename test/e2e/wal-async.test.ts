@@ -81,6 +81,12 @@ async function setupAsync(ws: Workspace, pg: PgCluster): Promise<string> {
 
 const serverLog = (pg: PgCluster) => readFile(pg.logFile, 'utf8');
 
+/** archive_command '' (archive_mode on): PostgreSQL keeps ready segments until a command is set. */
+async function pauseArchiving(pg: PgCluster): Promise<void> {
+  await pg.psql(`ALTER SYSTEM SET archive_command = ''`);
+  await pg.psql('SELECT pg_reload_conf()');
+}
+
 describe.skipIf(!canRun)('async archiving with a real cluster', () => {
   let pg: PgCluster;
   let ws: Workspace;
@@ -100,66 +106,64 @@ describe.skipIf(!canRun)('async archiving with a real cluster', () => {
     await ws?.cleanup();
   });
 
-  test('setup-archiving installs the async command; a workload archives intact, without a failure', async () => {
+  test('setup-archiving installs the async command; a backlog and a workload archive intact, without a failure', async () => {
+    // a backlog first (no archive_command yet): the first call starts the pusher for it
+    const backlog = await workload(pg, 6);
     await setupAsync(ws, pg);
+    const more = await workload(pg, 4);
+    const segs = [...backlog, ...more];
+    await expect.poll(() => archivedUpTo(pg, segs.at(-1)!), { timeout: 60_000, interval: 200 }).toBe(true);
     const check = await lifeboatAsServer(ws.config, ['--json', 'check', '-c', 'pg', '--probe-seconds', '30']);
     expect(check.code, check.stdout + check.stderr).toBe(0);
     expect(check.json.findings.find((f: any) => f.name === 'archive_command')).toMatchObject({ ok: true, detail: expect.stringContaining('(async)') });
-
-    const segs = await workload(pg, 8);
-    await expect.poll(() => archivedUpTo(pg, segs.at(-1)!), { timeout: 60_000, interval: 200 }).toBe(true);
     expect(await pg.psql('SELECT failed_count FROM pg_stat_archiver')).toBe('0');
     await expectArchivedIntact(pg, ws, segs);
     const log = await readFile(path.join(spool, 'pg', 'pusher.log'), 'utf8');
+    expect(log).toMatch(/pusher started/);
     for (const seg of segs) expect(log).toMatch(new RegExp(`(stored|already archived) ${seg}`));
     // PostgreSQL took every acknowledgement (or the pusher swept the ones it no longer needs)
     await expect.poll(async () => (await readdir(path.join(spool, 'pg', 'ok'))).filter((n) => !n.startsWith('.')), { timeout: 15_000 }).toEqual([]);
   });
 
-  test('the pusher leaves when idle; a stale lock of a killed pusher is taken over', async () => {
+  test('the pusher leaves when idle; then a lone segment is stored at once, without starting one', async () => {
     const pidFile = path.join(spool, 'pg', 'pusher.pid');
     await expect.poll(() => existsSync(pidFile), { timeout: 20_000, interval: 200 }).toBe(false);
     expect(await readFile(path.join(spool, 'pg', 'pusher.log'), 'utf8')).toMatch(/pusher leaving \(idle/);
-
-    // a lock left by a pusher killed with SIGKILL: its pid no longer runs
-    const dead = spawn('true');
-    await new Promise((r) => dead.on('close', r));
-    await writeFile(pidFile, `${dead.pid}\n-\n${path.join(pg.dataDir, 'pg_wal')}\n`);
-    if (IS_ROOT) await execa('chown', ['postgres:', pidFile]);
 
     const logFile = path.join(spool, 'pg', 'pusher.log');
     const logBefore = (await readFile(logFile, 'utf8')).length;
     const [seg] = await workload(pg, 1);
     await expect.poll(() => archivedUpTo(pg, seg!), { timeout: 60_000, interval: 200 }).toBe(true);
-    const holder = (await readFile(pidFile, 'utf8').catch(() => '')).split('\n')[0];
-    expect(holder).not.toBe(String(dead.pid)); // taken over (or already released after idling)
-    // a new pusher took the lock over and stored the segment (not the hook's direct fallback)
     const since = (await readFile(logFile, 'utf8')).slice(logBefore);
-    expect(since).toMatch(/pusher started/);
-    expect(since).toMatch(new RegExp(`\\] stored ${seg}`));
+    expect(since).toMatch(new RegExp(`stored ${seg} directly`));
+    expect(since).not.toMatch(/pusher started/);
     expect(await pg.psql('SELECT failed_count FROM pg_stat_archiver')).toBe('0');
     await expectArchivedIntact(pg, ws, [seg!]);
   });
 
-  test('a failing repository: archive_command exits 1 with the message; archiving recovers once fixed', async () => {
+  test('a failing repository: the pusher\'s error reaches the server log, archive_command exits 1; archiving recovers once fixed', async () => {
     const before = Number(await pg.psql('SELECT failed_count FROM pg_stat_archiver'));
+    await pauseArchiving(pg);
+    const segs = await workload(pg, 3); // a backlog, so a pusher works on it
     await execa('chmod', ['-R', 'a-w', ws.repo]);
     try {
-      const [seg] = await workload(pg, 1);
-      await expect.poll(async () => Number(await pg.psql('SELECT failed_count FROM pg_stat_archiver')), { timeout: 60_000, interval: 250 }).toBeGreaterThan(before);
-      expect(await pg.psql('SELECT last_failed_wal FROM pg_stat_archiver')).toBe(seg);
+      await setupAsync(ws, pg);
+      await expect.poll(async () => Number(await pg.psql('SELECT failed_count FROM pg_stat_archiver')), { timeout: 60_000, interval: 250 }).toBeGreaterThan(before + 1);
+      expect(await pg.psql('SELECT last_failed_wal FROM pg_stat_archiver')).toBe(segs[0]);
       await expect.poll(async () => /lifeboat: wal push: .*(permission denied|EACCES)/i.test(await serverLog(pg)), { timeout: 30_000 }).toBe(true);
       expect(await serverLog(pg)).toMatch(/archive command failed with exit code 1/);
-      // the pusher's failure, reported through error/<segment>
-      expect(await readFile(path.join(spool, 'pg', 'pusher.log'), 'utf8')).toMatch(new RegExp(`FAILED ${seg}: .*(permission denied|EACCES)`, 'i'));
-      expect(await archivedUpTo(pg, seg!)).toBe(false);
-      expect((await walKeys(ws.repo)).filter((k) => k.startsWith(seg!))).toEqual([]);
+      // the pusher failed too (not only the call's own attempt): that is what error/<segment> carries
+      await expect
+        .poll(async () => (await readFile(path.join(spool, 'pg', 'pusher.log'), 'utf8')).split('\n').some((l) => l.includes(`FAILED ${segs[0]}: `) && /permission denied|EACCES/i.test(l) && !l.endsWith('(directly)')), { timeout: 30_000 })
+        .toBe(true);
+      expect(await archivedUpTo(pg, segs[0]!)).toBe(false);
+      expect((await walKeys(ws.repo)).filter((k) => segs.some((seg) => k.startsWith(seg)))).toEqual([]);
     } finally {
       await execa('chmod', ['-R', 'u+w', ws.repo]);
     }
-    const last = await pg.psql('SELECT last_failed_wal FROM pg_stat_archiver');
-    await expect.poll(() => archivedUpTo(pg, last), { timeout: 90_000, interval: 250 }).toBe(true);
-    await expectArchivedIntact(pg, ws, [last]);
+    segs.push(...(await workload(pg, 1))); // new WAL wakes the archiver (it sleeps after three failures)
+    await expect.poll(() => archivedUpTo(pg, segs.at(-1)!), { timeout: 90_000, interval: 250 }).toBe(true);
+    await expectArchivedIntact(pg, ws, segs);
   });
 });
 
@@ -234,25 +238,51 @@ describe('the script and the pusher on a pg_wal-like directory', () => {
     return readFile(dest);
   }
 
-  test('SIGKILL of the pusher mid-push leaves no visible partial segment; the call still succeeds', async () => {
+  test('SIGKILL of the pusher mid-push leaves no visible partial segment; the next push succeeds', async () => {
+    const small = '000000010000000000000049';
     const name = '000000010000000000000050';
     const content = randomBytes(256 * 1024 * 1024); // incompressible and large: the push is still running when killed
+    await segment(small, Buffer.alloc(16 * 1024 * 1024, 9));
     await segment(name, content);
-    const call = archive(name);
+    // the call for the first one stores it and starts a pusher for the one behind it
+    const first = await archive(small);
+    expect(first.exitCode, first.stderr).toBe(0);
+    await rm(path.join(data, 'pg_wal', 'archive_status', `${small}.ready`)); // as PostgreSQL marks it done
     const pidFile = path.join(spoolDir(), 'pg', 'pusher.pid');
     await expect.poll(() => existsSync(pidFile), { timeout: 20_000, interval: 20 }).toBe(true);
     const pid = Number((await readFile(pidFile, 'utf8')).split('\n')[0]);
     await new Promise((r) => setTimeout(r, 700));
     process.kill(pid, 'SIGKILL');
+    expect(await readFile(path.join(spoolDir(), 'pg', 'pusher.log'), 'utf8')).not.toMatch(new RegExp(`stored ${name}`)); // it was mid-push
     expect((await walKeys(ws.repo)).filter((k) => k.startsWith(name))).toEqual([]);
-    const r = await call; // the waiting call starts another pusher, which takes over the stale lock
+    const r = await archive(name); // no pusher alive (a stale lock): stored by the call itself
     expect(r.exitCode, r.stderr).toBe(0);
     expect((await walKeys(ws.repo)).filter((k) => k.startsWith(name))).toHaveLength(1);
     expect(sha(await fetched(name))).toBe(sha(content));
-    const log = await readFile(path.join(spoolDir(), 'pg', 'pusher.log'), 'utf8');
-    expect(log.match(/pusher started/g)!.length).toBeGreaterThanOrEqual(2);
     await rm(path.join(data, 'pg_wal', name));
     await rm(path.join(data, 'pg_wal', 'archive_status', `${name}.ready`));
+  });
+
+  test('a stale lock of a killed pusher is taken over by the next pusher', async () => {
+    const pidFile = path.join(spoolDir(), 'pg', 'pusher.pid');
+    const dead = spawn('true');
+    await new Promise((r) => dead.on('close', r));
+    await writeFile(pidFile, `${dead.pid}\n-\n${path.join(data, 'pg_wal')}\n`);
+    const names = ['000000010000000000000056', '000000010000000000000057', '000000010000000000000058'];
+    for (const [i, n] of names.entries()) await segment(n, Buffer.alloc(16 * 1024 * 1024, 20 + i));
+    const logFile = path.join(spoolDir(), 'pg', 'pusher.log');
+    const logBefore = (await readFile(logFile, 'utf8')).length;
+    for (const n of names) {
+      const r = await archive(n);
+      expect(r.exitCode, `${n}: ${r.stderr}`).toBe(0);
+      await rm(path.join(data, 'pg_wal', 'archive_status', `${n}.ready`));
+    }
+    const since = (await readFile(logFile, 'utf8')).slice(logBefore);
+    expect(since).toMatch(/pusher started/);
+    expect(since).toMatch(new RegExp(`\\] stored (${names[1]}|${names[2]}) \\(`)); // by the pusher, not "directly"
+    const holder = (await readFile(pidFile, 'utf8').catch(() => '')).split('\n')[0];
+    expect(holder).not.toBe(String(dead.pid));
+    for (const [i, n] of names.entries()) expect(sha(await fetched(n))).toBe(sha(Buffer.alloc(16 * 1024 * 1024, 20 + i)));
   });
 
   test('conflicting content is refused with both checksums; the archived copy is kept', async () => {
@@ -284,16 +314,19 @@ describe('the script and the pusher on a pg_wal-like directory', () => {
     expect(sha(await fetched(name))).toBe(sha(content));
   });
 
-  test('a ready file whose segment is gone does not hold up the next one', async () => {
+  test('a ready file whose segment is gone does not hold up the pusher', async () => {
     await writeFile(path.join(data, 'pg_wal', 'archive_status', '000000010000000000000054.ready'), '');
-    const name = '000000010000000000000055';
-    const content = Buffer.alloc(16 * 1024 * 1024, 5);
-    await segment(name, content);
+    const names = ['000000010000000000000055', '000000010000000000000059'];
+    for (const [i, n] of names.entries()) await segment(n, Buffer.alloc(16 * 1024 * 1024, 5 + i));
     const started = Date.now();
-    const r = await archive(name);
-    expect(r.exitCode, r.stderr).toBe(0);
+    for (const n of names) {
+      const r = await archive(n); // the first starts a pusher; the second waits for it
+      expect(r.exitCode, r.stderr).toBe(0);
+      await rm(path.join(data, 'pg_wal', 'archive_status', `${n}.ready`));
+    }
     expect(Date.now() - started).toBeLessThan(10_000);
-    expect(sha(await fetched(name))).toBe(sha(content));
+    expect(await readFile(path.join(spoolDir(), 'pg', 'pusher.log'), 'utf8')).toMatch(/skipped 000000010000000000000054: the file is gone/);
+    for (const [i, n] of names.entries()) expect(sha(await fetched(n))).toBe(sha(Buffer.alloc(16 * 1024 * 1024, 5 + i)));
     await rm(path.join(data, 'pg_wal', 'archive_status', '000000010000000000000054.ready'));
   });
 
