@@ -3,7 +3,7 @@ import { appendFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'nod
 import net from 'node:net';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { LifeboatError, pipeToTool, runTool, type PitrIo, type PitrPlan, type PitrStepState, type StepContext } from 'lifeboat/plugin';
+import { LifeboatError, runTool, type PitrIo, type PitrPlan, type PitrStepState, type StepContext } from 'lifeboat/plugin';
 import { connArgs, defaultDatabase, toolOpts, type PostgresConfig } from './config.js';
 import { runSql } from './psql.js';
 import { tablespaceObject } from './physical.js';
@@ -107,7 +107,7 @@ async function restoreTablespaces(ctx: Ctx, plan: PitrPlan, io: PitrIo): Promise
       });
     }
     await mkdir(dest, { recursive: true, mode: 0o700 });
-    await pipeToTool('tar', ['-x', '-C', dest], await io.open(tablespaceObject(ts.oid)), ctx.signal ? { signal: ctx.signal } : {});
+    await io.pipeTo(tablespaceObject(ts.oid), 'tar', ['-x', '-C', dest]);
     if (process.getuid?.() === 0) await runTool('chown', ['-R', `${ctx.cluster.config.serverUser ?? 'postgres'}:`, dest]);
     lines.push(`${ts.oid} ${dest}`);
     done.push(`${ts.oid} → ${dest}`);
@@ -165,7 +165,7 @@ export async function runPitrStep(ctx: Ctx, plan: PitrPlan, name: string, io: Pi
       }
       await mkdir(dir, { recursive: true, mode: 0o700 });
       await writeFile(marker, `${plan.backupId}\n`);
-      await pipeToTool('tar', ['-x', '-C', dir], await io.openBase(), ctx.signal ? { signal: ctx.signal } : {});
+      await io.pipeTo('base.tar', 'tar', ['-x', '-C', dir]);
       for (const f of ['postmaster.pid', 'standby.signal', 'recovery.signal']) await rm(path.join(dir, f), { force: true });
       const spaces = await restoreTablespaces(ctx, plan, io);
       if (process.getuid?.() === 0) await runTool('chown', ['-R', `${ctx.cluster.config.serverUser ?? 'postgres'}:`, dir]);

@@ -1,3 +1,4 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -5,6 +6,7 @@ import { compressStream, compressionSuffix, decompressStream, type Compression }
 import { LifeboatError, toLifeboatError } from './errors.js';
 import type { PutOptions, Storage } from './storage.js';
 import { hasPipeFd, zstdFromPipe } from './direct-zstd.js';
+import { pipeToTool, toolArgv, toolError, type ToolOptions } from './exec.js';
 
 /** Counts bytes flowing through and reports them. */
 export class ByteCounter extends Transform {
@@ -188,4 +190,70 @@ export async function checksumStored(
   });
   const sha256 = tee.digest();
   return { ok: sha256 === obj.sha256 && tee.bytes === obj.size, size: tee.bytes, sha256 };
+}
+
+/** Wait for a child process; resolves with its exit code (or a spawn error) and the tail of its stderr. */
+function childDone(child: ChildProcess): Promise<{ code: number | null; signal: string | null; error?: Error; stderr: string }> {
+  let stderr = '';
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (d: string) => {
+    stderr = (stderr + d).slice(-4000);
+  });
+  return new Promise((resolve) => {
+    child.once('error', (error) => resolve({ code: null, signal: null, error, stderr }));
+    child.once('close', (code, signal) => resolve({ code, signal, stderr }));
+  });
+}
+
+/**
+ * Restore fast path: a stored object into a tool's stdin (e.g. `tar -x`). For
+ * zstd, `zstd -d`'s stdout is connected straight to the tool, so the
+ * decompressed bytes never pass through Node; Node reads the stored bytes and
+ * checks them against the manifest (a changed byte fails this call at the end,
+ * as with {@link openStored}). Other compressions go through openStored.
+ */
+export async function pipeStoredToTool(
+  storage: Storage,
+  obj: Pick<StoredObject, 'key' | 'size' | 'sha256' | 'compression' | 'name'>,
+  bin: string,
+  args: readonly string[],
+  opts: ToolOptions = {},
+): Promise<void> {
+  if (obj.compression.algorithm !== 'zstd') {
+    await pipeToTool(bin, args, await openStored(storage, obj, opts.signal ? { signal: opts.signal } : {}), opts);
+    return;
+  }
+  const raw = await storage.get(obj.key, opts.signal ? { signal: opts.signal } : {});
+  const zstd = spawn('zstd', ['-q', '-d', '-c'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const [file, argv] = toolArgv(bin, args, opts);
+  const tool = spawn(file, argv, { stdio: [zstd.stdout!, 'ignore', 'pipe'], env: { ...process.env, ...(opts.env ?? {}) }, ...(opts.cwd ? { cwd: opts.cwd } : {}) });
+  zstd.stdout!.destroy(); // the tool holds its own copy of the pipe
+  const kill = () => {
+    zstd.kill('SIGKILL');
+    tool.kill('SIGKILL');
+  };
+  opts.signal?.addEventListener('abort', kill, { once: true });
+  const [zDone, tDone] = [childDone(zstd), childDone(tool)];
+  const check = new VerifyingStream({ sha256: obj.sha256, size: obj.size, label: `object ${obj.name} (${obj.key})` });
+  let feedError: unknown;
+  const feeding = pipeline(raw, check, zstd.stdin!).catch((err: unknown) => {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EPIPE' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ERR_STREAM_DESTROYED') return;
+    feedError = err;
+    kill();
+  });
+  const [z, t] = await Promise.all([zDone, tDone]);
+  await feeding;
+  opts.signal?.removeEventListener('abort', kill);
+  if (opts.signal?.aborted) throw new LifeboatError('CANCELLED', `${bin} was cancelled`);
+  if (feedError) throw toLifeboatError(feedError);
+  if (z.code !== 0 || t.code !== 0) {
+    // a failure mid-stream may come from damaged stored bytes: say so rather than "zstd failed"
+    const c = await checksumStored(storage, obj, opts.signal).catch(() => undefined);
+    if (c && !c.ok) throw new LifeboatError('VERIFY_FAILED', `object ${obj.name} (${obj.key}) is damaged: sha256 ${c.sha256}, expected ${obj.sha256}`);
+  }
+  if (z.error?.message.includes('ENOENT')) throw new LifeboatError('BINARY_MISSING', 'zstd not found on PATH', { hint: 'install zstd (apt-get install zstd)' });
+  if (t.error) throw toolError(bin, t.error, opts);
+  if (t.code !== 0) throw new LifeboatError('COMMAND_FAILED', `${bin} failed (exit ${t.code ?? t.signal}): ${t.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+  if (z.code !== 0) throw new LifeboatError('COMMAND_FAILED', `zstd -d failed on ${obj.name} (exit ${z.code ?? z.signal}): ${z.stderr.trim()}`);
 }

@@ -137,6 +137,8 @@ export interface PitrIo {
   openBase(): Promise<Readable>;
   /** Any object of the base backup by name (e.g. a tablespace's tar). */
   open(name: string): Promise<Readable>;
+  /** Feed an object into a tool's stdin (e.g. `tar -x`), decompressing outside Node; checked like `open`. */
+  pipeTo(name: string, bin: string, args: string[]): Promise<void>;
 }
 
 /** Steps a source plugin provides. Each runs on the agent of the database host. */

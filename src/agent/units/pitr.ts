@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { compressionOfKey, decompressStream } from '../../core/compression.js';
 import { LifeboatError } from '../../core/errors.js';
 import type { Manifest } from '../../core/manifest.js';
-import { openStored } from '../../core/pipeline.js';
+import { openStored, pipeStoredToTool } from '../../core/pipeline.js';
 import { checkWalContinuity, parseHistory, type HistoryEntry, type PitrPlan, type PitrTarget } from '../../core/pitr.js';
 import { parseLsn, segmentName, walLayout } from '../../core/wal.js';
 import type { Storage } from '../../core/storage.js';
@@ -214,6 +214,11 @@ export async function applyPitr(env: AgentEnv, input: z.input<typeof PitrApplyPa
   const baseObject = base.objects.find((o) => o.name === 'base.tar');
   if (!baseObject) throw new LifeboatError('MANIFEST_INVALID', `backup ${base.id} has no base.tar`);
   const ctx = stepContext(cluster, env.host, job);
+  const objectOf = (name: string) => {
+    const o = base.objects.find((x) => x.name === name);
+    if (!o) throw new LifeboatError('MANIFEST_INVALID', `backup ${base.id} has no object ${name}`);
+    return o;
+  };
   const state = await env.state();
   const save = () =>
     state.update((d) => {
@@ -241,11 +246,8 @@ export async function applyPitr(env: AgentEnv, input: z.input<typeof PitrApplyPa
           steps.runPitrStep!(ctx, plan, s.name, {
             manifest: base,
             openBase: () => openStored(repo.storage, baseObject, { signal: job.signal }),
-            open: (name) => {
-              const o = base.objects.find((x) => x.name === name);
-              if (!o) throw new LifeboatError('MANIFEST_INVALID', `backup ${base.id} has no object ${name}`);
-              return openStored(repo.storage, o, { signal: job.signal });
-            },
+            open: (name) => openStored(repo.storage, objectOf(name), { signal: job.signal }),
+            pipeTo: (name, bin, args) => pipeStoredToTool(repo.storage, objectOf(name), bin, args, { signal: job.signal }),
           }),
         ),
       );
