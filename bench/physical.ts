@@ -114,8 +114,7 @@ try {
       backup: () => lb(['backup', '-c', 'bench', '--physical', '--compression', 'zstd', '--level', '1']),
       restore: async () => {
         const plan = await lb(['pitr', 'plan', '-c', 'bench', '--immediate', '--to-datadir', target('lifeboat'), '--port', String(++port)]);
-        await lb(['pitr', 'apply', plan.plan.id, '--step', '1', '--yes']);
-        await lb(['pitr', 'apply', plan.plan.id, '--step', '2', '--yes']);
+        await lb(['pitr', 'apply', plan.plan.id, '--through', '2', '--yes']); // check-target, restore-base
       },
     },
     pipeline: {

@@ -78,6 +78,11 @@ test.skipIf(!serverCanRunLifeboat)('a tablespace is backed up, verified and reco
   copy = path.join(ws.dir, 'copy');
   const plan = await lb(['--json', 'pitr', 'plan', '-c', 'pg', '--latest', '--to-datadir', copy, '--port', String(port)]);
   expect(plan.code, plan.stderr).toBe(0);
+  // restore first, look, then go on (--through)
+  const first = await lb(['--json', 'pitr', 'apply', plan.json.plan.id, '--through', '2', '--yes']);
+  expect(first.code, first.stderr).toBe(0);
+  expect(first.json.plan.steps.map((s: any) => s.status)).toEqual(['done', 'done', 'pending', 'pending', 'pending', 'pending']);
+  expect(existsSync(path.join(copy, 'PG_VERSION'))).toBe(true);
   const apply = await lb(['--json', 'pitr', 'apply', plan.json.plan.id, '--yes']);
   expect(apply.code, apply.stderr + apply.stdout).toBe(0);
   expect(await psqlPort(port, `${FP} hot`)).toBe(want.hot);

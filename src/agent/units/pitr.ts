@@ -197,7 +197,15 @@ export async function showPlan(env: AgentEnv, id: string): Promise<PitrPlan> {
   return plan;
 }
 
-export const PitrApplyParamsSchema = z.object({ plan: z.string().min(1), step: z.number().int().min(1).optional() }).strict();
+export const PitrApplyParamsSchema = z
+  .object({
+    plan: z.string().min(1),
+    /** Run only this step (1-based); the ones before it must be done. */
+    step: z.number().int().min(1).optional(),
+    /** Run every pending step up to and including this one (e.g. restore, then inspect before starting). */
+    through: z.number().int().min(1).optional(),
+  })
+  .strict();
 
 /**
  * Walk a plan: every pending step in order (or one, with `step`), each recorded
@@ -232,6 +240,11 @@ export async function applyPitr(env: AgentEnv, input: z.input<typeof PitrApplyPa
     const missing = plan.steps.slice(0, idx).find((s) => s.status !== 'done');
     if (missing) throw new LifeboatError('USAGE', `step ${p.step} (${st.name}) needs step ${plan.steps.indexOf(missing) + 1} (${missing.name}) done first`);
     todo = [{ s: st, i: idx }];
+  }
+  if (p.through !== undefined) {
+    if (p.step !== undefined) throw new LifeboatError('USAGE', 'give --step or --through, not both');
+    if (!plan.steps[p.through - 1]) throw new LifeboatError('USAGE', `plan ${plan.id} has ${plan.steps.length} steps`);
+    todo = todo.filter(({ i }) => i < p.through!);
   }
   for (const { s, i } of todo) {
     job.signal.throwIfAborted();

@@ -94,6 +94,7 @@ Examples:
     .description('walk a plan: every pending step, or one with --step (resumes where it stopped)')
     .argument('<plan>', 'plan id')
     .option('--step <n>', 'run only step N', (v) => Number.parseInt(v, 10))
+    .option('--through <n>', 'run the pending steps up to and including N (e.g. restore, inspect, then go on)', (v) => Number.parseInt(v, 10))
     .option('-y, --yes', 'no typed confirmation (needed without a TTY)')
     .option('--detach', 'start the job and print its id at once (lifeboat jobs attach ID follows it)')
     .action(async (id: string, o) => {
@@ -101,9 +102,10 @@ Examples:
       await withAgent(g, async (c) => {
         const plan = await c.call<PitrPlan>('pitr.show', { plan: id });
         if (o.step !== undefined && Number.isNaN(o.step)) throw new LifeboatError('USAGE', '--step takes a number');
+        if (o.through !== undefined && Number.isNaN(o.through)) throw new LifeboatError('USAGE', '--through takes a number');
         if (!g.json) process.stderr.write(renderPitrPlan(plan) + '\n');
         await confirmTyped(plan.cluster, `recovery of ${plan.cluster} into ${plan.dataDir}`, o.yes);
-        const jobParams = { plan: plan.id, ...(o.step !== undefined ? { step: o.step } : {}) };
+        const jobParams = { plan: plan.id, ...(o.step !== undefined ? { step: o.step } : {}), ...(o.through !== undefined ? { through: o.through } : {}) };
         if (o.detach) return void (await startDetached(c, g, 'pitr', jobParams));
         const done = await runJobWithUi<PitrPlan>(c, g, 'pitr', jobParams);
         if (g.json) return printJson({ ok: true, plan: done });
