@@ -13,7 +13,7 @@ const old = `${root}/dist.old-${process.pid}`;
 rmSync(tmp, { recursive: true, force: true });
 await build({
   absWorkingDir: root,
-  entryPoints: { cli: 'src/cli/main.ts', wal: 'src/cli/wal-main.ts', plugin: 'src/core/index.ts', 'plugin-testing': 'src/core/testing/index.ts' },
+  entryPoints: { cli: 'src/cli/main.ts', 'wal-full': 'src/wal/full.ts', plugin: 'src/core/index.ts', 'plugin-testing': 'src/core/testing/index.ts' },
   outdir: tmp,
   bundle: true,
   splitting: true,
@@ -53,6 +53,22 @@ for (const [file, out] of Object.entries(agent.metafile.outputs)) {
   const bad = out.imports.filter((i) => !i.path.startsWith('node:') && !builtinModules.includes(i.path));
   if (bad.length) throw new Error(`${file}: the agent bundle must need only node builtins, but imports ${bad.map((i) => i.path).join(', ')}`);
 }
+// archive_command / restore_command: one file, no chunks (a few ms less to load,
+// once per 16 MiB of WAL); for configs its light reading does not cover it
+// imports the wal-full entry above, and only then.
+await build({
+  absWorkingDir: root,
+  entryPoints: { wal: 'src/cli/wal-main.ts' },
+  outdir: tmp,
+  bundle: true,
+  splitting: false,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  sourcemap: 'linked',
+  plugins: [{ name: 'wal-full-external', setup: (b) => b.onResolve({ filter: /^\.\/full\.js$/ }, () => ({ path: './wal-full.js', external: true })) }],
+  logLevel: 'warning',
+});
 try {
   renameSync(`${root}/dist`, old);
 } catch (err) {

@@ -124,7 +124,7 @@ export function lightCompression(defaults: unknown): WalCompression | undefined 
 }
 
 /** Pick the cluster as AgentEnv.cluster does, with the same messages. */
-function pickCluster(clusters: Obj, name: string | undefined, file: string): string {
+export function pickCluster(clusters: Obj, name: string | undefined, file: string): string {
   const names = Object.keys(clusters);
   if (!name) {
     if (names.length === 1) return names[0]!;
@@ -198,29 +198,9 @@ export async function resolveWalTarget(configArg: string | undefined, clusterNam
       };
     }
   }
+  // the agent's own loaders (zod, plugin host): a separate bundle, loaded only here
+  const { resolveFull } = await import('./full.js');
   return resolveFull(configArg, clusterName);
-}
-
-async function resolveFull(configArg: string | undefined, clusterName: string | undefined): Promise<WalTarget> {
-  const { AgentEnv } = await import('../agent/env.js');
-  const env = new AgentEnv(configArg, { builtins: 'storage' });
-  const { config, path: file } = await env.config();
-  const name = pickCluster(config.clusters as Obj, clusterName, file);
-  const cluster = config.clusters[name]!;
-  const storage = await env.storage(cluster.repository);
-  const wa = cluster.walArchive;
-  const walArchive: WalArchiveSettings = { ...WAL_ARCHIVE_DEFAULTS, ...(wa ?? {}) };
-  if (walArchive.spoolDir) walArchive.spoolDir = path.resolve(path.dirname(file), walArchive.spoolDir);
-  const c = config.defaults.compression;
-  return {
-    configPath: file,
-    cluster: name,
-    storage,
-    compression: { algorithm: c.algorithm, ...(c.level !== undefined ? { level: c.level } : {}), ...(c.threads !== undefined ? { threads: c.threads } : {}) },
-    walArchive,
-    stateDir: walStateDir(config.stateDir),
-    via: 'full',
-  };
 }
 
 /** The spool directory for a cluster: walArchive.spoolDir, else <stateDir>/wal-spool. */

@@ -251,7 +251,9 @@ describe('the script and the pusher on a pg_wal-like directory', () => {
     const pidFile = path.join(spoolDir(), 'pg', 'pusher.pid');
     await expect.poll(() => existsSync(pidFile), { timeout: 20_000, interval: 20 }).toBe(true);
     const pid = Number((await readFile(pidFile, 'utf8')).split('\n')[0]);
-    await new Promise((r) => setTimeout(r, 700));
+    // kill it while the object is being written: its temporary file is there
+    const walDir = path.join(ws.repo, 'pg', 'wal', '0000000100000000');
+    await expect.poll(async () => (await readdir(walDir).catch(() => [])).some((n) => n.startsWith('.lifeboat-tmp-')), { timeout: 30_000, interval: 2 }).toBe(true);
     process.kill(pid, 'SIGKILL');
     expect(await readFile(path.join(spoolDir(), 'pg', 'pusher.log'), 'utf8')).not.toMatch(new RegExp(`stored ${name}`)); // it was mid-push
     expect((await walKeys(ws.repo)).filter((k) => k.startsWith(name))).toEqual([]);
