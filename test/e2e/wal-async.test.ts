@@ -14,6 +14,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startCluster, type PgCluster } from '../harness/pg.js';
@@ -350,6 +351,53 @@ describe('the script and the pusher on a pg_wal-like directory', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^lifeboat: wal push: config .*bad\.json: clusters\.pg\.walArchive\.parallel: /);
   });
+});
+
+test('a config the light reading does not cover (a third-party storage plugin) goes through the full loader', async () => {
+  const ws = await workspace({ host: '127.0.0.1', port: 1, user: 'postgres' } as PgCluster);
+  try {
+    // a minimal storage plugin kept in a directory, written the way a third party would
+    const sdk = pathToFileURL(path.join(ROOT, 'dist', 'plugin.js')).href;
+    await writeFile(
+      path.join(ws.dir, 'dirstore.mjs'),
+      `import { definePlugin, z } from ${JSON.stringify(sdk)};
+import fs from 'node:fs'; import fsp from 'node:fs/promises'; import path from 'node:path'; import { pipeline } from 'node:stream/promises';
+export default definePlugin({ apiVersion: 1, meta: { name: 'dirstore', version: '1.0.0' }, storage: {
+  configSchema: z.object({ dir: z.string() }).strict(),
+  create: ({ dir }) => ({
+    capabilities: { randomAccess: false, atomicReplace: true, connections: 1 }, description: 'dirstore:' + dir,
+    async put(key, body, opts = {}) { const f = path.join(dir, key); await fsp.mkdir(path.dirname(f), { recursive: true });
+      const tmp = f + '.part'; await pipeline(body, fs.createWriteStream(tmp));
+      if (opts.ifNoneMatch && fs.existsSync(f)) { await fsp.rm(tmp); throw new Error('exists'); }
+      await fsp.rename(tmp, f); return { key, size: (await fsp.stat(f)).size }; },
+    async get(key) { return fs.createReadStream(path.join(dir, key)); },
+    async stat(key) { try { return { key, size: (await fsp.stat(path.join(dir, key))).size }; } catch { return undefined; } },
+    async *list(prefix) { for (const e of await fsp.readdir(dir, { recursive: true }).catch(() => [])) { const k = e.split(path.sep).join('/');
+      if (k.startsWith(prefix) && !k.endsWith('.part') && (await fsp.stat(path.join(dir, e))).isFile()) yield { key: k, size: 0 }; } },
+    async delete(key) { await fsp.rm(path.join(dir, key), { force: true }); },
+  }) } });
+`,
+    );
+    const cfg = JSON.parse(await readFile(ws.config, 'utf8'));
+    cfg.plugins = ['./dirstore.mjs'];
+    cfg.repositories.main = { type: 'dirstore', dir: path.join(ws.dir, 'store') };
+    await writeFile(ws.config, JSON.stringify(cfg));
+    const name = '000000010000000000000070';
+    const content = Buffer.alloc(16 * 1024 * 1024, 70);
+    await writeFile(path.join(ws.dir, name), content);
+    const r = await lifeboat(['wal', 'push', path.join(ws.dir, name)], { config: ws.config });
+    expect(r.code, r.stderr).toBe(0);
+    const stored = (await readdir(path.join(ws.dir, 'store', 'pg', 'wal', '0000000100000000'))).filter((n) => n.startsWith(name));
+    expect(stored).toEqual([`${name}-${sha(content)}.zst`]);
+    const again = await lifeboat(['wal', 'push', path.join(ws.dir, name)], { config: ws.config });
+    expect(again.stderr).toMatch(/already archived with the same content/);
+    const dest = path.join(ws.dir, 'back');
+    const f = await lifeboat(['wal', 'fetch', name, dest], { config: ws.config });
+    expect(f.code, f.stderr).toBe(0);
+    expect(sha(await readFile(dest))).toBe(sha(content));
+  } finally {
+    await ws.cleanup();
+  }
 });
 
 test('the archive hook loads no zod, execa, lowdb, commander or postgres plugin', async () => {
