@@ -24,7 +24,8 @@ import { runPusher } from '../wal/pusher.js';
 import { resolveWalTarget, spoolRoot } from '../wal/target.js';
 
 const USAGE = `usage: lifeboat [--config FILE] wal push [--cluster NAME] PATH
-       lifeboat [--config FILE] wal push --async [--cluster NAME] [--spool DIR] PATH
+       lifeboat [--config FILE] wal push --async [--cluster NAME]
+                [--spool DIR] PATH
        lifeboat [--config FILE] wal fetch [--cluster NAME] NAME DEST
 
 PostgreSQL runs these: archive_command = 'lifeboat --config FILE wal push %p'
