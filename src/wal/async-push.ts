@@ -49,7 +49,7 @@ async function direct(t: WalTarget, file: string, warning?: string, spool?: Spoo
 }
 
 /** Start a detached pusher; false when the process could not be started. */
-async function startPusher(t: WalTarget, spool: Spool, pgWal: string, o: AsyncPushOptions): Promise<boolean> {
+async function startPusher(t: WalTarget, spool: Spool, pgWal: string, o: AsyncPushOptions, storing?: string): Promise<boolean> {
   let out: number | 'ignore' = 'ignore';
   try {
     out = openSync(spool.logFile, 'a', 0o600); // its crash output, if any, lands in its log
@@ -67,7 +67,7 @@ async function startPusher(t: WalTarget, spool: Spool, pgWal: string, o: AsyncPu
     child.once('error', () => resolve(false));
   });
   child.unref();
-  if (ok && child.pid) await spool.markStarting(child.pid).catch(() => undefined);
+  if (ok && child.pid) await spool.markStarting(child.pid, storing).catch(() => undefined);
   if (typeof out === 'number') closeSync(out); // the child has its own copy
   return ok;
 }
@@ -108,12 +108,12 @@ export async function asyncPush(t: WalTarget, file: string, o: AsyncPushOptions)
     });
   }
   let starts = 0;
-  const ensurePusher = async (): Promise<boolean> => {
+  const ensurePusher = async (storing?: string): Promise<boolean> => {
     holder = spool.lockHolder();
     if (holder || spool.starting()) return true;
     if (starts >= 3) return false;
     starts++;
-    return startPusher(t, spool, pgWal, o);
+    return startPusher(t, spool, pgWal, o, storing);
   };
 
   // the bound: too much WAL waiting fails loudly (the pusher keeps draining)
@@ -129,7 +129,7 @@ export async function asyncPush(t: WalTarget, file: string, o: AsyncPushOptions)
     // No pusher: store this file now rather than wait for one to start (a lone
     // segment after a quiet spell costs what sync archiving costs); start one
     // for the others waiting behind it.
-    if (waiting > 1) await ensurePusher();
+    if (waiting > 1) await ensurePusher(name);
     return direct(t, file, undefined, spool);
   }
 

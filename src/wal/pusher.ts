@@ -44,6 +44,7 @@ export function queueFullError(waiting: number, t: Pick<WalTarget, 'cluster' | '
 export async function runPusher(o: PusherOptions): Promise<number> {
   const spool = new Spool(o.spoolRoot, o.cluster);
   await spool.ensure();
+  const storedByStarter = spool.storingByStarter(); // read before tryLock removes pusher.starting
   if (!spool.tryLock(o.pgWal)) return 0; // another pusher is at work
   let stopping = false;
   const stop = () => {
@@ -95,8 +96,13 @@ export async function runPusher(o: PusherOptions): Promise<number> {
 
   const inflight = new Map<string, Promise<void>>();
   const validAcks = new Set<string>();
-  const taken = new Map<string, number>();
-  const vanished = new Map<string, number>();
+  // ready files to leave alone until a time: an acknowledgement archive_command
+  // just took (PostgreSQL is marking the file done; if it still asks after 10 s,
+  // the answer got lost: store again), a file gone from pg_wal, and the segment
+  // the call that started this pusher is storing itself (3 s: that push takes
+  // well under a second; if it failed, the pusher takes over soon after)
+  const leaveUntil = new Map<string, number>();
+  if (storedByStarter) leaveUntil.set(storedByStarter, Date.now() + 3_000);
   let failures = 0;
   let retryAt = 0;
   let lastWork = Date.now();
@@ -120,7 +126,7 @@ export async function runPusher(o: PusherOptions): Promise<number> {
         const e = toLifeboatError(err, 'STORAGE_FAILED');
         if (!(await stat(path.join(o.pgWal, name)).catch(() => undefined))) {
           // a .ready without its file: PostgreSQL removes such orphans itself
-          vanished.set(name, Date.now());
+          leaveUntil.set(name, Date.now() + 10_000);
           spool.log(`skipped ${name}: the file is gone (${e.message})`);
           return;
         }
@@ -156,18 +162,13 @@ export async function runPusher(o: PusherOptions): Promise<number> {
     for (const n of validAcks) {
       if (okNames.has(n)) continue;
       validAcks.delete(n);
-      taken.set(n, Date.now()); // archive_command took it; PostgreSQL is marking the file done
+      leaveUntil.set(n, Date.now() + 10_000); // archive_command took it
     }
-    for (const m of [taken, vanished]) for (const n of m.keys()) if (!readySet.has(n)) m.delete(n);
+    for (const n of leaveUntil.keys()) if (!readySet.has(n)) leaveUntil.delete(n);
     const pending: string[] = [];
     let waiting = 0;
     for (const name of ready) {
-      // an acknowledgement taken moments ago: no need to store the file again
-      // (if PostgreSQL still asks after 10 s, it did not get the answer: store again)
-      const tookAt = taken.get(name);
-      if (tookAt !== undefined && Date.now() - tookAt < 10_000) continue;
-      const goneAt = vanished.get(name);
-      if (goneAt !== undefined && Date.now() - goneAt < 10_000) continue;
+      if ((leaveUntil.get(name) ?? 0) > Date.now()) continue;
       if (okNames.has(name)) {
         if (validAcks.has(name)) continue;
         if ((await spool.validAck(name, path.join(o.pgWal, name))) === 'valid') {

@@ -192,8 +192,18 @@ export class Spool {
     return path.join(this.dir, 'pusher.starting');
   }
 
-  async markStarting(pid: number): Promise<void> {
-    await this.atomicWrite(this.startingFile, `${pid}\n`);
+  /** `storing`: the segment the starting call stores itself (the new pusher leaves it alone). */
+  async markStarting(pid: number, storing?: string): Promise<void> {
+    await this.atomicWrite(this.startingFile, `${pid}\n${storing ?? ''}\n`);
+  }
+
+  /** The segment named in pusher.starting (read by the pusher before it takes the lock). */
+  storingByStarter(): string | undefined {
+    try {
+      return readFileSync(this.startingFile, 'utf8').split('\n')[1] || undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** A pusher was started moments ago (its process lives) and is not holding the lock yet. */
