@@ -1,24 +1,15 @@
 import { existsSync, readFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { LifeboatError } from '../core/errors.js';
 import { formatPath } from '../core/manifest.js';
+import { configCandidates, stateDirPath } from './paths.js';
 import { AgentConfigSchema, type AgentConfig } from './schema.js';
+
+export { configCandidates };
 
 export interface LoadedConfig {
   path: string;
   config: AgentConfig;
-}
-
-/** Where the agent looks for its config, in order. */
-export function configCandidates(explicit?: string, env: NodeJS.ProcessEnv = process.env): { path: string; source: string }[] {
-  if (explicit) return [{ path: path.resolve(explicit), source: '--config' }];
-  if (env.LIFEBOAT_CONFIG) return [{ path: path.resolve(env.LIFEBOAT_CONFIG), source: '$LIFEBOAT_CONFIG' }];
-  const xdg = env.XDG_CONFIG_HOME || path.join(env.HOME || os.homedir(), '.config');
-  return [
-    { path: path.join(xdg, 'lifeboat', 'config.json'), source: 'XDG config dir' },
-    { path: '/etc/lifeboat/config.json', source: '/etc/lifeboat' },
-  ];
 }
 
 /** The path a new config should be written to (the first candidate). */
@@ -86,9 +77,5 @@ export function configError(file: string, jsonPath: ReadonlyArray<PropertyKey>, 
 
 /** Where state (job log, cache, locks) lives. */
 export function stateDirFor(config: AgentConfig | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  if (config?.stateDir) return config.stateDir;
-  if (env.LIFEBOAT_STATE_DIR) return path.resolve(env.LIFEBOAT_STATE_DIR);
-  if (process.getuid?.() === 0) return '/var/lib/lifeboat';
-  const xdg = env.XDG_STATE_HOME || path.join(env.HOME || os.homedir(), '.local', 'state');
-  return path.join(xdg, 'lifeboat');
+  return stateDirPath(config?.stateDir, env);
 }

@@ -6,7 +6,8 @@
  */
 import path from 'node:path';
 import { AgentEnv } from '../agent/env.js';
-import { pickCluster, WAL_ARCHIVE_DEFAULTS, walStateDir, type WalArchiveSettings, type WalTarget } from './target.js';
+import { stateDirPath } from '../config/paths.js';
+import { pickCluster, WAL_ARCHIVE_DEFAULTS, type WalArchiveSettings, type WalTarget } from './target.js';
 
 export async function resolveFull(configArg: string | undefined, clusterName: string | undefined): Promise<WalTarget> {
   const env = new AgentEnv(configArg, { builtins: 'storage' });
@@ -23,7 +24,7 @@ export async function resolveFull(configArg: string | undefined, clusterName: st
     storage,
     compression: { algorithm: c.algorithm, ...(c.level !== undefined ? { level: c.level } : {}), ...(c.threads !== undefined ? { threads: c.threads } : {}) },
     walArchive,
-    stateDir: walStateDir(config.stateDir),
+    stateDir: stateDirPath(config.stateDir),
     via: 'full',
   };
 }

@@ -14,10 +14,10 @@
  * test/unit/wal-target.test.ts holds the light checks to the zod schema.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { LifeboatError } from '../core/errors.js';
 import type { Storage } from '../core/storage.js';
+import { configCandidates, stateDirPath } from '../config/paths.js';
 import { createLocalStorage } from '../storage/local/index.js';
 import type { WalCompression } from './zstd.js';
 
@@ -46,26 +46,6 @@ export interface WalTarget {
 }
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
-
-/** Same lookup as src/config/load.ts configCandidates (held equal by a unit test). */
-export function walConfigCandidates(explicit?: string, env: NodeJS.ProcessEnv = process.env): { path: string; source: string }[] {
-  if (explicit) return [{ path: path.resolve(explicit), source: '--config' }];
-  if (env.LIFEBOAT_CONFIG) return [{ path: path.resolve(env.LIFEBOAT_CONFIG), source: '$LIFEBOAT_CONFIG' }];
-  const xdg = env.XDG_CONFIG_HOME || path.join(env.HOME || os.homedir(), '.config');
-  return [
-    { path: path.join(xdg, 'lifeboat', 'config.json'), source: 'XDG config dir' },
-    { path: '/etc/lifeboat/config.json', source: '/etc/lifeboat' },
-  ];
-}
-
-/** Same as src/config/load.ts stateDirFor (held equal by a unit test). */
-export function walStateDir(configured: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  if (configured) return configured;
-  if (env.LIFEBOAT_STATE_DIR) return path.resolve(env.LIFEBOAT_STATE_DIR);
-  if (process.getuid?.() === 0) return '/var/lib/lifeboat';
-  const xdg = env.XDG_STATE_HOME || path.join(env.HOME || os.homedir(), '.local', 'state');
-  return path.join(xdg, 'lifeboat');
-}
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -176,7 +156,7 @@ export function lightResolve(text: string, file: string, clusterName: string | u
 
 /** Resolve config, cluster and storage for a WAL hook (light path, else the agent's loaders). */
 export async function resolveWalTarget(configArg: string | undefined, clusterName: string | undefined): Promise<WalTarget> {
-  const candidates = walConfigCandidates(configArg);
+  const candidates = configCandidates(configArg);
   const found = candidates.find((c) => existsSync(c.path));
   if (found) {
     let text: string | undefined;
@@ -193,7 +173,7 @@ export async function resolveWalTarget(configArg: string | undefined, clusterNam
         storage: createLocalStorage(light.repoPath),
         compression: light.compression,
         walArchive: light.walArchive,
-        stateDir: walStateDir(light.stateDir),
+        stateDir: stateDirPath(light.stateDir),
         via: 'light',
       };
     }

@@ -10,7 +10,8 @@ import { describe, expect, test } from 'vitest';
 import { configCandidates, parseConfig, stateDirFor } from '../../src/config/load.js';
 import { WalArchiveSchema } from '../../src/config/schema.js';
 import { CompressionSchema } from '../../src/core/compression.js';
-import { lightCompression, lightResolve, lightWalArchive, WAL_ARCHIVE_DEFAULTS, walConfigCandidates, walStateDir } from '../../src/wal/target.js';
+import { lightCompression, lightResolve, lightWalArchive, WAL_ARCHIVE_DEFAULTS } from '../../src/wal/target.js';
+import { configCandidates as walConfigCandidates, stateDirPath as walStateDir } from '../../src/config/paths.js';
 
 test('config file and state directory lookup match src/config/load.ts', () => {
   const envs: NodeJS.ProcessEnv[] = [
