@@ -2,6 +2,7 @@ import { mkdirSync, openSync, readFileSync, unlinkSync, writeSync, closeSync } f
 import os from 'node:os';
 import path from 'node:path';
 import { LifeboatError } from '../core/errors.js';
+import { pidAlive } from '../core/proc.js';
 
 export interface LockInfo {
   pid: number;
@@ -14,15 +15,6 @@ export interface HeldLock {
   release(): void;
   /** Set when a stale lock (dead pid) was found and cleared. */
   clearedStale?: LockInfo;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**
@@ -61,7 +53,7 @@ export function acquireLock(stateDir: string, cluster: string, job: string): Hel
     } catch {
       holder = undefined; // empty or half-written: treat as stale
     }
-    if (holder && holder.host === info.host && alive(holder.pid)) {
+    if (holder && holder.host === info.host && pidAlive(holder.pid)) {
       throw new LifeboatError('LOCKED', `cluster ${cluster} is busy: job ${holder.job} (pid ${holder.pid}) has held its lock since ${holder.startedAt}`, {
         hint: `wait for it to finish (lifeboat jobs attach ${holder.job} follows it, lifeboat jobs cancel ${holder.job} stops it); two jobs that write one cluster never run at once`,
       });

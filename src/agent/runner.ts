@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { LifeboatError, toLifeboatError } from '../core/errors.js';
+import { pidAlive, processStart } from '../core/proc.js';
 import { Events, type DoneEvent, type JobType, type LogEvent } from '../protocol/index.js';
 import { AgentEnv } from './env.js';
 import { JobRunner } from './jobs.js';
@@ -65,31 +66,12 @@ function checkId(id: string): void {
   if (!ID_RE.test(id)) throw new LifeboatError('USAGE', `not a job id: ${JSON.stringify(id)}`, { hint: 'job ids look like 20261121084501-a1b2c3; see lifeboat jobs list' });
 }
 
-/** The kernel's start time of a process (clock ticks since boot): with the pid, it names one process for good. */
-export function procStart(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Is this record's runner still the live process it recorded (guards against pid reuse)? */
 export function runnerAlive(rec: DetachedRecord): boolean {
   const r = rec.runner;
   if (!r || !pidAlive(r.pid)) return false;
   if (!r.procStart) return true; // no /proc here: a live pid is the best we know
-  return procStart(r.pid) === r.procStart;
+  return processStart(r.pid) === r.procStart;
 }
 
 function writeAtomic(file: string, text: string): void {
@@ -382,7 +364,7 @@ export async function runDetachedJob(specFile: string, configPath: string | unde
   const dir = path.dirname(specFile);
   const files = jobFiles(dir, spec.id);
   const env = new AgentEnv(configPath);
-  const runner = { pid: process.pid, ...(procStart(process.pid) ? { procStart: procStart(process.pid)! } : {}), log: files.log };
+  const runner = { pid: process.pid, ...(processStart(process.pid) ? { procStart: processStart(process.pid)! } : {}), log: files.log };
   let n = countLines(files.events);
   let logs = 0;
   let truncated = false;

@@ -20,6 +20,7 @@ import { closeSync, fstatSync, openSync, readFileSync, renameSync, rmSync, statS
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { LifeboatError } from '../core/errors.js';
+import { pidAlive, processStart } from '../core/proc.js';
 
 const LOG_MAX = 1024 * 1024;
 
@@ -28,26 +29,6 @@ export interface PusherLock {
   /** Process start time (clock ticks since boot) from /proc, '-' where unknown. */
   start: string;
   pgWal: string;
-}
-
-/** Process start time of `pid` from /proc/<pid>/stat (field 22), or '-'. */
-export function processStart(pid: number | 'self'): string {
-  try {
-    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const rest = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    return rest[19] ?? '-';
-  } catch {
-    return '-';
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** The lines of an error file: as the sync hook prints errors. */
@@ -160,7 +141,7 @@ export class Spool {
       try {
         const fd = openSync(this.pidFile, 'wx', 0o600);
         try {
-          writeSync(fd, `${process.pid}\n${processStart('self')}\n${pgWal}\n`);
+          writeSync(fd, `${process.pid}\n${processStart('self') ?? '-'}\n${pgWal}\n`);
         } finally {
           closeSync(fd);
         }
@@ -212,7 +193,7 @@ export class Spool {
       const st = statSync(this.startingFile);
       if (Date.now() - st.mtimeMs > 10_000) return false;
       const pid = Number(readFileSync(this.startingFile, 'utf8').split('\n')[0]);
-      return Number.isInteger(pid) && pid > 0 && alive(pid);
+      return Number.isInteger(pid) && pid > 0 && pidAlive(pid);
     } catch {
       return false;
     }
@@ -264,9 +245,9 @@ function parseLock(text: string): PusherLock | undefined {
 }
 
 function holds(l: PusherLock): boolean {
-  if (!alive(l.pid)) return false;
+  if (!pidAlive(l.pid)) return false;
   const now = processStart(l.pid);
-  return l.start === '-' || now === '-' || now === l.start; // a different start time: the pid was reused
+  return l.start === '-' || now === undefined || now === l.start; // a different start time: the pid was reused
 }
 
 function rotate(file: string): void {

@@ -26,6 +26,7 @@ import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
+import { pidAlive } from '../../src/core/proc.js';
 
 /** Options for {@link startCluster}. */
 export interface StartClusterOptions {
@@ -255,15 +256,6 @@ function installExitHandlers(): void {
       if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
     };
     process.on(sig, onSignal);
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
