@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { findBinDir, type PgCluster } from '../harness/pg.js';
-import { BIN, giveToServer, lifeboatAsServer, serverCanRunLifeboat, workspace, type Workspace } from '../helpers/cli.js';
+import { findBinDir, freePort, type PgCluster } from '../harness/pg.js';
+import { archiveThroughLifeboat, psqlAt, switchAndWaitArchived } from '../helpers/archiving.js';
+import { giveToServer, lifeboatAsServer, serverCanRunLifeboat, workspace, type Workspace } from '../helpers/cli.js';
 
 // In-place recovery of a Debian-managed cluster (pg_createcluster), with the
 // server stopped and started through pg_ctlcluster as configured, and a verify
@@ -21,17 +21,7 @@ const TS = `/var/lib/postgresql/${NAME}-ts`;
 let ws: Workspace;
 let port = 0;
 const lb = (args: string[]) => lifeboatAsServer(ws.config, args);
-const psql = async (sql: string) =>
-  (await execa('psql', ['-X', '-A', '-t', '-q', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', 'postgres', '-c', sql])).stdout.trim();
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
+const psql = (sql: string) => psqlAt(port, sql);
 
 async function dropCluster(): Promise<void> {
   await execa('pg_dropcluster', ['--stop', VERSION, NAME], { reject: false });
@@ -54,8 +44,7 @@ beforeAll(async () => {
     connection: { dataDirectory: DATA, serverControl: { method: 'pg_ctlcluster', version: VERSION, cluster: NAME } },
   });
   await giveToServer(ws);
-  await psql(`ALTER SYSTEM SET archive_command = '${`${process.execPath} ${BIN} --config ${ws.config} wal push %p`.replaceAll("'", "''")}'`);
-  await psql('SELECT pg_reload_conf()');
+  await archiveThroughLifeboat(psql, ws.config);
   await psql('CREATE TABLE markers (name text PRIMARY KEY)');
   await execa('install', ['-d', '-o', 'postgres', '-g', 'postgres', '-m', '700', TS]);
   await psql(`CREATE TABLESPACE side LOCATION '${TS}'`);
@@ -74,9 +63,7 @@ test.skipIf(!HAVE)('in-place recovery through pg_ctlcluster, with a tablespace, 
   await psql("INSERT INTO markers VALUES ('a')");
   expect((await lb(['restore-point', 'p1', '-c', 'pg'])).code).toBe(0);
   await psql("INSERT INTO markers VALUES ('b'); DELETE FROM far WHERE i > 1000");
-  const seg = await psql('SELECT pg_walfile_name(pg_current_wal_lsn())');
-  await psql('SELECT pg_switch_wal()');
-  for (let i = 0; i < 150 && (await psql(`SELECT coalesce(last_archived_wal, '') >= '${seg}' FROM pg_stat_archiver`)) !== 't'; i++) await new Promise((r) => setTimeout(r, 200));
+  await switchAndWaitArchived(psql);
 
   const plan = await lb(['--json', 'pitr', 'plan', '-c', 'pg', '--name', 'p1', '--verify-query', 'SELECT name FROM markers ORDER BY 1']);
   expect(plan.code, plan.stderr).toBe(0);

@@ -1,14 +1,12 @@
-import { createServer } from 'node:net';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { findBinDir, startCluster, type PgCluster } from '../harness/pg.js';
-import { BIN, giveToServer, lifeboatAsServer, serverCanRunLifeboat, workspace, type Workspace } from '../helpers/cli.js';
+import { freePort, startCluster, type PgCluster } from '../harness/pg.js';
+import { archiveThroughLifeboat, psqlAt, stopDataDir, switchAndWaitArchived } from '../helpers/archiving.js';
+import { giveToServer, lifeboatAsServer, serverCanRunLifeboat, workspace, type Workspace } from '../helpers/cli.js';
 
 // In-place recovery of a running cluster, resumed step by step, then a second
 // recovery that follows the new timeline through the archived history file.
-const IS_ROOT = process.getuid?.() === 0;
 const canRun = serverCanRunLifeboat;
 
 let pg: PgCluster;
@@ -18,31 +16,22 @@ const copies: string[] = [];
 const lb = (args: string[]) => lifeboatAsServer(ws.config, args);
 
 async function waitArchived(): Promise<void> {
-  const last = await pg.psql('SELECT pg_walfile_name(pg_current_wal_lsn())');
-  await pg.psql('SELECT pg_switch_wal()');
-  for (let i = 0; i < 150; i++) {
-    if ((await pg.psql(`SELECT coalesce(last_archived_wal, '') >= '${last}' FROM pg_stat_archiver`)) === 't') return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`segment ${last} was not archived`);
+  if (!(await switchAndWaitArchived(pg.psql))) throw new Error('the current segment was not archived');
 }
 
-const markers = async (port = pg.port) =>
-  (await execa('psql', ['-X', '-A', '-t', '-q', '-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', 'postgres', '-c', "SELECT coalesce(string_agg(name, ',' ORDER BY name), '') FROM markers"])).stdout.trim();
+const markers = (port = pg.port) => psqlAt(port, "SELECT coalesce(string_agg(name, ',' ORDER BY name), '') FROM markers");
 
 beforeAll(async () => {
   if (!canRun) return;
   pg = await startCluster({ name: 'pitr-inplace', settings: { archive_mode: 'on', archive_timeout: '0' } });
   ws = await workspace(pg);
   await giveToServer(ws);
-  await pg.psql(`ALTER SYSTEM SET archive_command = '${`${process.execPath} ${BIN} --config ${ws.config} wal push %p`.replaceAll("'", "''")}'`);
-  await pg.psql('SELECT pg_reload_conf()');
+  await archiveThroughLifeboat(pg.psql, ws.config);
   await pg.psql('CREATE TABLE markers (name text PRIMARY KEY)');
 }, 120_000);
 
 afterAll(async () => {
-  const pgctl = path.join(findBinDir(), 'pg_ctl');
-  for (const d of copies) await execa(IS_ROOT ? 'runuser' : pgctl, IS_ROOT ? ['-u', 'postgres', '--', pgctl, 'stop', '-D', d, '-m', 'immediate'] : ['stop', '-D', d, '-m', 'immediate'], { reject: false });
+  for (const d of copies) await stopDataDir(d);
   await pg?.stop();
   await ws?.cleanup();
 });
@@ -87,12 +76,7 @@ test.skipIf(!canRun)('in-place recovery, interrupted and resumed; then a second 
   // the recovered cluster goes on archiving on its new timeline
   await pg.psql("INSERT INTO markers VALUES ('c')");
   await waitArchived();
-  const port = await new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
+  const port = await freePort();
   const dir = path.join(ws.dir, 'second');
   copies.push(dir);
   const second = await lb(['--json', 'pitr', 'plan', '-c', 'pg', '--latest', '--to-datadir', dir, '--port', String(port)]);

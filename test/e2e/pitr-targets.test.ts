@@ -6,14 +6,12 @@
  * the data back (row counts and checksums compared with the state before).
  */
 import { readdir, readFile, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { findBinDir, startCluster, type PgCluster } from '../harness/pg.js';
-import { BIN, giveToServer, lifeboat, lifeboatAsServer, serverCanRunLifeboat, workspace, type Workspace } from '../helpers/cli.js';
-
-const IS_ROOT = process.getuid?.() === 0;
+import { freePort, startCluster, type PgCluster } from '../harness/pg.js';
+import { archiveThroughLifeboat, psqlAt, stopDataDir, switchAndWaitArchived } from '../helpers/archiving.js';
+import { giveToServer, lifeboat, lifeboatAsServer, serverCanRunLifeboat, workspace, type Workspace } from '../helpers/cli.js';
 
 let pg: PgCluster;
 let ws: Workspace;
@@ -24,20 +22,6 @@ const lb = (args: string[]) => lifeboatAsServer(ws.config, args);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ORDERS_SUM = "SELECT count(*) || ' ' || md5(string_agg(id || ':' || v, ',' ORDER BY id)) FROM app.orders";
 const GONE_SUM = "SELECT count(*) || ' ' || md5(string_agg(id || ':' || v, ',' ORDER BY id)) FROM app.gone";
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function psqlPort(port: number, sql: string): Promise<string> {
-  const r = await execa('psql', ['-X', '-A', '-t', '-q', '-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', 'postgres', '-c', sql]);
-  return String(r.stdout).trim();
-}
 
 async function utcNow(): Promise<string> {
   return pg.psql("SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')");
@@ -62,9 +46,7 @@ beforeAll(async () => {
   pg = await startCluster({ name: 'pitr-targets', settings: { archive_mode: 'on', archive_timeout: '0', wal_level: 'replica' } });
   ws = await workspace(pg);
   await giveToServer(ws);
-  const cmd = `${process.execPath} ${BIN} --config ${ws.config} wal push %p`;
-  await pg.psql(`ALTER SYSTEM SET archive_command = '${cmd.replaceAll("'", "''")}'`);
-  await pg.psql('SELECT pg_reload_conf()');
+  await archiveThroughLifeboat(pg.psql, ws.config);
   await pg.psql(`CREATE SCHEMA app;
     CREATE TABLE app.orders (id int PRIMARY KEY, v text);
     INSERT INTO app.orders SELECT g, md5(g::text) FROM generate_series(1, 6000) g;
@@ -88,16 +70,12 @@ beforeAll(async () => {
   await sleep(1100);
   m.xidDrop = await pg.psql('BEGIN; DROP TABLE app.gone; SELECT txid_current(); COMMIT;');
   m.xidLate = await pg.psql('BEGIN; DROP TABLE app.late; SELECT txid_current(); COMMIT;');
-  const last = await pg.psql('SELECT pg_walfile_name(pg_current_wal_lsn())');
-  await pg.psql('SELECT pg_switch_wal()');
-  for (let i = 0; i < 150 && (await pg.psql(`SELECT coalesce(last_archived_wal, '') >= '${last}' FROM pg_stat_archiver`)) !== 't'; i++) await sleep(200);
+  await switchAndWaitArchived(pg.psql);
   expect(await pg.psql('SELECT failed_count FROM pg_stat_archiver')).toBe('0');
 }, 180_000);
 
 afterAll(async () => {
-  const pgctl = path.join(findBinDir(), 'pg_ctl');
-  const cmd = IS_ROOT ? ['runuser', '-u', 'postgres', '--', pgctl] : [pgctl];
-  for (const d of restored) await execa(cmd[0]!, [...cmd.slice(1), 'stop', '-D', d, '-m', 'immediate'], { reject: false });
+  for (const d of restored) await stopDataDir(d);
   await pg?.stop();
   await ws?.cleanup();
 });
@@ -151,16 +129,16 @@ describe.skipIf(!serverCanRunLifeboat)('lifeboat pitr targets', () => {
   test('recovering to just before the DELETE brings every row back', async () => {
     const del = found.candidates.find((c: any) => c.kind === 'delete-burst');
     const port = await recoverWith(del.command);
-    expect(await psqlPort(port, ORDERS_SUM)).toBe(m.orders);
-    expect(await psqlPort(port, GONE_SUM)).toBe(m.gone);
+    expect(await psqlAt(port, ORDERS_SUM)).toBe(m.orders);
+    expect(await psqlAt(port, GONE_SUM)).toBe(m.gone);
     expect(await pg.psql('SELECT count(*) FROM app.orders')).toBe('1000'); // the original is untouched
   });
 
   test('recovering to just before the DROP brings the table back with its data (and keeps the DELETE before it)', async () => {
     const drop = found.candidates.find((c: any) => c.kind === 'drop' && c.xid === m.xidDrop);
     const port = await recoverWith(drop.command);
-    expect(await psqlPort(port, GONE_SUM)).toBe(m.gone);
-    expect(await psqlPort(port, 'SELECT count(*) FROM app.orders')).toBe('1000');
+    expect(await psqlAt(port, GONE_SUM)).toBe(m.gone);
+    expect(await psqlAt(port, 'SELECT count(*) FROM app.orders')).toBe('1000');
   });
 
   test('--relation keeps only what touched that table', async () => {
@@ -240,9 +218,7 @@ describe.skipIf(!serverCanRunLifeboat)('lifeboat pitr targets over many segments
     for (let i = 0; (await index()) < goal; i++) await pg.psql(`INSERT INTO app.tick VALUES (${i}); SELECT pg_switch_wal();`);
     expect(await index()).toBe(goal);
     m.xidBig = await pg.psql('BEGIN; DELETE FROM app.big; SELECT txid_current(); COMMIT;');
-    const last = await pg.psql('SELECT pg_walfile_name(pg_current_wal_lsn())');
-    await pg.psql('SELECT pg_switch_wal()');
-    for (let i = 0; i < 300 && (await pg.psql(`SELECT coalesce(last_archived_wal, '') >= '${last}' FROM pg_stat_archiver`)) !== 't'; i++) await sleep(200);
+    await switchAndWaitArchived(pg.psql, 300);
     const started = Date.now();
     const r = await lb(['--json', 'pitr', 'targets', '-c', 'pg', '--kinds', 'delete-burst']);
     const took = Date.now() - started;

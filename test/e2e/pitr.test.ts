@@ -1,14 +1,13 @@
-import { createServer } from 'node:net';
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { findBinDir, startCluster, type PgCluster } from '../harness/pg.js';
-import { BIN, giveToServer, lifeboatAsServer, serverCanRunLifeboat, workspace, type Workspace } from '../helpers/cli.js';
+import { freePort, startCluster, type PgCluster } from '../harness/pg.js';
+import { archiveThroughLifeboat, psqlAt, stopDataDir, switchAndWaitArchived } from '../helpers/archiving.js';
+import { giveToServer, lifeboatAsServer, serverCanRunLifeboat, workspace, type Workspace } from '../helpers/cli.js';
 
 // Everything runs as the server's OS user: PostgreSQL runs lifeboat as its
 // archive_command and restore_command, so config and repository are its own.
-const IS_ROOT = process.getuid?.() === 0;
 const canRun = serverCanRunLifeboat;
 
 let pg: PgCluster;
@@ -17,26 +16,6 @@ const marks: Record<string, string> = {};
 const restored: string[] = [];
 
 const lb = (args: string[]) => lifeboatAsServer(ws.config, args);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function psqlPort(port: number, sql: string): Promise<string> {
-  const r = await execa('psql', ['-X', '-A', '-t', '-q', '-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', 'postgres', '-c', sql]);
-  return String(r.stdout).trim();
-}
-
-async function stopRestored(dir: string): Promise<void> {
-  const pgctl = path.join(findBinDir(), 'pg_ctl');
-  const cmd = IS_ROOT ? ['runuser', '-u', 'postgres', '--', pgctl] : [pgctl];
-  await execa(cmd[0]!, [...cmd.slice(1), 'stop', '-D', dir, '-m', 'immediate'], { reject: false });
-}
 
 /** Plan side by side, apply all steps, return the markers the restored server has. */
 async function recover(target: string[], extra: string[] = []): Promise<{ markers: string[]; plan: any; port: number }> {
@@ -48,7 +27,7 @@ async function recover(target: string[], extra: string[] = []): Promise<{ marker
   const apply = await lb(['--json', 'pitr', 'apply', plan.json.plan.id, '--yes']);
   expect(apply.code, apply.stderr).toBe(0);
   expect(apply.json.plan.steps.every((s: any) => s.status === 'done')).toBe(true);
-  const markers = (await psqlPort(port, 'SELECT coalesce(string_agg(name, \',\' ORDER BY name), \'\') FROM markers')).split(',').filter(Boolean);
+  const markers = (await psqlAt(port, 'SELECT coalesce(string_agg(name, \',\' ORDER BY name), \'\') FROM markers')).split(',').filter(Boolean);
   return { markers, plan: apply.json.plan, port };
 }
 
@@ -57,9 +36,7 @@ beforeAll(async () => {
   pg = await startCluster({ name: 'pitr', settings: { archive_mode: 'on', archive_timeout: '0', wal_level: 'replica' } });
   ws = await workspace(pg);
   await giveToServer(ws);
-  const cmd = `${process.execPath} ${BIN} --config ${ws.config} wal push %p`;
-  await pg.psql(`ALTER SYSTEM SET archive_command = '${cmd.replaceAll("'", "''")}'`);
-  await pg.psql('SELECT pg_reload_conf()');
+  await archiveThroughLifeboat(pg.psql, ws.config);
   await pg.psql('CREATE TABLE markers (name text PRIMARY KEY, at timestamptz DEFAULT clock_timestamp())');
   const b = await lb(['--json', 'backup', '-c', 'pg', '--physical']);
   expect(b.code, b.stderr).toBe(0);
@@ -80,17 +57,12 @@ beforeAll(async () => {
   // a few more segments after t3, so a gap in the middle of the archive can be made
   for (let i = 0; i < 3; i++) await pg.psql(`INSERT INTO markers (name) VALUES ('later${i}'); SELECT pg_switch_wal();`);
   await pg.psql("DELETE FROM markers WHERE name LIKE 'later%'");
-  const last = await pg.psql('SELECT pg_walfile_name(pg_current_wal_lsn())');
-  await pg.psql('SELECT pg_switch_wal()');
-  // wait until the segment holding t3 is archived
-  for (let i = 0; i < 150 && (await pg.psql(`SELECT coalesce(last_archived_wal, '') >= '${last}' FROM pg_stat_archiver`)) !== 't'; i++) {
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await switchAndWaitArchived(pg.psql); // the segment holding t3
   expect(await pg.psql('SELECT failed_count FROM pg_stat_archiver')).toBe('0');
 }, 180_000);
 
 afterAll(async () => {
-  for (const d of restored) await stopRestored(d);
+  for (const d of restored) await stopDataDir(d);
   await pg?.stop();
   await ws?.cleanup();
 });
@@ -100,7 +72,7 @@ describe.skipIf(!canRun)('point-in-time recovery, side by side', () => {
     const r = await recover(['--time', marks.time!]);
     expect(r.markers).toEqual(['t1', 't2']);
     expect(await pg.psql('SELECT string_agg(name, \',\' ORDER BY name) FROM markers')).toBe('t1,t2,t3');
-    expect(await psqlPort(r.port, 'SELECT pg_is_in_recovery()')).toBe('f'); // promoted
+    expect(await psqlAt(r.port, 'SELECT pg_is_in_recovery()')).toBe('f'); // promoted
     expect(r.plan.mode).toBe('side-by-side');
   });
 
@@ -125,7 +97,7 @@ describe.skipIf(!canRun)('point-in-time recovery, side by side', () => {
   test('pause leaves the server paused in recovery at the target', async () => {
     const r = await recover(['--name', 'before-t3'], ['--action', 'pause']);
     expect(r.markers).toEqual(['t1', 't2']);
-    expect(await psqlPort(r.port, 'SELECT pg_is_in_recovery()')).toBe('t');
+    expect(await psqlAt(r.port, 'SELECT pg_is_in_recovery()')).toBe('t');
   });
 
   test('wal verify finds the archive continuous from the backup', async () => {

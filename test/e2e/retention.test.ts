@@ -2,7 +2,8 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startCluster, type PgCluster } from '../harness/pg.js';
-import { BIN, giveToServer, lifeboatAsServer, serverCanRunLifeboat, workspace, type Workspace } from '../helpers/cli.js';
+import { archiveThroughLifeboat, switchAndWaitArchived } from '../helpers/archiving.js';
+import { giveToServer, lifeboatAsServer, serverCanRunLifeboat, workspace, type Workspace } from '../helpers/cli.js';
 
 // Retention that respects PITR, on a real cluster archiving through lifeboat:
 // three physical backups with WAL between them, plus logical ones.
@@ -23,22 +24,12 @@ async function repoKeys(): Promise<string[]> {
 }
 const walNames = (keys: string[]) => keys.filter((k) => k.startsWith('pg/wal/')).map((k) => path.basename(k).slice(0, -69)).sort();
 
-async function archiveNow(): Promise<void> {
-  const seg = await pg.psql('SELECT pg_walfile_name(pg_current_wal_lsn())');
-  await pg.psql('SELECT pg_switch_wal()');
-  for (let i = 0; i < 150 && (await pg.psql(`SELECT coalesce(last_archived_wal, '') >= '${seg}' FROM pg_stat_archiver`)) !== 't'; i++) {
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 beforeAll(async () => {
   if (!serverCanRunLifeboat) return;
   pg = await startCluster({ name: 'retention', settings: { archive_mode: 'on', archive_timeout: '0', wal_level: 'replica' } });
   ws = await workspace(pg);
   await giveToServer(ws);
-  const cmd = `${process.execPath} ${BIN} --config ${ws.config} wal push %p`;
-  await pg.psql(`ALTER SYSTEM SET archive_command = '${cmd.replaceAll("'", "''")}'`);
-  await pg.psql('SELECT pg_reload_conf()');
+  await archiveThroughLifeboat(pg.psql, ws.config);
   await pg.psql('CREATE TABLE t (i int)');
   for (let n = 0; n < 3; n++) {
     await pg.psql(`INSERT INTO t SELECT generate_series(1, 1000); SELECT pg_switch_wal();`);
@@ -51,7 +42,7 @@ beforeAll(async () => {
     logical.push(l.json.backup.id);
     await pg.psql(`INSERT INTO t SELECT generate_series(1, 1000); SELECT pg_switch_wal();`);
   }
-  await archiveNow();
+  await switchAndWaitArchived(pg.psql);
   expect(await pg.psql('SELECT failed_count FROM pg_stat_archiver')).toBe('0');
 }, 180_000);
 

@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { findBinDir, startCluster, type PgCluster } from '../harness/pg.js';
-import { BIN, giveToServer, lifeboatAsServer, serverCanRunLifeboat, workspace, type Workspace } from '../helpers/cli.js';
+import { freePort, startCluster, type PgCluster } from '../harness/pg.js';
+import { archiveThroughLifeboat, psqlAt, stopDataDir, switchAndWaitArchived } from '../helpers/archiving.js';
+import { giveToServer, lifeboatAsServer, serverCanRunLifeboat, workspace, type Workspace } from '../helpers/cli.js';
 
 // A cluster with a tablespace outside its data directory: physical backup
 // (one tar per tablespace), pg_verifybackup over all of them, and a side-by-side
@@ -17,23 +17,13 @@ let copy = '';
 const lb = (args: string[]) => lifeboatAsServer(ws.config, args);
 const FP = "SELECT count(*) || ':' || md5(string_agg(i::text || v, ',' ORDER BY i)) FROM";
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-const psqlPort = async (port: number, sql: string) => (await execa('psql', ['-X', '-A', '-t', '-q', '-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', 'postgres', '-c', sql])).stdout.trim();
 
 beforeAll(async () => {
   if (!serverCanRunLifeboat) return;
   pg = await startCluster({ name: 'tblspc', settings: { archive_mode: 'on', archive_timeout: '0', wal_level: 'replica' } });
   ws = await workspace(pg);
   await giveToServer(ws);
-  await pg.psql(`ALTER SYSTEM SET archive_command = '${`${process.execPath} ${BIN} --config ${ws.config} wal push %p`.replaceAll("'", "''")}'`);
-  await pg.psql('SELECT pg_reload_conf()');
+  await archiveThroughLifeboat(pg.psql, ws.config);
   const loc = path.join(pg.dir, 'ts-fast');
   await mkdir(loc);
   if (IS_ROOT) await execa('chown', [`${pg.osUser}:`, loc]);
@@ -44,8 +34,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (copy) {
-    const pgctl = path.join(findBinDir(), 'pg_ctl');
-    await execa(IS_ROOT ? 'runuser' : pgctl, [...(IS_ROOT ? ['-u', 'postgres', '--', pgctl] : []), 'stop', '-D', copy, '-m', 'immediate'], { reject: false });
+    await stopDataDir(copy);
     await rm(`${copy}-tablespaces`, { recursive: true, force: true });
   }
   await pg?.stop();
@@ -70,9 +59,7 @@ test.skipIf(!serverCanRunLifeboat)('a tablespace is backed up, verified and reco
   // rows written after the backup come back through the archived WAL
   await pg.psql("INSERT INTO hot SELECT g, md5(g::text) FROM generate_series(20001, 25000) g");
   const want = { hot: await pg.psql(`${FP} hot`), cold: await pg.psql(`${FP} cold`) };
-  const seg = await pg.psql('SELECT pg_walfile_name(pg_current_wal_lsn())');
-  await pg.psql('SELECT pg_switch_wal()');
-  for (let i = 0; i < 150 && (await pg.psql(`SELECT coalesce(last_archived_wal, '') >= '${seg}' FROM pg_stat_archiver`)) !== 't'; i++) await new Promise((r) => setTimeout(r, 200));
+  await switchAndWaitArchived(pg.psql);
 
   const port = await freePort();
   copy = path.join(ws.dir, 'copy');
@@ -85,9 +72,9 @@ test.skipIf(!serverCanRunLifeboat)('a tablespace is backed up, verified and reco
   expect(existsSync(path.join(copy, 'PG_VERSION'))).toBe(true);
   const apply = await lb(['--json', 'pitr', 'apply', plan.json.plan.id, '--yes']);
   expect(apply.code, apply.stderr + apply.stdout).toBe(0);
-  expect(await psqlPort(port, `${FP} hot`)).toBe(want.hot);
-  expect(await psqlPort(port, `${FP} cold`)).toBe(want.cold);
-  expect(await psqlPort(port, "SELECT pg_tablespace_location(oid) FROM pg_tablespace WHERE spcname = 'fast'")).toBe(path.join(`${copy}-tablespaces`, oid));
+  expect(await psqlAt(port, `${FP} hot`)).toBe(want.hot);
+  expect(await psqlAt(port, `${FP} cold`)).toBe(want.cold);
+  expect(await psqlAt(port, "SELECT pg_tablespace_location(oid) FROM pg_tablespace WHERE spcname = 'fast'")).toBe(path.join(`${copy}-tablespaces`, oid));
   // the original keeps its own tablespace, untouched
   expect(await pg.psql("SELECT pg_tablespace_location(oid) FROM pg_tablespace WHERE spcname = 'fast'")).toBe(path.join(pg.dir, 'ts-fast'));
   expect(await pg.psql(`${FP} hot`)).toBe(want.hot);
