@@ -24,17 +24,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeKey, makeSshHome, removeSshd, startSshd } from '../test/harness/sshd.js';
+import { median } from './lib.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const BIN = path.join(root, 'bin', 'lifeboat.js');
 const BUNDLE = path.join(root, 'dist', 'lifeboat-agent.mjs');
 const runs = Number(process.env.BENCH_RUNS ?? 5);
 const n = Number(process.env.BENCH_HOSTS ?? 20);
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 /** Busy jiffies of the whole machine (all CPUs), for CPU seconds per run. */
 const busy = () => {
   const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);

@@ -16,22 +16,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startCluster, SAMPLE_DB } from '../test/harness/pg.js';
+import { median, HEX_FILLER_SQL } from './lib.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const scale = Number(process.env.BENCH_SCALE ?? 50);
 const runs = Number(process.env.BENCH_RUNS ?? 5);
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 console.log(`bench: pgbench scale ${scale}, ${runs} interleaved runs each (this machine: ${os.cpus().length} cores)`);
 const t0 = Date.now();
 const pg = await startCluster({ name: 'bench', pgbenchScale: scale });
 try {
   await pg.psql(
-    `UPDATE pgbench_accounts SET filler = substr(md5(aid::text) || md5((aid * 7)::text) || md5((aid * 13)::text), 1, 84);
+    `${HEX_FILLER_SQL};
      VACUUM FULL ANALYZE pgbench_accounts;`,
     SAMPLE_DB,
   );

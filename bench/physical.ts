@@ -24,17 +24,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startCluster, SAMPLE_DB } from '../test/harness/pg.js';
+import { median, HEX_FILLER_SQL } from './lib.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const BIN = path.join(root, 'bin', 'lifeboat.js');
 const scale = Number(process.env.BENCH_SCALE ?? 50);
 const runs = Number(process.env.BENCH_RUNS ?? 5);
 const IS_ROOT = process.getuid?.() === 0;
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 const asServer = (cmd: string, args: string[]) => (IS_ROOT ? (['runuser', ['-u', 'postgres', '--', cmd, ...args]] as const) : ([cmd, args] as const));
 const hasPgbackrest = (await execa('pgbackrest', ['version'], { reject: false })).exitCode === 0;
 
@@ -54,7 +50,7 @@ const walPush = `${process.execPath} ${BIN} --config ${config} wal push %p`;
 const pg = await startCluster({ name: 'benchphys', pgbenchScale: scale, settings: { archive_mode: 'on', archive_command: walPush, wal_level: 'replica' } });
 try {
   await pg.psql(
-    `UPDATE pgbench_accounts SET filler = substr(md5(aid::text) || md5((aid * 7)::text) || md5((aid * 13)::text), 1, 84);
+    `${HEX_FILLER_SQL};
      VACUUM FULL ANALYZE pgbench_accounts; CHECKPOINT;`,
     SAMPLE_DB,
   );

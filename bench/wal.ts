@@ -35,6 +35,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { SAMPLE_DB, startCluster, type PgCluster } from '../test/harness/pg.js';
+import { median, HEX_FILLER_SQL } from './lib.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const SEGMENTS = Number(process.env.BENCH_SEGMENTS ?? 48);
@@ -45,11 +46,6 @@ const IS_ROOT = process.getuid?.() === 0;
 const q = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.min(s.length - 1, Math.floor(p * s.length))]! : Number.NaN;
-};
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 const shq = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
 
@@ -74,7 +70,7 @@ try {
   if (owner) await chown(work, owner.uid, owner.gid);
   const statusDir = path.join(pg.dataDir, 'pg_wal', 'archive_status');
   const readyNow = async () => (await readdir(statusDir)).filter((n) => n.endsWith('.ready')).map((n) => n.slice(0, -6)).sort();
-  await pg.psql(`UPDATE pgbench_accounts SET filler = substr(md5(aid::text) || md5((aid * 7)::text) || md5((aid * 13)::text), 1, 84)`, SAMPLE_DB);
+  await pg.psql(HEX_FILLER_SQL, SAMPLE_DB);
   while ((await readyNow()).length < SEGMENTS) {
     await execa('pgbench', ['-n', '-T', '5', '-c', '2', SAMPLE_DB], { env: { ...process.env, ...pg.env } });
     await pg.psql('SELECT pg_switch_wal()');
