@@ -130,20 +130,15 @@ export async function listBackups(env: AgentEnv, opts: { cluster?: string } = {}
   return { backups, invalid };
 }
 
-/** Find a backup by id, unique id prefix, or `latest`. */
-export async function resolveBackup(env: AgentEnv, ref: string, cluster?: string): Promise<{ cluster: string; manifest: Manifest; repo: Repository; repoName: string }> {
-  const { backups, invalid } = await listBackups(env, cluster ? { cluster } : {});
-  let matches: { id: string; cluster: string }[];
-  if (ref === 'latest') {
-    const last = backups.filter((b) => b.tag !== 'safety').at(-1);
-    matches = last ? [last] : [];
-  } else {
-    matches = backups.filter((b) => b.id === ref);
-    if (matches.length === 0) matches = backups.filter((b) => b.id.startsWith(ref));
-  }
+/** Backups `ref` names: the one with that id, else those whose id it begins. */
+export function backupsMatching<T extends { id: string }>(items: T[], ref: string): T[] {
+  const exact = items.filter((b) => b.id === ref);
+  return exact.length ? exact : items.filter((b) => b.id.startsWith(ref));
+}
+
+/** The one match, or UNKNOWN_BACKUP / AMBIGUOUS_BACKUP. */
+export function oneBackup<T extends { id: string }>(matches: T[], ref: string, cluster?: string): T {
   if (matches.length === 0) {
-    const bad = invalid.find((i) => i.id === ref || i.id.startsWith(ref));
-    if (bad) throw new LifeboatError('MANIFEST_INVALID', `backup ${bad.id} cannot be trusted: ${bad.error}`);
     throw new LifeboatError('UNKNOWN_BACKUP', `no backup ${ref}${cluster ? ` of cluster ${cluster}` : ''}`, { hint: 'see the backups with: lifeboat list' });
   }
   if (matches.length > 1) {
@@ -151,9 +146,25 @@ export async function resolveBackup(env: AgentEnv, ref: string, cluster?: string
       hint: 'give more of the id, or --cluster',
     });
   }
-  const c = await env.cluster(matches[0]!.cluster);
+  return matches[0]!;
+}
+
+/** Find a backup by id, unique id prefix, or `latest`. */
+export async function resolveBackup(env: AgentEnv, ref: string, cluster?: string): Promise<{ cluster: string; manifest: Manifest; repo: Repository; repoName: string }> {
+  const { backups, invalid } = await listBackups(env, cluster ? { cluster } : {});
+  let matches: { id: string; cluster: string }[];
+  if (ref === 'latest') {
+    const last = backups.filter((b) => b.tag !== 'safety').at(-1);
+    matches = last ? [last] : [];
+  } else matches = backupsMatching(backups, ref);
+  if (matches.length === 0) {
+    const bad = invalid.find((i) => i.id === ref || i.id.startsWith(ref));
+    if (bad) throw new LifeboatError('MANIFEST_INVALID', `backup ${bad.id} cannot be trusted: ${bad.error}`);
+  }
+  const match = oneBackup(matches, ref, cluster);
+  const c = await env.cluster(match.cluster);
   const repo = await env.repository(c.repoName);
-  return { cluster: c.name, manifest: await repo.readManifest(c.name, matches[0]!.id), repo, repoName: c.repoName };
+  return { cluster: c.name, manifest: await repo.readManifest(c.name, match.id), repo, repoName: c.repoName };
 }
 
 export async function showBackup(env: AgentEnv, ref: string, cluster?: string): Promise<{ manifest: Manifest; verifications: Verification[] }> {

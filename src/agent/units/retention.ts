@@ -6,6 +6,7 @@ import { classifyWalFile, walLayout } from '../../core/wal.js';
 import { lockForJob } from '../lock.js';
 import type { AgentEnv } from '../env.js';
 import type { JobHandle } from '../context.js';
+import { backupsMatching, oneBackup } from './catalog.js';
 
 /**
  * Retention that respects point-in-time recovery.
@@ -92,12 +93,9 @@ async function candidates(repo: Repository, cluster: string): Promise<{ list: Ca
 
 function pick(list: Candidate[], refs: string[], force: boolean): Set<string> {
   const chosen = new Set<string>();
+  const byId = list.map((c) => ({ id: c.m.id, c }));
   for (const ref of refs) {
-    let hits = list.filter((c) => c.m.id === ref);
-    if (hits.length === 0) hits = list.filter((c) => c.m.id.startsWith(ref));
-    if (hits.length === 0) throw new LifeboatError('UNKNOWN_BACKUP', `no backup ${ref}`, { hint: 'see the backups with: lifeboat list' });
-    if (hits.length > 1) throw new LifeboatError('AMBIGUOUS_BACKUP', `${ref} matches ${hits.length} backups: ${hits.slice(0, 5).map((h) => h.m.id).join(', ')}`);
-    const hit = hits[0]!;
+    const hit = oneBackup(backupsMatching(byId, ref), ref).c;
     if (hit.pinned && !force) {
       throw new LifeboatError('USAGE', `backup ${hit.m.id} is pinned`, { hint: `unpin it first (lifeboat unpin ${hit.m.id}), or pass --force` });
     }
