@@ -1,28 +1,17 @@
 /**
- * WAL push and fetch for callers holding an AgentEnv. The work itself lives in
+ * WAL fetch for callers holding an AgentEnv (pitr targets). The work itself lives in
  * src/wal/push.ts, shared with the archive hooks (src/cli/wal-main.ts), which
  * resolve config and storage on their own lighter path.
  */
 import type { Compression } from '../../core/compression.js';
-import { fetchWalFile, pushWalFile, type WalPushResult } from '../../wal/push.js';
+import { fetchWalFile } from '../../wal/push.js';
 import type { AgentEnv } from '../env.js';
-
-export type { WalPushResult } from '../../wal/push.js';
 
 async function store(env: AgentEnv, clusterName: string | undefined) {
   const cluster = await env.cluster(clusterName);
   const { config } = await env.config();
   const c: Compression = config.defaults.compression;
   return { storage: await env.storage(cluster.repoName), cluster: cluster.name, compression: c };
-}
-
-/**
- * archive_command: store one WAL file, compressed, its sha256 in the key. Pushing
- * the same content again succeeds; different content under the same name fails
- * loudly and keeps the archived copy (both checksums in the message).
- */
-export async function walPush(env: AgentEnv, p: { cluster?: string; file: string }): Promise<WalPushResult> {
-  return pushWalFile(await store(env, p.cluster), p.file);
 }
 
 /**
