@@ -1,4 +1,6 @@
 // Shared by the benchmarks (bench/*.ts).
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 
 /** Median of a sample (the mean of the middle two for an even count). */
 export function median(xs: number[]): number {
@@ -12,3 +14,15 @@ export function median(xs: number[]): number {
  * free); md5 hex text compresses ~3x, like real data (STACK.md).
  */
 export const HEX_FILLER_SQL = 'UPDATE pgbench_accounts SET filler = substr(md5(aid::text) || md5((aid * 7)::text) || md5((aid * 13)::text), 1, 84)';
+
+/** An agent config for one cluster named `bench` in `dir` (state and a local repository `repo`). */
+export async function writeBenchConfig(file: string, dir: string, repo: string, pg: { host: string; port: number; user: string }, database: string): Promise<void> {
+  await writeFile(
+    file,
+    JSON.stringify({
+      stateDir: path.join(dir, 'state'),
+      repositories: { bench: { type: 'local', path: repo } },
+      clusters: { bench: { repository: 'bench', connection: { host: pg.host, port: pg.port, user: pg.user, database } } },
+    }),
+  );
+}

@@ -11,12 +11,12 @@
  * (target < 150 MB). Environment: BENCH_SCALE (default 50), BENCH_RUNS (default 5).
  */
 import { execa } from 'execa';
-import { mkdtemp, rm, writeFile, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startCluster, SAMPLE_DB } from '../test/harness/pg.js';
-import { median, HEX_FILLER_SQL } from './lib.js';
+import { median, HEX_FILLER_SQL, writeBenchConfig } from './lib.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const scale = Number(process.env.BENCH_SCALE ?? 50);
@@ -37,14 +37,7 @@ try {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'lifeboat-bench-'));
   const config = path.join(dir, 'config.json');
   const repo = path.join(dir, 'repo');
-  await writeFile(
-    config,
-    JSON.stringify({
-      stateDir: path.join(dir, 'state'),
-      repositories: { bench: { type: 'local', path: repo } },
-      clusters: { bench: { repository: 'bench', connection: { host: pg.host, port: pg.port, user: pg.user, database: SAMPLE_DB } } },
-    }),
-  );
+  await writeBenchConfig(config, dir, repo, pg, SAMPLE_DB);
   const out = path.join(dir, 'pipeline.dump.zst');
   const env = { ...process.env, ...pg.env, NO_COLOR: '1' };
 

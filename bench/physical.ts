@@ -24,7 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startCluster, SAMPLE_DB } from '../test/harness/pg.js';
-import { median, HEX_FILLER_SQL } from './lib.js';
+import { median, HEX_FILLER_SQL, writeBenchConfig } from './lib.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const BIN = path.join(root, 'bin', 'lifeboat.js');
@@ -56,14 +56,7 @@ try {
   );
   const size = await pg.psql(`SELECT pg_size_pretty(sum(pg_database_size(datname))) FROM pg_database`);
   console.log(`bench physical: cluster ready (${size})`);
-  await writeFile(
-    config,
-    JSON.stringify({
-      stateDir: path.join(dir, 'state'),
-      repositories: { bench: { type: 'local', path: repo } },
-      clusters: { bench: { repository: 'bench', connection: { host: pg.host, port: pg.port, user: pg.user, database: SAMPLE_DB } } },
-    }),
-  );
+  await writeBenchConfig(config, dir, repo, pg, SAMPLE_DB);
   const pgbrConf = path.join(dir, 'pgbackrest.conf');
   await writeFile(
     pgbrConf,
