@@ -6,6 +6,7 @@ import { physicalBackup } from './physical.js';
 import { applySettings, checkArchiving, switchWal } from './archiving.js';
 import { createRestorePoint, pitrSteps, runPitrStep } from './pitr.js';
 import { applyRestore, planRestore } from './restore.js';
+import { serverStatus } from './status.js';
 import { findTargets } from './targets.js';
 import { verifyRestore, verifyStructure } from './verify.js';
 
@@ -22,6 +23,7 @@ export default definePlugin<PostgresConfig>({
       checkArchiving,
       switchWal,
       applySettings,
+      serverStatus,
       createRestorePoint,
       pitrSteps,
       runPitrStep,

@@ -15,7 +15,8 @@ import { planRestore, RestoreParamsSchema, runRestore } from './units/restore.js
 import { GcParamsSchema, runGc, runReindex } from './units/repo.js';
 import { checkConfig, initConfig, InitParamsSchema } from './units/config.js';
 import { applyArchivingFixes, archivingFixes, checkCluster } from './units/check.js';
-import { applyPitr, PitrApplyParamsSchema, PitrPlanParamsSchema, planPitr, restorePoint, showPlan, walVerify } from './units/pitr.js';
+import { applyPitr, PitrApplyParamsSchema, PitrPlanParamsSchema, planPitr, recoverableWindow, restorePoint, showPlan, walVerify } from './units/pitr.js';
+import { clusterOverview } from './units/overview.js';
 import { PinParamsSchema, planRetention, RetentionParamsSchema, runRetention, setPinned } from './units/retention.js';
 import { pitrTargets, PitrTargetsParamsSchema } from './units/pitr-targets.js';
 import type { JobHandle } from './context.js';
@@ -129,6 +130,8 @@ export function handlers(env: AgentEnv, session: JobSession): Record<string, Han
     'check.fixes': (p) => archivingFixes(env, parse(ClusterOnly, p, 'check.fixes')),
     'check.apply': (p) => applyArchivingFixes(env, parse(z.object({ cluster: z.string().optional(), statements: z.array(z.string()).min(1) }).strict(), p, 'check.apply')),
     'wal.verify': (p) => walVerify(env, parse(ClusterOnly, p, 'wal.verify')),
+    'pitr.window': (p) => recoverableWindow(env, parse(ClusterOnly, p, 'pitr.window')),
+    'cluster.overview': (p) => clusterOverview(env, parse(ClusterOnly, p, 'cluster.overview')),
     'pitr.targets': (p) => pitrTargets(env, parse(PitrTargetsParamsSchema, p, 'pitr.targets')),
     'pitr.show': (p) => showPlan(env, parse(z.object({ plan: z.string().min(1) }).strict(), p, 'pitr.show').plan),
     'retention.plan': (p) => planRetention(env, parse(RetentionParamsSchema, p, 'retention.plan')),

@@ -1,4 +1,5 @@
 import { LifeboatError } from './errors.js';
+import type { PhysicalDetails } from './manifest.js';
 import { parseLsn, segmentName } from './wal.js';
 
 /** Where recovery stops. */
@@ -62,13 +63,25 @@ export function parseHistory(text: string): HistoryEntry[] {
   return out;
 }
 
-/**
- * Check that archived WAL runs without a gap from `from` (a segment name) on its
- * timeline up to the newest archived segment, following timeline switches
- * recorded in history files. Returns the last segment and count, or throws
- * naming the first missing segment.
- */
-export function checkWalContinuity(opts: {
+/** How far archived WAL runs without a gap from a segment (see {@link walRunFrom}). */
+export interface WalRun {
+  /** The timeline the run ends on (after following timeline switches). */
+  timeline: number;
+  /** The newest segment of the run; undefined when not even the first one is archived. */
+  last?: string;
+  segments: number;
+  /** The first segment that is not archived: where the run stops. */
+  missing: string;
+  /**
+   * true when WAL after `missing` exists (on its timeline) or a timeline switch
+   * must pass it: recovery cannot go on. false: `missing` is simply not written
+   * or archived yet (the end of the archive).
+   */
+  gap: boolean;
+}
+
+/** What {@link walRunFrom} and {@link checkWalContinuity} read. */
+export interface WalContinuityInput {
   from: string;
   segSize: number;
   archived: Set<string>;
@@ -76,14 +89,24 @@ export function checkWalContinuity(opts: {
   histories: Map<number, HistoryEntry[]>;
   /** Follow later timelines that branch off this one (recovery_target_timeline = latest). */
   followTimelines: boolean;
-}): { timeline: number; last: string; segments: number } {
+}
+
+/**
+ * Walk archived WAL from `from` (a segment name) on its timeline, following
+ * timeline switches recorded in history files, as far as it runs without a gap.
+ * Never throws at a gap: it says where the run stopped and whether that is a
+ * gap or the end of the archive (a recoverable window needs "continuous up to
+ * the gap", not a yes/no).
+ */
+export function walRunFrom(opts: WalContinuityInput): WalRun {
   const perId = 0x100000000n / BigInt(opts.segSize);
   const segno = (name: string) => BigInt(`0x${name.slice(8, 16)}`) * perId + BigInt(`0x${name.slice(16, 24)}`);
   const tli = (name: string) => parseInt(name.slice(0, 8), 16);
   let timeline = tli(opts.from);
   let current = segno(opts.from);
   let count = 0;
-  let last = opts.from;
+  let last: string | undefined;
+  const run = (missing: string, gap: boolean): WalRun => ({ timeline, ...(last ? { last } : {}), segments: count, missing, gap });
   for (let guard = 0; guard < 10_000_000; guard++) {
     // a newer timeline that branched off this one at or after our position?
     if (opts.followTimelines) {
@@ -96,7 +119,7 @@ export function checkWalContinuity(opts: {
         // replay this timeline up to the switch segment, then continue on the child
         for (; current < switchSeg; current++) {
           const name = segmentName(timeline, current * BigInt(opts.segSize), opts.segSize);
-          if (!opts.archived.has(name)) throw gap(name, timeline);
+          if (!opts.archived.has(name)) return run(name, true);
           count++;
           last = name;
         }
@@ -108,9 +131,7 @@ export function checkWalContinuity(opts: {
     if (!opts.archived.has(name)) {
       // the end of the archive, unless a later segment of this timeline exists: then it is a gap
       const later = [...opts.archived].some((n) => /^[0-9A-F]{24}$/.test(n) && tli(n) === timeline && segno(n) > current);
-      if (later) throw gap(name, timeline);
-      if (count === 0) throw gap(name, timeline);
-      return { timeline, last, segments: count };
+      return run(name, later);
     }
     count++;
     last = name;
@@ -119,11 +140,138 @@ export function checkWalContinuity(opts: {
   throw new LifeboatError('INTERNAL', 'WAL continuity check did not terminate');
 }
 
+/**
+ * Check that archived WAL runs without a gap from `from` (a segment name) on its
+ * timeline up to the newest archived segment, following timeline switches
+ * recorded in history files. Returns the last segment and count, or throws
+ * naming the first missing segment.
+ */
+export function checkWalContinuity(opts: WalContinuityInput): { timeline: number; last: string; segments: number } {
+  const r = walRunFrom(opts);
+  if (r.gap || !r.last) throw gap(r.missing, r.timeline);
+  return { timeline: r.timeline, last: r.last, segments: r.segments };
+}
+
 function gap(name: string, timeline: number): LifeboatError {
   return new LifeboatError('VERIFY_FAILED', `WAL segment ${name} (timeline ${timeline}) is missing from the archive`, {
     details: { missingSegment: name },
     hint: 'recovery cannot pass this gap: choose a target before it, or a base backup taken after it',
   });
+}
+
+// ---------------------------------------------------------------------------
+// The recoverable window: where point-in-time recovery is possible, in time.
+
+/** One stretch of time recovery can stop anywhere in. */
+export interface WindowSpan {
+  /** ISO: the base backup's finishedAt (recovery can stop no earlier than the backup's end). */
+  from: string;
+  /** ISO: when the newest continuous WAL segment was stored (its object's mtime; without one, the backup's finishedAt). */
+  to: string;
+  /** The base backup's stop LSN. */
+  fromLsn: string;
+  /** The newest continuous segment. */
+  lastSegment: string;
+  timeline: number;
+  /** Base backups whose recovery covers this span, oldest first. */
+  backups: string[];
+  /** The span ends because this segment is missing (not at the end of the archive); `at`: ISO mtime of the segment before it. */
+  gap?: { segment: string; at?: string };
+}
+
+export interface RecoverableWindow {
+  cluster: string;
+  now: string;
+  /** Oldest first; spans that overlap or end on the same segment are merged. */
+  spans: WindowSpan[];
+  /** Spans that end at a gap. */
+  gaps: number;
+  /** ISO mtime of the newest archived segment. */
+  newestSegmentAt?: string;
+}
+
+/** A physical backup as the window needs it (a Manifest with `physical` fits). */
+export interface WindowBackup {
+  id: string;
+  finishedAt: string;
+  physical: Pick<PhysicalDetails, 'startLsn' | 'stopLsn' | 'timeline' | 'walStart' | 'walSegmentSize'>;
+}
+
+/** What the repository's WAL archive holds. */
+export interface WindowArchive {
+  /** Every archived WAL file name (segments, history files, backup labels). */
+  names: Set<string>;
+  /** When each segment's object was stored (ms since the epoch), where the storage says. */
+  mtimes: Map<string, number>;
+  histories: Map<number, HistoryEntry[]>;
+}
+
+/** The archived names plus the segments a physical backup carries in its own tar (they count as available). */
+export function withBackupWal(names: Set<string>, ph: WindowBackup['physical']): Set<string> {
+  const out = new Set(names);
+  const seg = BigInt(ph.walSegmentSize);
+  for (let s = parseLsn(ph.startLsn) / seg; s <= parseLsn(ph.stopLsn) / seg; s++) out.add(segmentName(ph.timeline, s * seg, ph.walSegmentSize));
+  return out;
+}
+
+const isoOf = (ms: number) => new Date(ms).toISOString();
+
+/** How far recovery from one backup reaches. */
+function spanOf(b: WindowBackup, archive: WindowArchive): WindowSpan {
+  const ph = b.physical;
+  const run = walRunFrom({ from: ph.walStart, segSize: ph.walSegmentSize, archived: withBackupWal(archive.names, ph), histories: archive.histories, followTimelines: true });
+  const lastSegment = run.last ?? ph.walStart;
+  const mtime = archive.mtimes.get(lastSegment);
+  // the stop segment may be stored a moment before the manifest records the end
+  const to = mtime !== undefined && mtime > Date.parse(b.finishedAt) ? isoOf(mtime) : b.finishedAt;
+  const span: WindowSpan = { from: b.finishedAt, to, fromLsn: ph.stopLsn, lastSegment, timeline: run.timeline, backups: [b.id] };
+  if (run.gap) span.gap = { segment: run.missing, ...(mtime !== undefined ? { at: isoOf(mtime) } : {}) };
+  return span;
+}
+
+/**
+ * Merge spans (sorted by start) that overlap in time or end on the same segment:
+ * the earlier backup's recovery then runs through the later one's, so the two
+ * are one stretch (without mtimes, time alone would split them).
+ */
+function mergeSpans(spans: WindowSpan[]): WindowSpan[] {
+  const out: WindowSpan[] = [];
+  for (const s of spans) {
+    const cur = out.at(-1);
+    const sameEnd = cur && cur.lastSegment === s.lastSegment && cur.timeline === s.timeline;
+    if (!cur || (!sameEnd && Date.parse(s.from) > Date.parse(cur.to))) {
+      out.push({ ...s, backups: [...s.backups] });
+      continue;
+    }
+    cur.backups.push(...s.backups);
+    if (Date.parse(s.to) >= Date.parse(cur.to)) {
+      cur.to = s.to;
+      cur.lastSegment = s.lastSegment;
+      cur.timeline = s.timeline;
+      if (s.gap) cur.gap = s.gap;
+      else delete cur.gap;
+    }
+  }
+  return out;
+}
+
+/**
+ * Where point-in-time recovery is possible, in time: from each physical backup's
+ * end as far as archived WAL runs without a gap; overlapping spans merged.
+ * Pure (no storage, no clock but `now`), so it can be tested without PostgreSQL.
+ */
+export function buildRecoverableWindow(cluster: string, backups: WindowBackup[], archive: WindowArchive, now = new Date()): RecoverableWindow {
+  const sorted = [...backups].sort((a, b) => Date.parse(a.finishedAt) - Date.parse(b.finishedAt) || a.id.localeCompare(b.id));
+  const spans = mergeSpans(sorted.map((b) => spanOf(b, archive)));
+  let newest = -Infinity;
+  for (const [name, t] of archive.mtimes) if (/^[0-9A-F]{24}$/.test(name) && t > newest) newest = t;
+  return {
+    cluster,
+    now: now.toISOString(),
+    spans,
+    gaps: spans.filter((s) => s.gap).length,
+    ...(Number.isFinite(newest) ? { newestSegmentAt: isoOf(newest) } : {}),
+  };
 }
 
 // ---------------------------------------------------------------------------

@@ -130,6 +130,26 @@ export interface ArchivingFinding {
   needs?: 'reload' | 'restart';
 }
 
+/** The server's WAL archiver as pg_stat_archiver reports it (times ISO). */
+export interface ArchiverStatus {
+  archivedCount: number;
+  failedCount: number;
+  lastArchivedWal?: string;
+  lastArchivedAt?: string;
+  lastFailedWal?: string;
+  lastFailedAt?: string;
+  /** The last failure is newer than the last success: archiving is broken now. */
+  failingNow: boolean;
+}
+
+/** A live server's state, for an overview (one cheap query). */
+export interface ServerStatus {
+  version: string;
+  inRecovery: boolean;
+  archiveMode: string;
+  archiver: ArchiverStatus;
+}
+
 /** What a PITR step reads: the base backup's manifest and its objects (checked against it). */
 export interface PitrIo {
   readonly manifest: Manifest;
@@ -163,6 +183,11 @@ export interface SourceSteps<TConfig> {
   switchWal?(ctx: StepContext<TConfig>): Promise<string>;
   /** Apply setting statements from findings, then reload (optional). */
   applySettings?(ctx: StepContext<TConfig>, statements: string[]): Promise<void>;
+  /**
+   * The live server's version, recovery state and archiver counters (optional).
+   * Called for overviews: must be quick and honour ctx.signal (the host gives it a few seconds).
+   */
+  serverStatus?(ctx: StepContext<TConfig>): Promise<ServerStatus>;
   /** Create a named restore point (a PITR target); returns its LSN. */
   createRestorePoint?(ctx: StepContext<TConfig>, name: string): Promise<{ lsn: string }>;
   /** The steps of a point-in-time recovery for a plan (optional: sources without PITR omit it). */

@@ -5,8 +5,8 @@ import { compressionOfKey, decompressStream } from '../../core/compression.js';
 import { LifeboatError } from '../../core/errors.js';
 import type { Manifest } from '../../core/manifest.js';
 import { openStored, pipeStoredToTool } from '../../core/pipeline.js';
-import { checkWalContinuity, parseHistory, type HistoryEntry, type PitrPlan, type PitrTarget } from '../../core/pitr.js';
-import { parseLsn, segmentName, walLayout } from '../../core/wal.js';
+import { buildRecoverableWindow, checkWalContinuity, parseHistory, withBackupWal, type HistoryEntry, type PitrPlan, type PitrTarget, type RecoverableWindow, type WindowArchive, type WindowBackup } from '../../core/pitr.js';
+import { parseLsn, walLayout } from '../../core/wal.js';
 import type { Storage } from '../../core/storage.js';
 import { callStep } from '../plugins.js';
 import type { AgentEnv } from '../env.js';
@@ -52,14 +52,18 @@ async function readAll(s: NodeJS.ReadableStream): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** Archived WAL names, and every timeline's history (from the repository's .history files). */
-async function archiveFacts(storage: Storage, cluster: string): Promise<{ names: Set<string>; histories: Map<number, HistoryEntry[]> }> {
+/** Archived WAL names, when each segment was stored (where the storage says), and every timeline's history (from the repository's .history files). */
+async function archiveFacts(storage: Storage, cluster: string): Promise<WindowArchive> {
   const names = new Set<string>();
+  const mtimes = new Map<string, number>();
   const historyKeys: { tl: number; key: string }[] = [];
   for await (const o of storage.list(walLayout.prefix(cluster))) {
     const p = walLayout.parse(o.key);
     if (!p) continue;
     names.add(p.name);
+    // two copies of one segment: the first one stored says when its WAL was complete
+    const seen = mtimes.get(p.name);
+    if (o.mtimeMs !== undefined && /^[0-9A-F]{24}$/.test(p.name) && (seen === undefined || o.mtimeMs < seen)) mtimes.set(p.name, o.mtimeMs);
     if (p.name.endsWith('.history')) historyKeys.push({ tl: parseInt(p.name.slice(0, 8), 16), key: o.key });
   }
   const histories = new Map<number, HistoryEntry[]>();
@@ -67,16 +71,13 @@ async function archiveFacts(storage: Storage, cluster: string): Promise<{ names:
     const raw = await storage.get(h.key);
     histories.set(h.tl, parseHistory(await readAll(raw.pipe(decompressStream({ algorithm: compressionOfKey(h.key) })))));
   }
-  return { names, histories };
+  return { names, mtimes, histories };
 }
 
 /** WAL continuity from a physical backup's start; the segments inside its tar count as available. */
 function continuityFrom(base: Manifest, facts: { names: Set<string>; histories: Map<number, HistoryEntry[]> }, followTimelines: boolean) {
   const ph = base.physical!;
-  const archived = new Set(facts.names);
-  const seg = BigInt(ph.walSegmentSize);
-  for (let s = parseLsn(ph.startLsn) / seg; s <= parseLsn(ph.stopLsn) / seg; s++) archived.add(segmentName(ph.timeline, s * seg, ph.walSegmentSize));
-  return checkWalContinuity({ from: ph.walStart, segSize: ph.walSegmentSize, archived, histories: facts.histories, followTimelines });
+  return checkWalContinuity({ from: ph.walStart, segSize: ph.walSegmentSize, archived: withBackupWal(facts.names, ph), histories: facts.histories, followTimelines });
 }
 
 export interface WalVerifyResult {
@@ -118,6 +119,23 @@ export async function walVerify(env: AgentEnv, p: { cluster?: string }): Promise
     timelines: [...new Set(segs.map((n) => parseInt(n.slice(0, 8), 16)))].sort((a, b) => a - b),
     backups,
   };
+}
+
+export type { RecoverableWindow, WindowSpan } from '../../core/pitr.js';
+
+/**
+ * `pitr.window`: where point-in-time recovery is possible, in time, from the
+ * physical backups and the archived WAL (read-only; the TUI's time bar).
+ */
+export async function recoverableWindow(env: AgentEnv, p: { cluster?: string }): Promise<RecoverableWindow> {
+  const cluster = await env.cluster(p.cluster);
+  const repo = await env.repository(cluster.repoName);
+  const facts = await archiveFacts(repo.storage, cluster.name);
+  const physical: WindowBackup[] = [];
+  for await (const e of repo.manifests(cluster.name)) {
+    if ('manifest' in e && e.manifest.physical) physical.push({ id: e.manifest.id, finishedAt: e.manifest.finishedAt, physical: e.manifest.physical });
+  }
+  return buildRecoverableWindow(cluster.name, physical, facts);
 }
 
 /** Choose the base backup: the newest physical backup that ends before the target. */
