@@ -6,7 +6,7 @@ export default defineConfig({
     alias: { 'lifeboat/plugin': fileURLToPath(new URL('./src/core/index.ts', import.meta.url)) },
   },
   test: {
-    include: ['test/**/*.test.ts', 'src/**/*.test.ts', 'plugins/**/*.test.ts'],
+    include: ['test/**/*.test.{ts,tsx}', 'src/**/*.test.{ts,tsx}', 'plugins/**/*.test.ts'],
     globalSetup: ['test/helpers/global-setup.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,

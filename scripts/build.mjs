@@ -22,7 +22,7 @@ await build({
   target: 'node20',
   sourcemap: 'linked',
   mainFields: ['module', 'main'],
-  alias: { 'lifeboat/plugin': './src/core/index.ts' },
+  alias: { 'lifeboat/plugin': './src/core/index.ts', 'react-devtools-core': './src/tui/stubs/react-devtools-core.ts' },
   external: ['vitest', 'ssh2', 'cpu-features'],
   banner: { js: "import { createRequire as __lbCreateRequire } from 'node:module'; const require = __lbCreateRequire(import.meta.url);" },
   define: { 'process.env.NODE_ENV': '"production"' },

@@ -20,6 +20,7 @@ import { clusterOverview } from './units/overview.js';
 import { PinParamsSchema, planRetention, RetentionParamsSchema, runRetention, setPinned } from './units/retention.js';
 import { pitrTargets, PitrTargetsParamsSchema } from './units/pitr-targets.js';
 import type { JobHandle } from './context.js';
+import { listPlans } from './units/pitr-plans.js';
 
 type Handler = (params: Record<string, unknown>) => Promise<unknown>;
 
@@ -133,6 +134,7 @@ export function handlers(env: AgentEnv, session: JobSession): Record<string, Han
     'pitr.window': (p) => recoverableWindow(env, parse(ClusterOnly, p, 'pitr.window')),
     'cluster.overview': (p) => clusterOverview(env, parse(ClusterOnly, p, 'cluster.overview')),
     'pitr.targets': (p) => pitrTargets(env, parse(PitrTargetsParamsSchema, p, 'pitr.targets')),
+    'pitr.plans': (p) => listPlans(env, parse(z.object({ cluster: z.string().optional(), unfinished: z.boolean().optional() }).strict(), p, 'pitr.plans')),
     'pitr.show': (p) => showPlan(env, parse(z.object({ plan: z.string().min(1) }).strict(), p, 'pitr.show').plan),
     'retention.plan': (p) => planRetention(env, parse(RetentionParamsSchema, p, 'retention.plan')),
     'backup.pin': (p) => setPinned(env, parse(PinParamsSchema, p, 'backup.pin')),

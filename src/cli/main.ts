@@ -52,6 +52,34 @@ Set NO_COLOR=1 to disable colour. Docs: docs/ in the lifeboat package.`,
   registerHosts(program, globals);
   registerRetention(program, globals);
   program
+    .command('tui')
+    .description('the interactive fleet view (also plain `lifeboat` on a terminal)')
+    .option('--hosts <names>', 'only these inventory hosts, comma-separated (`local` is this machine\'s agent)')
+    .option('-g, --group <group...>', 'only hosts in these inventory groups')
+    .option('--refresh <seconds>', 'how often each host is asked again', (v) => Number(v), 5)
+    .addHelpText(
+      'after',
+      `
+Connects to every inventory host in parallel (or, with no inventory, to this
+machine's agent) and shows the fleet: health, newest backups, WAL archiving,
+verification, running jobs. Enter opens a cluster: backups by tag, the
+recoverable window, and actions (b backup, v verify, r restore, p pin, d delete,
+w point-in-time recovery wizard). J lists jobs across the fleet. ? lists every
+key. Quitting never cancels a running job. Docs: docs/tui.md.`,
+    )
+    .action(async (o: { hosts?: string; group?: string[]; refresh: number }) => {
+      const g = globals();
+      if (!Number.isFinite(o.refresh) || o.refresh < 1) throw new LifeboatError('USAGE', '--refresh must be at least 1 second');
+      const { runTui } = await import('../tui/index.js');
+      process.exitCode = await runTui({
+        ...(g.config ? { config: g.config } : {}),
+        ...(g.acceptNewHostKey ? { acceptNewHostKey: true } : {}),
+        ...(o.hosts ? { only: o.hosts.split(',').map((h) => h.trim()).filter(Boolean) } : g.host ? { only: [g.host] } : {}),
+        ...(o.group?.length ? { groups: o.group } : {}),
+        refreshMs: o.refresh * 1000,
+      });
+    });
+  program
     .command('agent')
     .description('run the agent (started by lifeboat itself, locally or over SSH)')
     .addOption(new Option('--stdio', 'speak JSON-RPC on stdin/stdout'))
@@ -93,10 +121,23 @@ export function routeInitHost(argv: string[]): string[] {
   return out;
 }
 
+/** Plain `lifeboat` (only global options) on a terminal opens the TUI. */
+export function defaultToTui(argv: string[], tty: boolean): string[] {
+  if (!tty) return argv;
+  const rest = argv.slice(2);
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i]!;
+    if (['-h', '--help', '-V', '--version'].includes(a)) return argv;
+    if (a === '--config' || a === '--host' || a === '-H') i++;
+    else if (!a.startsWith('-')) return argv;
+  }
+  return [...argv, 'tui'];
+}
+
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
-    await program.parseAsync(routeInitHost(argv));
+    await program.parseAsync(routeInitHost(defaultToTui(argv, !!process.stdin.isTTY && !!process.stdout.isTTY)));
     return typeof process.exitCode === 'number' ? process.exitCode : Exit.OK;
   } catch (err) {
     if (err instanceof CommanderError) {
