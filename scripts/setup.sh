@@ -8,7 +8,7 @@
 #   1. node >= 20
 #   2. system tools: PostgreSQL server (initdb) + clients (psql, pg_dump,
 #      pgbench), zstd, gpg; with --test also sshd and tmux; with --bench also
-#      pgbackrest (a comparison anchor; optional: skipped if it cannot be
+#      tmux, and pgbackrest (a comparison anchor; optional: skipped if it cannot be
 #      installed, and the benchmark leaves its column out). Missing ones are
 #      installed with apt-get when running as root, else reported (exit 1).
 #      As root, the `postgres` OS user must exist (test clusters run as it).
@@ -112,6 +112,9 @@ if (( want_test )); then
     "sshd|openssh-server|OpenSSH server"
     "tmux|tmux|terminal multiplexer"
   )
+fi
+if (( want_bench && ! want_test )); then
+  tools+=("tmux|tmux|terminal multiplexer (bench/tui.ts)")
 fi
 
 missing=()   # entries as in $tools
