@@ -535,7 +535,7 @@ const kp = await keypresses();
 const node = ff['node -e (print a line)']!;
 const tui = ff['lifeboat tui']!;
 const load = os.loadavg()[0]!;
-console.log(`bench tui: ${os.cpus().length} cores (load ${load.toFixed(1)}${load > 1 ? ': other work is running, expect slower and noisier figures' : ''}), node ${process.version}; first frame: ${runs} interleaved runs in an 80x24 tmux pane; keypress: ${presses} presses per case, 50 hosts, 10,000 backups`);
+console.log(`bench tui: ${os.cpus().length} cores (load average ${load.toFixed(1)}), node ${process.version}; first frame: ${runs} interleaved runs in an 80x24 tmux pane; keypress: ${presses} presses per case, 50 hosts, 10,000 backups`);
 console.log('  first frame (ms from start)          median     min     max');
 for (const [name, r] of Object.entries(ff)) console.log(`  ${name.padEnd(34)} ${ms(median(r.firstMs))} ${ms(Math.min(...r.firstMs))} ${ms(Math.max(...r.firstMs))}`);
 console.log(`  ${'lifeboat tui: agent answered'.padEnd(34)} ${ms(median(tui.connectedMs))} ${ms(Math.min(...tui.connectedMs))} ${ms(Math.max(...tui.connectedMs))}`);
