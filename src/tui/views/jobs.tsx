@@ -12,12 +12,12 @@ const STATUS_TONE: Record<string, Tone> = { running: 'accent', succeeded: 'ok', 
 export function JobsView(p: { rows: JobRow[]; cursor: number; width: number; height: number; now: number }): React.ReactElement {
   const listH = Math.max(1, p.height - 2);
   const start = windowStart(p.cursor, p.rows.length, listH);
-  const hostW = Math.max(8, Math.min(16, p.width - 66));
-  const idW = Math.max(10, p.width - hostW - 8 - 10 - 10 - 17 - 8 - 7);
+  const idW = 21;
+  const hostW = Math.max(6, p.width - idW - 6 - 8 - 9 - 11 - 6 - 7);
   return (
     <Box flexDirection="column" height={p.height}>
       <Text wrap="truncate">
-        <T tone="dim">{cell(`${cell('HOST', hostW)} ${cell('JOB', idW)} ${cell('TYPE', 8)} ${cell('CLUSTER', 10)} ${cell('STATUS', 10)} ${cell('STARTED', 16)} ${cell('TOOK', 7, 'right')}`, p.width)}</T>
+        <T tone="dim">{cell(`${cell('HOST', hostW)} ${cell('JOB', idW)} ${cell('TYPE', 6)} ${cell('CLUSTER', 8)} ${cell('STATUS', 9)} ${cell('STARTED', 11)} ${cell('TOOK', 6, 'right')}`, p.width)}</T>
       </Text>
       {p.rows.length === 0 ? <T tone="dim">no jobs yet on any host</T> : null}
       {p.rows.slice(start, start + listH).map((r, i) => {
@@ -29,7 +29,7 @@ export function JobsView(p: { rows: JobRow[]; cursor: number; width: number; hei
             <T inverse={sel} bold={sel}>
               {cell(r.jobId, idW)}
             </T>{' '}
-            {cell(r.type, 8)} {cell(r.cluster ?? '-', 10)} <T tone={STATUS_TONE[r.status]}>{cell(r.status, 10)}</T> {cell(shortTime(r.startedAt), 16)} {cell(duration(took), 7, 'right')}
+            {cell(r.type, 6)} {cell(r.cluster ?? '-', 8)} <T tone={STATUS_TONE[r.status]}>{cell(r.status, 9)}</T> {cell(shortTime(r.startedAt).slice(5), 11)} {cell(duration(took), 6, 'right')}
           </Text>
         );
       })}
@@ -59,17 +59,19 @@ export function resultLines(j: LiveJob): string[] {
 export function JobView(p: { job: LiveJob | undefined; jobId: string; host: string; width: number; height: number }): React.ReactElement {
   const j = p.job;
   if (!j) return <T tone="dim">attaching to {p.jobId} on {p.host}…</T>;
-  const tail = j.logs.slice(-Math.max(1, p.height - 6));
+  const tail = j.logs.slice(-Math.max(1, p.height - 7));
   const done = j.status !== 'running';
   return (
     <Box flexDirection="column" height={p.height}>
       <Text wrap="truncate">
-        <T bold>{j.label}</T>
-        <T tone="dim">{`  ${j.jobId} on ${j.host}  `}</T>
         <T tone={STATUS_TONE[j.status]} bold>
           {j.status}
           {j.cancelRequested && !done ? ' (cancelling…)' : ''}
-        </T>
+        </T>{' '}
+        <T bold>{j.label}</T>
+      </Text>
+      <Text wrap="truncate">
+        <T tone="dim">{`job ${j.jobId} on ${j.host}`}</T>
       </Text>
       {done ? <Text> </Text> : <ProgressBar progress={j.progress} width={p.width} />}
       <Box flexDirection="column" flexGrow={1}>

@@ -121,9 +121,14 @@ function Stage(p: PitrViewProps): React.ReactElement {
           {plans.map((pl, i) => {
             const next = pl.steps.findIndex((s) => s.status !== 'done');
             return (
-              <Text key={pl.id} wrap="truncate">
-                <T inverse={w.resumeCursor === i}>{cell(`resume ${pl.id}: ${targetText(pl.target, pl.inclusive)}, ${pl.mode}; next step ${next + 1} of ${pl.steps.length} (${pl.steps[next]?.name})`, p.width - 2)}</T>
-              </Text>
+              <Box key={pl.id} flexDirection="column">
+                <Text wrap="truncate">
+                  <T inverse={w.resumeCursor === i}>{cell(`resume ${pl.id}: ${targetText(pl.target, pl.inclusive)}, ${pl.mode}`, p.width - 2)}</T>
+                </Text>
+                <Text wrap="truncate">
+                  <T tone="dim">{cell(`  next step ${next + 1} of ${pl.steps.length} (${pl.steps[next]?.name}); planned ${shortTime(pl.createdAt)}`, p.width - 2)}</T>
+                </Text>
+              </Box>
             );
           })}
           <Text>
@@ -227,7 +232,7 @@ function Stage(p: PitrViewProps): React.ReactElement {
           <Text> </Text>
           {pl.steps.map((s, i) => (
             <Text key={s.name} wrap="truncate">
-              {String(i + 1).padStart(2)}. {cell(s.name, 12)} <T tone="dim">{s.description}</T>
+              {String(i + 1).padStart(2)}. {cell(s.name, 16)} <T tone="dim">{s.description}</T>
             </Text>
           ))}
           <Text> </Text>
@@ -249,9 +254,9 @@ function Stage(p: PitrViewProps): React.ReactElement {
               <Text key={s.name} wrap="truncate">
                 <T tone={m.tone}>{m.mark} </T>
                 <T inverse={i === w.stepCursor} bold={i === w.stepCursor}>
-                  {cell(`${i + 1}. ${s.name}`, 14)}
+                  {cell(`${i + 1}. ${s.name}`, 18)}
                 </T>{' '}
-                <T tone={s.status === 'failed' ? 'bad' : 'dim'}>{cell(s.status === 'pending' ? s.description : s.error ?? s.detail ?? s.status, p.width - 18)}</T>
+                <T tone={s.status === 'failed' ? 'bad' : 'dim'}>{cell(s.status === 'pending' ? s.description : s.error ?? s.detail ?? s.status, p.width - 22)}</T>
               </Text>
             );
           })}
