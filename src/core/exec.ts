@@ -72,6 +72,12 @@ export function toolError(bin: string, err: unknown, opts: ToolOptions = {}): Li
       hint: `install the PostgreSQL client tools (Debian: apt-get install postgresql-client) or set "bindir" in the cluster's connection config`,
     });
   }
+  if (e.code && e.exitCode === undefined && !e.signal) {
+    // the tool never started (EACCES on the working directory or binary, EMFILE, ...): say so, not "failed (failure)"
+    return new LifeboatError('COMMAND_FAILED', `${bin} could not be started: ${e.code}${e.code === 'EACCES' ? ` (permission denied; is the working directory ${process.cwd()} readable by this user?)` : ''}`, {
+      hint: e.code === 'EACCES' ? 'start the agent from a directory its user can enter (e.g. cd / first), or fix the permissions' : undefined,
+    });
+  }
   const stderr = typeof e.stderr === 'string' ? e.stderr.trim() : '';
   const line = lastMeaningfulLine(stderr);
   const status = e.exitCode !== undefined ? `exit code ${e.exitCode}` : e.signal ? `signal ${e.signal}` : 'failure';
