@@ -58,7 +58,7 @@ function buildRows(order: string[], hosts: Record<string, HostState>, sort: Sort
     const h = hosts[name];
     if (!h) continue;
     if (h.conn === 'down' && !h.clusters) {
-      rows.push({ key: name, host: name, health: 'down', problems: [h.error?.message ?? 'unreachable'], state: h });
+      rows.push({ key: name, host: name, health: 'down', problems: [h.error?.message ?? 'unreachable', ...(h.error?.hint ? [`hint: ${h.error.hint}`] : [])], state: h });
       continue;
     }
     if (!h.clusters) {
