@@ -65,7 +65,9 @@ const ms = (x: number) => x.toFixed(1).padStart(7);
  * %output notifications the moment tmux reads it from the pty.
  */
 class Tmux {
-  private readonly socket = `lifeboat-bench-${process.pid}`;
+  /** The server's socket: a file in the bench's temporary directory, removed with it. */
+  constructor(private readonly socket: string) {}
+
   private client!: ChildProcessWithoutNullStreams;
   private readonly pending: ((lines: string[]) => void)[] = [];
   private block: string[] | undefined;
@@ -81,8 +83,8 @@ class Tmux {
     const have = await execa('tmux', ['-V'], { reject: false });
     if (have.failed) throw new Error('bench/tui.ts needs tmux for a real terminal: apt-get install tmux');
     // the server's global environment is `env`: every window started later inherits it
-    await execa('tmux', ['-L', this.socket, '-f', '/dev/null', 'new-session', '-d', '-x', '80', '-y', '24', '-s', 'bench', 'sleep 86400'], { env, extendEnv: false });
-    this.client = spawn('tmux', ['-L', this.socket, '-C', 'attach', '-t', 'bench'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    await execa('tmux', ['-S', this.socket, '-f', '/dev/null', 'new-session', '-d', '-x', '80', '-y', '24', '-s', 'bench', 'sleep 86400'], { env, extendEnv: false });
+    this.client = spawn('tmux', ['-S', this.socket, '-C', 'attach', '-t', 'bench'], { stdio: ['pipe', 'pipe', 'pipe'] });
     let buf = '';
     this.client.stdout.setEncoding('latin1');
     this.client.stdout.on('data', (d: string) => {
@@ -171,7 +173,7 @@ class Tmux {
 
   async stop(): Promise<void> {
     this.client?.kill();
-    await execa('tmux', ['-L', this.socket, 'kill-server'], { reject: false });
+    await execa('tmux', ['-S', this.socket, 'kill-server'], { reject: false });
   }
 }
 
@@ -187,7 +189,7 @@ interface FirstFrameCase {
 async function firstFrame(): Promise<Record<string, { firstMs: number[]; connectedMs: number[]; screen?: string[] }>> {
   const pg = await startCluster({ name: 'bench-tui' });
   const ws = await mkdtemp(path.join(os.tmpdir(), 'lifeboat-bench-tui-'));
-  const tmux = new Tmux();
+  const tmux = new Tmux(path.join(ws, 'tmux.sock'));
   try {
     const config = path.join(ws, 'config.json');
     await writeBenchConfig(config, ws, path.join(ws, 'repo'), pg, 'postgres');
@@ -264,7 +266,7 @@ function backup(cluster: string, host: string, kind: 'logical' | 'physical', tag
   };
   if (kind === 'physical') b.wal = { start: `${(n >> 8).toString(16).toUpperCase()}/${(n * 4096).toString(16).toUpperCase()}`, stop: `${(n >> 8).toString(16).toUpperCase()}/${(n * 4096 + 0x2000).toString(16).toUpperCase()}`, timeline: 1 };
   if (n % 7 === 0) b.pinned = true;
-  if (n % 3 === 0) b.verification = { level: ['checksum', 'structure', 'restore'][n % 3 === 0 ? n % 9 === 0 ? 2 : 1 : 0]!, ok: n % 97 !== 0, at: iso(finished + HOUR) };
+  if (n % 3 === 0) b.verification = { level: ['checksum', 'structure', 'restore'][(n / 3) % 3]!, ok: n % 97 !== 0, at: iso(finished + HOUR) };
   return b;
 }
 
