@@ -54,6 +54,12 @@ export class Controller {
 
   /** One keypress from Ink. */
   key(input: string, k: InkKey): void {
+    // Keys that arrive in one read (a paste, fast typing over a laggy SSH link)
+    // come as one string: split out Tab and Enter so they still move and submit.
+    if (input.length > 1 && !k.ctrl && !k.meta && /[\t\r]/.test(input) && !input.startsWith('\x1b')) {
+      for (const ch of input) this.key(ch, ch === '\t' ? { tab: true } : ch === '\r' ? { return: true } : {});
+      return;
+    }
     const name = keyName(input, k);
     const s = this.s;
     if (name === 'ctrl-c') return this.quit();

@@ -137,9 +137,9 @@ describe.skipIf(!!skip)('lifeboat tui in a terminal, against a local and an SSH 
     await pane.waitFor((s) => inverseRuns(s).includes('checksum'), 5_000, { escapes: true });
     await press(pane, 'j', 'structure');
     await pane.keys('Enter');
-    const job = await pane.waitFor(/ on local {2}(succeeded|failed|cancelled)/, 60_000);
-    expect(job).toContain(`verify ${alphaBackup} (structure)`);
-    expect(job).toMatch(/ on local {2}succeeded/);
+    const job = await pane.waitFor(/^(succeeded|failed|cancelled) verify /m, 60_000);
+    expect(job).toContain(`succeeded verify ${alphaBackup} (structure)`);
+    expect(job).toMatch(/^job \S+ on local$/m);
     expect(job).toMatch(/(\d+) of \1 checks passed/);
     await pane.keys('Escape');
     // back in the cluster view, which reads the new verification from the repository

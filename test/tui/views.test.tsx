@@ -170,10 +170,8 @@ describe('PITR wizard', () => {
     await t.press(KEY.enter);
     await t.waitFor('[side by side]');
     await t.press(KEY.tab);
-    await t.type(fx.pitr.dataDir);
-    await t.press(KEY.tab);
-    await t.type(String(fx.pitr.port));
-    await t.press(KEY.enter);
+    // pasted in one read (as over a laggy SSH link): the Tab still moves to the port field, the Enter still submits
+    await t.press(`${fx.pitr.dataDir}\t${fx.pitr.port}\r`);
     f = await t.waitFor('Enter: walk these steps');
     expect(f).toContain(`plan ${fx.pitr.planId}`);
     expect(f).toContain('restore point "before-cleanup"');
