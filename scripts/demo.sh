@@ -110,6 +110,7 @@ Try next (same config):
   export LIFEBOAT_CONFIG=$sandbox/config.json
   node bin/lifeboat.js show latest
   node bin/lifeboat.js restore latest --to-database demo_copy --yes
+  node bin/lifeboat.js tui          (the interactive view; q quits)
   node bin/lifeboat.js --help
 
 Stop the sandbox: npm run demo -- --stop    Remove it: npm run demo -- --clean
