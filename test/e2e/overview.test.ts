@@ -12,9 +12,9 @@ import type { ClusterOverview } from '../../src/agent/units/overview.js';
 import type { RecoverableWindow } from '../../src/core/pitr.js';
 import { AgentClient } from '../../src/fleet/client.js';
 import { spawnLocalAgent } from '../../src/fleet/transport.js';
-import { startCluster, type PgCluster } from '../harness/pg.js';
-import { archiveThroughLifeboat, switchAndWaitArchived } from '../helpers/archiving.js';
-import { BIN, giveToServer, lifeboatAsServer, serverCanRunLifeboat, workspace, type Workspace } from '../helpers/cli.js';
+import type { PgCluster } from '../harness/pg.js';
+import { startArchivingCluster, switchAndWaitArchived } from '../helpers/archiving.js';
+import { BIN, lifeboatAsServer, serverCanRunLifeboat, type Workspace } from '../helpers/cli.js';
 
 const IS_ROOT = process.getuid?.() === 0;
 let pg: PgCluster;
@@ -52,10 +52,7 @@ async function timedOverview(params: Record<string, unknown> = {}): Promise<{ ms
 
 beforeAll(async () => {
   if (!serverCanRunLifeboat) return;
-  pg = await startCluster({ name: 'overview', settings: { archive_mode: 'on', archive_timeout: '0', wal_level: 'replica' } });
-  ws = await workspace(pg);
-  await giveToServer(ws);
-  await archiveThroughLifeboat(pg.psql, ws.config);
+  ({ pg, ws } = await startArchivingCluster('overview'));
   await pg.psql('CREATE TABLE t (i int)');
   Object.assign(first, await physicalBackup());
   for (let n = 0; n < 3; n++) {

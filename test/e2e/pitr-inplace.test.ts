@@ -1,9 +1,9 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { freePort, startCluster, type PgCluster } from '../harness/pg.js';
-import { archiveThroughLifeboat, psqlAt, stopDataDir, switchAndWaitArchived } from '../helpers/archiving.js';
-import { giveToServer, lifeboatAsServer, serverCanRunLifeboat, workspace, type Workspace } from '../helpers/cli.js';
+import { freePort, type PgCluster } from '../harness/pg.js';
+import { startArchivingCluster, psqlAt, stopDataDir, switchAndWaitArchived } from '../helpers/archiving.js';
+import { lifeboatAsServer, serverCanRunLifeboat, type Workspace } from '../helpers/cli.js';
 
 // In-place recovery of a running cluster, resumed step by step, then a second
 // recovery that follows the new timeline through the archived history file.
@@ -23,10 +23,7 @@ const markers = (port = pg.port) => psqlAt(port, "SELECT coalesce(string_agg(nam
 
 beforeAll(async () => {
   if (!canRun) return;
-  pg = await startCluster({ name: 'pitr-inplace', settings: { archive_mode: 'on', archive_timeout: '0' } });
-  ws = await workspace(pg);
-  await giveToServer(ws);
-  await archiveThroughLifeboat(pg.psql, ws.config);
+  ({ pg, ws } = await startArchivingCluster('pitr-inplace'));
   await pg.psql('CREATE TABLE markers (name text PRIMARY KEY)');
 }, 120_000);
 

@@ -9,9 +9,9 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { freePort, startCluster, type PgCluster } from '../harness/pg.js';
-import { archiveThroughLifeboat, psqlAt, stopDataDir, switchAndWaitArchived } from '../helpers/archiving.js';
-import { giveToServer, lifeboat, lifeboatAsServer, serverCanRunLifeboat, workspace, type Workspace } from '../helpers/cli.js';
+import { freePort, type PgCluster } from '../harness/pg.js';
+import { startArchivingCluster, psqlAt, stopDataDir, switchAndWaitArchived } from '../helpers/archiving.js';
+import { lifeboat, lifeboatAsServer, serverCanRunLifeboat, workspace, type Workspace } from '../helpers/cli.js';
 
 let pg: PgCluster;
 let ws: Workspace;
@@ -43,10 +43,7 @@ async function recoverWith(command: string): Promise<number> {
 
 beforeAll(async () => {
   if (!serverCanRunLifeboat) return;
-  pg = await startCluster({ name: 'pitr-targets', settings: { archive_mode: 'on', archive_timeout: '0', wal_level: 'replica' } });
-  ws = await workspace(pg);
-  await giveToServer(ws);
-  await archiveThroughLifeboat(pg.psql, ws.config);
+  ({ pg, ws } = await startArchivingCluster('pitr-targets'));
   await pg.psql(`CREATE SCHEMA app;
     CREATE TABLE app.orders (id int PRIMARY KEY, v text);
     INSERT INTO app.orders SELECT g, md5(g::text) FROM generate_series(1, 6000) g;

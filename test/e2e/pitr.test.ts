@@ -2,9 +2,9 @@ import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { freePort, startCluster, type PgCluster } from '../harness/pg.js';
-import { archiveThroughLifeboat, psqlAt, stopDataDir, switchAndWaitArchived } from '../helpers/archiving.js';
-import { giveToServer, lifeboatAsServer, serverCanRunLifeboat, workspace, type Workspace } from '../helpers/cli.js';
+import { freePort, type PgCluster } from '../harness/pg.js';
+import { startArchivingCluster, psqlAt, stopDataDir, switchAndWaitArchived } from '../helpers/archiving.js';
+import { lifeboatAsServer, serverCanRunLifeboat, type Workspace } from '../helpers/cli.js';
 
 // Everything runs as the server's OS user: PostgreSQL runs lifeboat as its
 // archive_command and restore_command, so config and repository are its own.
@@ -33,10 +33,7 @@ async function recover(target: string[], extra: string[] = []): Promise<{ marker
 
 beforeAll(async () => {
   if (!canRun) return;
-  pg = await startCluster({ name: 'pitr', settings: { archive_mode: 'on', archive_timeout: '0', wal_level: 'replica' } });
-  ws = await workspace(pg);
-  await giveToServer(ws);
-  await archiveThroughLifeboat(pg.psql, ws.config);
+  ({ pg, ws } = await startArchivingCluster('pitr'));
   await pg.psql('CREATE TABLE markers (name text PRIMARY KEY, at timestamptz DEFAULT clock_timestamp())');
   const b = await lb(['--json', 'backup', '-c', 'pg', '--physical']);
   expect(b.code, b.stderr).toBe(0);

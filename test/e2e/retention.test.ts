@@ -1,9 +1,9 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startCluster, type PgCluster } from '../harness/pg.js';
-import { archiveThroughLifeboat, switchAndWaitArchived } from '../helpers/archiving.js';
-import { giveToServer, lifeboatAsServer, serverCanRunLifeboat, workspace, type Workspace } from '../helpers/cli.js';
+import type { PgCluster } from '../harness/pg.js';
+import { startArchivingCluster, switchAndWaitArchived } from '../helpers/archiving.js';
+import { lifeboatAsServer, serverCanRunLifeboat, type Workspace } from '../helpers/cli.js';
 
 // Retention that respects PITR, on a real cluster archiving through lifeboat:
 // three physical backups with WAL between them, plus logical ones.
@@ -26,10 +26,7 @@ const walNames = (keys: string[]) => keys.filter((k) => k.startsWith('pg/wal/'))
 
 beforeAll(async () => {
   if (!serverCanRunLifeboat) return;
-  pg = await startCluster({ name: 'retention', settings: { archive_mode: 'on', archive_timeout: '0', wal_level: 'replica' } });
-  ws = await workspace(pg);
-  await giveToServer(ws);
-  await archiveThroughLifeboat(pg.psql, ws.config);
+  ({ pg, ws } = await startArchivingCluster('retention'));
   await pg.psql('CREATE TABLE t (i int)');
   for (let n = 0; n < 3; n++) {
     await pg.psql(`INSERT INTO t SELECT generate_series(1, 1000); SELECT pg_switch_wal();`);

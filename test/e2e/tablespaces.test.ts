@@ -3,9 +3,9 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { freePort, startCluster, type PgCluster } from '../harness/pg.js';
-import { archiveThroughLifeboat, psqlAt, stopDataDir, switchAndWaitArchived } from '../helpers/archiving.js';
-import { giveToServer, lifeboatAsServer, serverCanRunLifeboat, workspace, type Workspace } from '../helpers/cli.js';
+import { freePort, type PgCluster } from '../harness/pg.js';
+import { startArchivingCluster, psqlAt, stopDataDir, switchAndWaitArchived } from '../helpers/archiving.js';
+import { lifeboatAsServer, serverCanRunLifeboat, type Workspace } from '../helpers/cli.js';
 
 // A cluster with a tablespace outside its data directory: physical backup
 // (one tar per tablespace), pg_verifybackup over all of them, and a side-by-side
@@ -20,10 +20,7 @@ const FP = "SELECT count(*) || ':' || md5(string_agg(i::text || v, ',' ORDER BY 
 
 beforeAll(async () => {
   if (!serverCanRunLifeboat) return;
-  pg = await startCluster({ name: 'tblspc', settings: { archive_mode: 'on', archive_timeout: '0', wal_level: 'replica' } });
-  ws = await workspace(pg);
-  await giveToServer(ws);
-  await archiveThroughLifeboat(pg.psql, ws.config);
+  ({ pg, ws } = await startArchivingCluster('tblspc'));
   const loc = path.join(pg.dir, 'ts-fast');
   await mkdir(loc);
   if (IS_ROOT) await execa('chown', [`${pg.osUser}:`, loc]);

@@ -1,13 +1,25 @@
 import path from 'node:path';
 import { execa } from 'execa';
-import { findBinDir } from '../harness/pg.js';
-import { BIN } from './cli.js';
+import { findBinDir, startCluster, type PgCluster } from '../harness/pg.js';
+import { BIN, giveToServer, workspace, type Workspace } from './cli.js';
 
 // Shared by the tests that run a cluster archiving through lifeboat and
 // recover copies of it (pitr, pitr-inplace, pitr-control, pitr-targets,
 // retention, tablespaces).
 
 type Psql = (sql: string) => Promise<string>;
+
+/**
+ * A throwaway cluster archiving through this checkout's lifeboat into a
+ * workspace (config and local repository) that the server's OS user owns.
+ */
+export async function startArchivingCluster(name: string, o: { workspace?: Parameters<typeof workspace>[1] } = {}): Promise<{ pg: PgCluster; ws: Workspace }> {
+  const pg = await startCluster({ name, settings: { archive_mode: 'on', archive_timeout: '0', wal_level: 'replica' } });
+  const ws = await workspace(pg, o.workspace);
+  await giveToServer(ws);
+  await archiveThroughLifeboat(pg.psql, ws.config);
+  return { pg, ws };
+}
 const IS_ROOT = process.getuid?.() === 0;
 
 /** Make the server archive through this checkout's `lifeboat wal push` with `config`, and reload. */

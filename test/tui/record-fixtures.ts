@@ -16,9 +16,9 @@ import { PassThrough } from 'node:stream';
 import { AgentClient } from '../../src/fleet/client.js';
 import { spawnLocalAgent, type Transport } from '../../src/fleet/transport.js';
 import { onLines } from '../../src/protocol/index.js';
-import { freePort, startCluster } from '../harness/pg.js';
-import { archiveThroughLifeboat, psqlAt, stopDataDir, switchAndWaitArchived } from '../helpers/archiving.js';
-import { BIN, giveToServer, lifeboatAsServer, workspace } from '../helpers/cli.js';
+import { freePort } from '../harness/pg.js';
+import { psqlAt, startArchivingCluster, stopDataDir, switchAndWaitArchived } from '../helpers/archiving.js';
+import { BIN, lifeboatAsServer } from '../helpers/cli.js';
 import type { Exchange, Recording } from './replay.js';
 
 type Line = { dir: '>' | '<'; msg: Record<string, unknown> };
@@ -63,13 +63,10 @@ function exchanges(lines: Line[]): Exchange[] {
 // the agent is this checkout's built CLI (spawnLocalAgent would otherwise start this script again)
 process.env.LIFEBOAT_AGENT_COMMAND = `${process.execPath} ${BIN} agent --stdio`;
 const say = (m: string) => process.stderr.write(`record: ${m}\n`);
-const pg = await startCluster({ name: 'tui-rec', settings: { archive_mode: 'on', archive_timeout: '0', wal_level: 'replica' } });
-const ws = await workspace(pg, { database: 'sample' });
+const { pg, ws } = await startArchivingCluster('tui-rec', { workspace: { database: 'sample' } });
 const pitrDir = path.join(os.tmpdir(), `lifeboat-tui-rec-${process.pid}`);
 try {
   say('cluster up');
-  await giveToServer(ws);
-  await archiveThroughLifeboat(pg.psql, ws.config);
   await pg.psql('CREATE DATABASE sample');
   await pg.psql('CREATE TABLE orders (id int primary key, note text); INSERT INTO orders SELECT g, md5(g::text) FROM generate_series(1, 500) g', 'sample');
   const must = async (args: string[]) => {
