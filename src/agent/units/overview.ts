@@ -1,4 +1,5 @@
 import { LifeboatError, toLifeboatError, type SerializedError } from '../../core/errors.js';
+import { withDeadline } from '../../core/deadline.js';
 import type { ServerStatus } from '../../core/plugin.js';
 import { callStep } from '../plugins.js';
 import type { AgentEnv, ResolvedCluster } from '../env.js';
@@ -40,9 +41,8 @@ async function askServer(env: AgentEnv, cluster: ResolvedCluster, timeoutMs: num
     hint: 'check that it runs and accepts connections (a hung or overloaded server, or a firewall that drops packets); test with: lifeboat config check',
     details: { plugin: name, step: 'serverStatus', host: env.host },
   });
-  const expiry = new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(timedOut), { once: true }));
   try {
-    return await callStep(name, 'serverStatus', env.host, () => Promise.race([step(stepContext(cluster, env.host, boundedJob(signal))), expiry]));
+    return await callStep(name, 'serverStatus', env.host, () => withDeadline(step(stepContext(cluster, env.host, boundedJob(signal))), timeoutMs, () => timedOut));
   } catch (err) {
     throw signal.aborted ? timedOut : err;
   }

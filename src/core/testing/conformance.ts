@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { withDeadline } from '../deadline.js';
 import type { Storage } from '../storage.js';
 import { SeededStream, bodyOf, patternBytes, readAll, stallingBody } from './streams.js';
 
@@ -40,17 +41,7 @@ async function listKeys(storage: Storage, prefix: string): Promise<string[]> {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** `promise`, or a clear failure if it has not settled within `ms` (e.g. a put ignoring its signal). */
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+const within = <T,>(promise: Promise<T>, ms: number, what: string): Promise<T> => withDeadline(promise, ms, () => new Error(`${what} did not settle within ${ms} ms`));
 
 /**
  * Register a vitest `describe` block checking that a storage honours the

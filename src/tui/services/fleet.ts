@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { withDeadline } from '../../core/deadline.js';
 import { LifeboatError, toLifeboatError, type SerializedError } from '../../core/errors.js';
 import type { AgentClient } from '../../fleet/client.js';
 import type { JobType } from '../../protocol/index.js';
@@ -35,16 +36,8 @@ interface HostConn {
   retryTimer?: NodeJS.Timeout;
 }
 
-function timeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let t: NodeJS.Timeout;
-  return Promise.race([
-    p.finally(() => clearTimeout(t)),
-    new Promise<T>((_, reject) => {
-      t = setTimeout(() => reject(new LifeboatError('CONNECTION_FAILED', `${what} did not answer within ${Math.round(ms / 1000)} s`)), ms);
-      t.unref?.();
-    }),
-  ]);
-}
+/** A call to a host's agent that must answer within `ms`. */
+const timeout = <T,>(p: Promise<T>, ms: number, what: string): Promise<T> => withDeadline(p, ms, () => new LifeboatError('CONNECTION_FAILED', `${what} did not answer within ${Math.round(ms / 1000)} s`));
 
 export class FleetService {
   private readonly o: Required<FleetServiceOptions>;
