@@ -15,12 +15,11 @@ import { planRestore, RestoreParamsSchema, runRestore } from './units/restore.js
 import { GcParamsSchema, runGc, runReindex } from './units/repo.js';
 import { checkConfig, initConfig, InitParamsSchema } from './units/config.js';
 import { applyArchivingFixes, archivingFixes, checkCluster } from './units/check.js';
-import { applyPitr, PitrApplyParamsSchema, PitrPlanParamsSchema, planPitr, recoverableWindow, restorePoint, showPlan, walVerify } from './units/pitr.js';
+import { applyPitr, listPlans, PitrApplyParamsSchema, PitrPlanParamsSchema, planPitr, recoverableWindow, restorePoint, showPlan, walVerify } from './units/pitr.js';
 import { clusterOverview } from './units/overview.js';
 import { PinParamsSchema, planRetention, RetentionParamsSchema, runRetention, setPinned } from './units/retention.js';
 import { pitrTargets, PitrTargetsParamsSchema } from './units/pitr-targets.js';
 import type { JobHandle } from './context.js';
-import { listPlans } from './units/pitr-plans.js';
 
 type Handler = (params: Record<string, unknown>) => Promise<unknown>;
 

@@ -45,6 +45,11 @@ export function age(hours: number | undefined): string {
   return `${Math.round(hours / 24)}d`;
 }
 
+/** `12 MiB/s ETA 1m05s` of a job's progress (the ETA only when the agent knows it). */
+export function rateAndEta(p: { rate: number; etaSeconds?: number }): string {
+  return `${bytes(p.rate)}/s${p.etaSeconds !== undefined ? ` ETA ${duration(p.etaSeconds * 1000)}` : ''}`;
+}
+
 /** `2026-11-21 08:45` in local time. */
 export function shortTime(iso: string): string {
   const d = new Date(iso);

@@ -1,5 +1,5 @@
 import type { ProgressEvent } from '../protocol/index.js';
-import { bytes, duration } from './format.js';
+import { bytes, rateAndEta } from './format.js';
 
 /**
  * A one-line progress display on stderr (TTY only): phase, bytes, rate, ETA.
@@ -29,8 +29,7 @@ export class ProgressLine {
       bar = '[' + '#'.repeat(fill) + '-'.repeat(w - fill) + '] ';
       pct = `${Math.floor(frac * 100)}% `;
     }
-    const eta = p.etaSeconds !== undefined ? ` ETA ${duration(p.etaSeconds * 1000)}` : '';
-    const text = `${bar}${pct}${bytes(p.bytes)} at ${bytes(p.rate)}/s${eta}  ${p.phase ?? ''}`;
+    const text = `${bar}${pct}${bytes(p.bytes)} at ${rateAndEta(p)}  ${p.phase ?? ''}`;
     this.draw(text.slice(0, cols - 1));
   }
 

@@ -33,10 +33,11 @@ export async function openTransport(g: GlobalOptions, hostName: string | undefin
 
 /**
  * A remote agent must be this lifeboat's version: the CLI and the agent share
- * manifests, plans and job semantics. A mismatch offers the fix.
+ * manifests, plans and job semantics. A mismatch offers the fix. The local
+ * agent is this same program, whatever it says.
  */
 export function checkAgentVersion(host: string, agentVersion: string): void {
-  if (agentVersion === CLIENT_VERSION) return;
+  if (host === 'local' || agentVersion === CLIENT_VERSION) return;
   throw new LifeboatError('PROTOCOL', `the agent on ${host} is lifeboat ${agentVersion}, this is lifeboat ${CLIENT_VERSION}`, {
     hint: `install this version there with: lifeboat hosts deploy ${host}`,
   });
@@ -47,7 +48,7 @@ export async function withAgent<T>(g: GlobalOptions, fn: (client: AgentClient) =
   const client = new AgentClient(await openTransport(g));
   try {
     const hello = await client.connect();
-    if (g.host && g.host !== 'local') checkAgentVersion(g.host, hello.agentVersion);
+    checkAgentVersion(g.host ?? 'local', hello.agentVersion);
     return await fn(client);
   } finally {
     client.close();

@@ -215,6 +215,19 @@ export async function showPlan(env: AgentEnv, id: string): Promise<PitrPlan> {
   return plan;
 }
 
+/**
+ * The recovery plans recorded on this agent, newest first, optionally only one
+ * cluster's and only unfinished ones: what the TUI's wizard offers to resume.
+ */
+export async function listPlans(env: AgentEnv, p: { cluster?: string; unfinished?: boolean }): Promise<PitrPlan[]> {
+  const state = await env.state().catch(() => undefined);
+  if (!state) return [];
+  return Object.values((await state.read()).plans)
+    .filter((plan) => !p.cluster || plan.cluster === p.cluster)
+    .filter((plan) => !p.unfinished || plan.steps.some((s) => s.status !== 'done'))
+    .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+}
+
 export const PitrApplyParamsSchema = z
   .object({
     plan: z.string().min(1),

@@ -1,7 +1,7 @@
 /**
  * How the TUI reaches agents: the inventory's hosts over SSH, or with no
  * inventory the local agent. Tests give a connector whose transports replay
- * recorded agent answers (test/tui/fake-transport.ts).
+ * recorded agent answers (test/tui/replay.ts).
  *
  * @module
  */
@@ -42,9 +42,7 @@ export function realConnector(o: RealConnectorOptions = {}): Connector {
       return names.length ? names : ['local'];
     },
     open: (host) => openTransport(g, host),
-    check: (host, version) => {
-      if (host !== 'local') checkAgentVersion(host, version);
-    },
+    check: checkAgentVersion,
   };
 }
 

@@ -7,7 +7,7 @@
 import React from 'react';
 import { Box, Text } from 'ink';
 import type { ProgressEvent } from '../../protocol/index.js';
-import { bytes, duration } from '../../cli/format.js';
+import { bytes, rateAndEta } from '../../cli/format.js';
 import type { Health } from '../state/selectors.js';
 
 /** NO_COLOR (any non-empty value) turns colour off; symbols and text still carry the meaning. */
@@ -44,9 +44,8 @@ export function cell(s: string, w: number, align: 'left' | 'right' = 'left'): st
 /** `[█████░░░░░] 45% 1.2 GiB of 2.6 GiB at 300 MiB/s ETA 5s  phase` in `width` columns. */
 export function progressText(p: ProgressEvent | undefined, width: number): { bar: string; rest: string } {
   if (!p) return { bar: '', rest: 'starting…' };
-  const eta = p.etaSeconds !== undefined ? ` ETA ${duration(p.etaSeconds * 1000)}` : '';
   const amount = p.totalBytes ? `${bytes(p.bytes)} of ${bytes(p.totalBytes)}` : bytes(p.bytes);
-  const rest = `${amount} at ${bytes(p.rate)}/s${eta}${p.phase ? `  ${p.phase}` : ''}`;
+  const rest = `${amount} at ${rateAndEta(p)}${p.phase ? `  ${p.phase}` : ''}`;
   if (!p.totalBytes) return { bar: '', rest: cell(rest, width) };
   const frac = Math.max(0, Math.min(1, p.bytes / p.totalBytes));
   const w = Math.max(10, Math.min(30, width - 40));
