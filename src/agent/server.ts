@@ -205,12 +205,17 @@ export async function runAgent(opts: { configPath?: string; input: Readable; out
       return;
     }
     const { id, method, params } = req.data;
-    const handler = table[method];
+    // Own properties only: `constructor`, `__proto__` and friends are not methods.
+    const handler = Object.hasOwn(table, method) ? table[method] : undefined;
     if (!handler) {
       send({ jsonrpc: '2.0', id, error: { code: RpcErrorCode.METHOD_NOT_FOUND, message: `unknown method ${method}` } });
       return;
     }
-    const p = handler(params ?? {}).then(
+    // A handler may throw synchronously (parameter parsing does): run it inside
+    // the promise chain so every failure becomes an error response, never a crash.
+    const p = Promise.resolve()
+      .then(() => handler(params ?? {}))
+      .then(
       (result) => send({ jsonrpc: '2.0', id, result: result ?? null }),
       (err: unknown) => {
         const e = toLifeboatError(err);

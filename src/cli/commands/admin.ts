@@ -5,6 +5,7 @@ import type { JobRecord } from '../../agent/state.js';
 import { LifeboatError, toLifeboatError } from '../../core/errors.js';
 import { bytes, compactBytes, paint, table } from '../format.js';
 import { attachJobWithUi, Exit, printJson, runJobWithUi, withAgent, type GlobalOptions } from '../session.js';
+import { parsePort } from '../args.js';
 
 export function registerAdmin(program: Command, globals: () => GlobalOptions): void {
   program
@@ -13,7 +14,7 @@ export function registerAdmin(program: Command, globals: () => GlobalOptions): v
     .requiredOption('-c, --cluster <name>', 'a name for the cluster, e.g. main')
     .requiredOption('--repo <dir>', 'directory for the repository (created 0700)')
     .option('-h, --host <host>', 'PostgreSQL host or socket dir (default: $PGHOST, libpq default)')
-    .option('-p, --port <port>', 'port (default: $PGPORT, 5432)', (v) => Number.parseInt(v, 10))
+    .option('-p, --port <port>', 'port (default: $PGPORT, 5432)', parsePort)
     .option('-U, --user <user>', 'user (default: $PGUSER)')
     .option('-d, --database <db>', 'database to back up (default: $PGDATABASE, postgres)')
     .option('--command-prefix <cmd>', 'run pg tools through this, e.g. "docker exec -i pg" or "sudo -u postgres"')
@@ -23,7 +24,6 @@ export function registerAdmin(program: Command, globals: () => GlobalOptions): v
     .addHelpText('after', '\nPasswords never go into the config: use ~/.pgpass or PGPASSFILE.\nThen: lifeboat config check && lifeboat backup --cluster NAME')
     .action(async (o) => {
       const g = globals();
-      if (o.port !== undefined && Number.isNaN(o.port)) throw new LifeboatError('USAGE', '--port takes a number');
       const params: Record<string, unknown> = { cluster: o.cluster, repo: o.repo, force: !!o.force };
       for (const k of ['host', 'port', 'user', 'database', 'bindir', 'stateDir'] as const) if (o[k] !== undefined) params[k] = o[k];
       if (o.commandPrefix) params.commandPrefix = String(o.commandPrefix).split(' ').filter(Boolean);
@@ -103,7 +103,7 @@ killed: nothing it wrote is listed; lifeboat repo gc removes the leftovers).`,
     .command('attach')
     .description('follow a job: replays its last log lines and progress, then follows it to the end')
     .argument('<id>', 'job id (see lifeboat jobs list)')
-    .option('--tail <n>', 'log lines to replay first (default 20)', (v) => Number.parseInt(v, 10))
+    .option('--tail <n>', 'log lines to replay first (default 20)', parsePort)
     .option('--all', 'replay every recorded log line')
     .addHelpText('after', '\nThe exit code is the job\'s: 0 when it succeeded, else that of its error.\nCtrl-C leaves the job running (use jobs cancel to stop it).')
     .action(async (id: string, o: { tail?: number; all?: boolean }) => {

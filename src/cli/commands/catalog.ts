@@ -6,6 +6,7 @@ import { Exit, printJson, withAgent, type GlobalOptions } from '../session.js';
 import type { FleetFlags } from '../../fleet/fleet.js';
 import { addFleetOptions, FLEET_HELP, fleetFooter, hostDownCell, runOnFleet, setFleetExit } from './hosts.js';
 import { fleetDocument } from '../../fleet/fleet.js';
+import { parseId } from '../args.js';
 
 const LEVEL_SHORT: Record<string, string> = { checksum: 'sum', structure: 'str', restore: 'rst' };
 
@@ -77,7 +78,7 @@ export function registerCatalog(program: Command, globals: () => GlobalOptions):
   program
     .command('show')
     .description('show a backup\'s whole manifest and its verification history')
-    .argument('<id>', 'backup id, a unique prefix of one, or "latest"')
+    .argument('<id>', 'backup id, a unique prefix of one, or "latest"', parseId)
     .option('-c, --cluster <name>', 'cluster (when ids are ambiguous)')
     .action(async (id: string, o) => {
       const g = globals();

@@ -4,6 +4,7 @@ import type { PitrTargetsResult } from '../../agent/units/pitr-targets.js';
 import { LifeboatError } from '../../core/errors.js';
 import { paint } from '../format.js';
 import { confirmTyped, printJson, runJobWithUi, startDetached, withAgent, type GlobalOptions } from '../session.js';
+import { parsePort, parseId } from '../args.js';
 
 function describeTarget(p: PitrPlan): string {
   const t = p.target;
@@ -57,7 +58,7 @@ export function registerPitr(program: Command, globals: () => GlobalOptions): vo
     .option('--exclusive', 'stop just before the target instead of just after it')
     .option('--action <action>', 'promote | pause | shutdown at the target', 'promote')
     .option('--to-datadir <dir>', 'restore side by side into this directory (the running server is left alone)')
-    .option('--port <port>', 'port of the side-by-side server', (v) => Number.parseInt(v, 10))
+    .option('--port <port>', 'port of the side-by-side server', parsePort)
     .option('--backup <id>', 'use this base backup instead of the newest one before the target')
     .option('--verify-query <sql>', 'the verify step also runs this query on the recovered server and shows its rows')
     .addHelpText(
@@ -82,7 +83,7 @@ Examples:
   pitr
     .command('show')
     .description('a plan and how far its steps got')
-    .argument('<plan>', 'plan id')
+    .argument('<plan>', 'plan id', parseId)
     .action(async (id: string) => {
       const g = globals();
       const plan = await withAgent(g, (c) => c.call<PitrPlan>('pitr.show', { plan: id }));
@@ -92,9 +93,9 @@ Examples:
   pitr
     .command('apply')
     .description('walk a plan: every pending step, or one with --step (resumes where it stopped)')
-    .argument('<plan>', 'plan id')
-    .option('--step <n>', 'run only step N', (v) => Number.parseInt(v, 10))
-    .option('--through <n>', 'run the pending steps up to and including N (e.g. restore, inspect, then go on)', (v) => Number.parseInt(v, 10))
+    .argument('<plan>', 'plan id', parseId)
+    .option('--step <n>', 'run only step N', parsePort)
+    .option('--through <n>', 'run the pending steps up to and including N (e.g. restore, inspect, then go on)', parsePort)
     .option('-y, --yes', 'no typed confirmation (needed without a TTY)')
     .option('--detach', 'start the job and print its id at once (lifeboat jobs attach ID follows it)')
     .action(async (id: string, o) => {
@@ -205,7 +206,7 @@ export function registerPitrTargets(pitr: Command, globals: () => GlobalOptions)
     .option('--min-rows <n>', 'rows one transaction must delete/update in one table to be a burst', (v) => Number.parseInt(v, 10), 1000)
     .option('--limit <n>', 'show the newest N candidates', (v) => Number.parseInt(v, 10), 50)
     .option('--max-segments <n>', 'read at most the newest N WAL segments of the range', (v) => Number.parseInt(v, 10), 256)
-    .option('--timeline <n>', 'follow this timeline (default: the newest archived)', (v) => Number.parseInt(v, 10))
+    .option('--timeline <n>', 'follow this timeline (default: the newest archived)', parsePort)
     .addHelpText(
       'after',
       `

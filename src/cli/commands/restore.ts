@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { PlanResult, RestoreJobResult } from '../../agent/units/restore.js';
 import { paint } from '../format.js';
 import { confirmTyped, Exit, printJson, runJobWithUi, startDetached, withAgent, type GlobalOptions } from '../session.js';
+import { parseId } from '../args.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
@@ -9,7 +10,7 @@ export function registerRestore(program: Command, globals: () => GlobalOptions):
   program
     .command('restore')
     .description('restore a logical backup into a database (plan first, then apply)')
-    .argument('<id>', 'backup id, a unique prefix of one, or "latest"')
+    .argument('<id>', 'backup id, a unique prefix of one, or "latest"', parseId)
     .requiredOption('--to-database <name>', 'database to restore into')
     .option('-c, --cluster <name>', 'cluster (when ids are ambiguous)')
     .option('-d, --database <name>', 'source database inside an --all-databases backup')

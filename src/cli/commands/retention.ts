@@ -3,6 +3,7 @@ import type { RetentionPlan } from '../../agent/units/retention.js';
 import { LifeboatError } from '../../core/errors.js';
 import { bytes, compactBytes, table } from '../format.js';
 import { confirmTyped, printJson, runJobWithUi, withAgent, type GlobalOptions } from '../session.js';
+import { parseId } from '../args.js';
 
 export function renderRetentionPlan(p: RetentionPlan): string {
   const out: string[] = [];
@@ -81,7 +82,7 @@ timeline history files always stay. With no physical backup left, WAL stays.
   program
     .command('delete')
     .description('remove backups by id (and WAL no remaining backup needs)')
-    .argument('<backup...>', 'backup ids (or unique prefixes)')
+    .argument('<backup...>', 'backup ids (or unique prefixes)', (v: string, prev: string[] = []) => [...prev, parseId(v)])
     .option('-c, --cluster <name>', 'cluster')
     .option('--dry-run', 'show exactly what would go, change nothing')
     .option('--force', 'also remove pinned backups')
@@ -95,7 +96,7 @@ timeline history files always stay. With no physical backup left, WAL stays.
     program
       .command(name)
       .description(pinned ? 'keep a backup whatever the retention policy says' : 'let retention remove a pinned backup again')
-      .argument('<backup>', 'backup id (or unique prefix)')
+      .argument('<backup>', 'backup id (or unique prefix)', parseId)
       .option('-c, --cluster <name>', 'cluster')
       .action(async (backup: string, o) => {
         const g = globals();

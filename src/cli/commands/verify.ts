@@ -2,12 +2,13 @@ import type { Command } from 'commander';
 import type { Verification } from '../../core/manifest.js';
 import { paint } from '../format.js';
 import { printJson, runJobWithUi, startDetached, withAgent, type GlobalOptions } from '../session.js';
+import { parseId } from '../args.js';
 
 export function registerVerify(program: Command, globals: () => GlobalOptions): void {
   program
     .command('verify')
     .description('verify a backup; the result is stored in the repository')
-    .argument('<id>', 'backup id, a unique prefix of one, or "latest"')
+    .argument('<id>', 'backup id, a unique prefix of one, or "latest"', parseId)
     .option('-c, --cluster <name>', 'cluster (when ids are ambiguous)')
     .option('-l, --level <level>', 'checksum | structure | restore', 'checksum')
     .option('--detach', 'start the job and print its id at once (lifeboat jobs attach ID follows it)')
