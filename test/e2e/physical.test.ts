@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { SAMPLE_DB, startCluster, type PgCluster } from '../harness/pg.js';
+import { SAMPLE_DB, startCluster, tableFingerprints, type PgCluster } from '../harness/pg.js';
 import { lifeboat, workspace, type Workspace } from '../helpers/cli.js';
 
 let pg: PgCluster;
@@ -68,4 +68,19 @@ test('a physical backup whose tar lost a file fails structure verification', asy
   const v = await lifeboat(['verify', id, '--level', 'structure'], { config: ws.config });
   expect(v.code).toBe(1);
   expect(v.stderr).toMatch(/missing: backup_manifest/);
+});
+
+test('restore latest, when the newest backup is physical, restores the newest logical backup (issue 10 item 19)', async () => {
+  const l = await lifeboat(['--json', 'backup', '-c', 'pg', '-d', SAMPLE_DB], { config: ws.config });
+  expect(l.code, l.stderr).toBe(0);
+  const p = await lifeboat(['--json', 'backup', '-c', 'pg', '--physical', '--compression', 'none'], { config: ws.config });
+  expect(p.code, p.stderr).toBe(0);
+  const r = await lifeboat(['--json', 'restore', 'latest', '-c', 'pg', '--to-database', 'latest_copy', '--yes'], { config: ws.config });
+  expect(r.code, r.stderr).toBe(0);
+  expect(JSON.stringify(r.json)).toContain(l.json.backup.id);
+  expect(await tableFingerprints(pg, 'latest_copy')).toEqual(await tableFingerprints(pg, SAMPLE_DB));
+  // asked for a database no logical backup holds: says so, names what latest looked for
+  const none = await lifeboat(['restore', 'latest', '-c', 'pg', '--database', 'nosuchdb', '--to-database', 'x', '--yes'], { config: ws.config });
+  expect(none.code).not.toBe(0);
+  expect(none.stderr).toMatch(/no logical backup of database nosuchdb/);
 });

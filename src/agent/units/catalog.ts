@@ -149,12 +149,25 @@ export function oneBackup<T extends { id: string }>(matches: T[], ref: string, c
   return matches[0]!;
 }
 
-/** Find a backup by id, unique id prefix, or `latest`. */
-export async function resolveBackup(env: AgentEnv, ref: string, cluster?: string): Promise<{ cluster: string; manifest: Manifest; repo: Repository; repoName: string }> {
+/**
+ * Find a backup by id, unique id prefix, or `latest`. `latest` is the newest
+ * backup the caller can use: `usable` (with `what` naming it in errors) narrows
+ * it, so a logical restore's "latest" is the newest logical backup, not a
+ * physical one it would then refuse.
+ */
+export async function resolveBackup(
+  env: AgentEnv,
+  ref: string,
+  cluster?: string,
+  latest?: { usable: (b: BackupSummary) => boolean; what: string },
+): Promise<{ cluster: string; manifest: Manifest; repo: Repository; repoName: string }> {
   const { backups, invalid } = await listBackups(env, cluster ? { cluster } : {});
   let matches: { id: string; cluster: string }[];
   if (ref === 'latest') {
-    const last = backups.filter((b) => b.tag !== 'safety').at(-1);
+    const last = backups.filter((b) => b.tag !== 'safety' && (latest?.usable(b) ?? true)).at(-1);
+    if (!last && latest && backups.length > 0) {
+      throw new LifeboatError('UNKNOWN_BACKUP', `no ${latest.what}${cluster ? ` of cluster ${cluster}` : ''} (latest looks only at those)`, { hint: 'see the backups with: lifeboat list' });
+    }
     matches = last ? [last] : [];
   } else matches = backupsMatching(backups, ref);
   if (matches.length === 0) {

@@ -30,10 +30,18 @@ export interface PlanResult {
   safetyBackup: boolean;
 }
 
+/** What `latest` means for a restore: the newest logical backup (of the asked-for database). */
+function restorable(p: { database?: string | undefined }): { usable: (b: BackupSummary) => boolean; what: string } {
+  return {
+    usable: (b) => b.kind === 'logical' && (!p.database || b.databases.includes(p.database)),
+    what: p.database ? `logical backup of database ${p.database}` : 'logical backup',
+  };
+}
+
 /** Read-only: what a restore would do. */
 export async function planRestore(env: AgentEnv, input: RestoreParams, job?: JobHandle): Promise<PlanResult> {
   const p = RestoreParamsSchema.parse(input);
-  const { manifest, cluster: clusterName } = await resolveBackup(env, p.id, p.cluster);
+  const { manifest, cluster: clusterName } = await resolveBackup(env, p.id, p.cluster, restorable(p));
   const cluster = await env.cluster(clusterName);
   const ctx = stepContext(cluster, env.host, job ?? readOnlyJob());
   const plan = await callStep(cluster.plugin.meta.name, 'planRestore', env.host, () =>
@@ -61,7 +69,7 @@ export interface RestoreJobResult extends RestoreResult {
 export async function runRestore(env: AgentEnv, input: RestoreParams, job: JobHandle): Promise<RestoreJobResult> {
   const p = RestoreParamsSchema.parse(input);
   const { plan, safetyBackup } = await job.step('plan', () => planRestore(env, p, job));
-  const { manifest, repo, cluster: clusterName } = await resolveBackup(env, p.id, p.cluster);
+  const { manifest, repo, cluster: clusterName } = await resolveBackup(env, p.id, p.cluster, restorable(p));
   const cluster = await env.cluster(clusterName);
   const lock = lockForJob(await env.stateDir(), cluster.name, job);
   try {
