@@ -26,6 +26,8 @@ export const ErrorCodes = {
   KEY_INVALID: { exit: 1, who: 'user' },
   NOT_FOUND: { exit: 1, who: 'user' },
   STORAGE_FAILED: { exit: 1, who: 'user' },
+  /** the repository's identity file (lifeboat.json) is missing: storage not mounted, wrong path */
+  REPO_MISSING: { exit: 1, who: 'user' },
   /** async WAL archiving: more segments wait than walArchive.maxQueue allows (none dropped) */
   QUEUE_FULL: { exit: 1, who: 'user' },
   MANIFEST_INVALID: { exit: 1, who: 'user' },

@@ -15,6 +15,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { LifeboatError, toLifeboatError } from '../core/errors.js';
 import type { ObjectInfo, Storage } from '../core/storage.js';
+import { Repository } from '../core/repository.js';
 import { classifyWalFile, walLayout } from '../core/wal.js';
 import { ZstdFile, zstdDecompress, type WalCompression } from './zstd.js';
 
@@ -123,6 +124,23 @@ function startCompression(file: string, c: WalCompression, threads: number): { b
 
 const suffix = (c: WalCompression) => (c.algorithm === 'zstd' ? '.zst' : c.algorithm === 'gzip' ? '.gz' : '');
 
+const proven = new WeakMap<Storage, Promise<void>>();
+
+/**
+ * The repository's identity file, checked once per storage object (a pusher
+ * checks once per storage it opens; archive_command once per segment). A
+ * failed check is not cached: it is asked again next time.
+ */
+function repositoryIdentity(storage: Storage): Promise<void> {
+  let p = proven.get(storage);
+  if (!p) {
+    p = new Repository(storage).open();
+    proven.set(storage, p);
+    p.catch(() => proven.delete(storage));
+  }
+  return p;
+}
+
 /**
  * archive_command's work: store one WAL file, compressed, its sha256 in the key.
  * Hashing, compressing (zstd reads the file itself) and looking for an archived
@@ -134,9 +152,12 @@ export async function pushWalFile(t: WalStore, file: string, opts: { threads?: n
   classifyWalFile(name);
   const comp = startCompression(file, t.compression, opts.threads ?? 0);
   try {
+    const identity = repositoryIdentity(t.storage);
+    identity.catch(() => undefined);
     const copies = archivedCopies(t.storage, t.cluster, name);
     copies.catch(() => undefined);
     const src = await hashFile(file);
+    await identity; // nothing is stored into storage that is not a lifeboat repository
     const existing = await copies;
     const same = existing.find((e) => e.sha256 === src.sha256);
     if (same) {

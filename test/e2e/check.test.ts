@@ -46,3 +46,33 @@ test.skipIf(!canRun)('check names each missing setting with its fix; setup-archi
   expect(after.json.findings.find((f: any) => f.name === 'end-to-end probe')).toMatchObject({ ok: true });
   expect(await pg.psql('SELECT failed_count FROM pg_stat_archiver')).toBe('0');
 });
+
+test.skipIf(!canRun)('an unmounted repository (an empty directory in its place): wal push fails and stores nothing, check says so; back in place, both work (issue 10 item 5)', async () => {
+  const { mkdir, readdir, rename } = await import('node:fs/promises');
+  const { execa } = await import('execa');
+  const aside = `${ws.repo}.mounted`;
+  await rename(ws.repo, aside);
+  await mkdir(ws.repo, { mode: 0o755 }); // the bare mount point
+  if (process.getuid?.() === 0) await execa('chown', ['postgres:', ws.repo]);
+  try {
+    const seg = `${ws.dir}/000000010000000000000099`;
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(seg, Buffer.alloc(16 * 1024 * 1024, 7));
+    if (process.getuid?.() === 0) await execa('chown', ['postgres:', seg]);
+    const push = await lb(['wal', 'push', '--cluster', 'pg', seg]);
+    expect(push.code, push.stderr).not.toBe(0); // PostgreSQL keeps the segment and retries
+    expect(push.stderr).toMatch(/has no lifeboat\.json/);
+    expect(await readdir(ws.repo)).toEqual([]);
+    const check = await lb(['--json', 'check', '-c', 'pg', '--probe-seconds', '5']);
+    expect(check.code).toBe(1);
+    expect(check.json.findings.find((f: any) => f.name === 'repository')).toMatchObject({ ok: false });
+    expect(check.json.findings.find((f: any) => f.name === 'repository').detail).toMatch(/has no lifeboat\.json.*mounted/);
+    expect(await readdir(ws.repo)).toEqual([]);
+  } finally {
+    await (await import('node:fs/promises')).rm(ws.repo, { recursive: true, force: true });
+    await rename(aside, ws.repo);
+  }
+  const after = await lb(['--json', 'check', '-c', 'pg', '--probe-seconds', '30']);
+  expect(after.code, after.stdout + after.stderr).toBe(0);
+  expect(after.json.findings.find((f: any) => f.name === 'repository')).toMatchObject({ ok: true });
+});

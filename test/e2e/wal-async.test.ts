@@ -382,6 +382,7 @@ export default definePlugin({ apiVersion: 1, meta: { name: 'dirstore', version: 
     cfg.plugins = ['./dirstore.mjs'];
     cfg.repositories.main = { type: 'dirstore', dir: path.join(ws.dir, 'store') };
     await writeFile(ws.config, JSON.stringify(cfg));
+    expect((await lifeboat(['repo', 'init'], { config: ws.config })).code).toBe(0);
     const name = '000000010000000000000070';
     const content = Buffer.alloc(16 * 1024 * 1024, 70);
     await writeFile(path.join(ws.dir, name), content);

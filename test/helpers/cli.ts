@@ -70,6 +70,9 @@ export async function workspace(cluster: PgCluster, extra: { connection?: Record
       2,
     ),
   );
+  // A repository exists once created (lifeboat.json): WAL is never pushed into a bare directory.
+  const init = await lifeboat(['repo', 'init'], { config });
+  if (init.code !== 0) throw new Error(`lifeboat repo init failed: ${init.stderr}`);
   return { dir, config, repo, state, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 

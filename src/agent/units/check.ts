@@ -48,6 +48,17 @@ export async function checkCluster(env: AgentEnv, p: { cluster?: string; probeSe
   const ctx = stepContext(cluster, env.host, quickJob());
   const expected = await hookCommands(env, cluster.name);
   const findings = await callStep(cluster.plugin.meta.name, 'checkArchiving', env.host, () => steps.checkArchiving(ctx, expected));
+  // The repository proves it is one (lifeboat.json): an unmounted mount point passes every other check.
+  const repo = await env.repository(cluster.repoName);
+  const identity = await repo.open().then(
+    () => ({ name: 'repository', ok: true, level: 'ok' as const, detail: `${repo.storage.description} is a lifeboat repository (lifeboat.json)` }),
+    (err: unknown) => ({ name: 'repository', ok: false, level: 'error' as const, detail: `${(err as Error).message}${err instanceof LifeboatError && err.hint ? `; ${err.hint}` : ''}` }),
+  );
+  findings.unshift(identity);
+  if (!identity.ok) {
+    findings.push({ name: 'end-to-end probe', ok: false, level: 'warn', detail: 'skipped: the repository is missing (see above)' });
+    return { cluster: cluster.name, ok: false, findings };
+  }
   const blocking = findings.some((f) => !f.ok && f.level === 'error' && ['wal_level', 'archive_mode', 'archive_command'].includes(f.name));
   if (blocking) {
     findings.push({ name: 'end-to-end probe', ok: false, level: 'warn', detail: 'skipped: archiving is not set up (lifeboat setup-archiving applies the fixes above)' });

@@ -52,6 +52,16 @@ export function registerAdmin(program: Command, globals: () => GlobalOptions): v
 
   const repo = program.command('repo').description('repository maintenance');
   repo
+    .command('init')
+    .description("create a cluster's repository (its identity file lifeboat.json); nothing is written into a repository without one")
+    .option('-c, --cluster <name>', 'the cluster whose repository to create')
+    .action(async (o) => {
+      const g = globals();
+      const res = await withAgent(g, (c) => c.call<{ repository: string; where: string }>('repo.init', o.cluster ? { cluster: o.cluster } : {}));
+      if (g.json) return printJson({ ok: true, ...res });
+      process.stdout.write(`repository ${res.repository} ready at ${res.where}\n`);
+    });
+  repo
     .command('reindex')
     .description("rebuild this agent's catalog cache from the repository")
     .option('-c, --cluster <name>', 'only this cluster')
