@@ -14,7 +14,11 @@
  * pusher it starts (internal).
  *
  * Exit codes: 0 done; 1 failed (push: PostgreSQL retries); fetch of a file the
- * archive does not have: 1 with no message (recovery probes for such files).
+ * archive does not have: 1 with no message (recovery probes for such files);
+ * fetch of a file the archive has but cannot deliver intact (damaged, storage
+ * failure): FETCH_ABORT, above 125, which PostgreSQL treats as fatal: recovery
+ * stops at that segment instead of taking it for the end of the archive and
+ * promoting early.
  */
 import path from 'node:path';
 import { LifeboatError, toLifeboatError } from '../core/errors.js';
@@ -100,9 +104,13 @@ export async function walMain(argv: string[]): Promise<number> {
     const e = toLifeboatError(err);
     if (sub === 'fetch' && e.code === 'NOT_FOUND') return 1; // recovery asks for files that do not exist
     process.stderr.write(`lifeboat: wal ${sub}: ${e.message}\n${e.hint ? `  hint: ${e.hint}\n` : ''}`);
+    if (sub === 'fetch') return FETCH_ABORT; // never let recovery take a damaged segment for the end of WAL
     return e instanceof LifeboatError ? e.exitCode : 1;
   }
   return usage();
 }
+
+/** Exit code that makes PostgreSQL abort recovery (it treats > 125 like a signal: FATAL). */
+export const FETCH_ABORT = 200;
 
 process.exitCode = await walMain(process.argv.slice(2));
