@@ -104,7 +104,8 @@ export async function walMain(argv: string[]): Promise<number> {
     const e = toLifeboatError(err);
     if (sub === 'fetch' && e.code === 'NOT_FOUND') return 1; // recovery asks for files that do not exist
     process.stderr.write(`lifeboat: wal ${sub}: ${e.message}\n${e.hint ? `  hint: ${e.hint}\n` : ''}`);
-    if (sub === 'fetch') return FETCH_ABORT; // never let recovery take a damaged segment for the end of WAL
+    // never let recovery take a segment it could not get intact for the end of WAL
+    if (sub === 'fetch' && e.exitCode === 1) return FETCH_ABORT;
     return e instanceof LifeboatError ? e.exitCode : 1;
   }
   return usage();
