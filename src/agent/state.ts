@@ -1,7 +1,8 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { open, rename } from 'node:fs/promises';
 import path from 'node:path';
-import { Low } from 'lowdb';
-import { JSONFile } from 'lowdb/node';
+import { Low, type Adapter } from 'lowdb';
+import { readSmallFile } from '../config/small-file.js';
 import type { SerializedError } from '../core/errors.js';
 import type { PitrPlan } from '../core/pitr.js';
 
@@ -40,6 +41,41 @@ export interface StateData {
 }
 
 const MAX_JOBS = 500;
+/** 500 jobs and a catalog of thousands of backups stay far below this. */
+const MAX_STATE_BYTES = 256 * 1024 * 1024;
+
+/**
+ * lowdb's file adapter, private and bounded: read with a size cap naming the
+ * file; written to a temporary file created 0600 (whatever the umask), synced,
+ * then renamed over the old one, so the job log never is world-readable and a
+ * crash leaves the old file or the new one.
+ */
+class PrivateJsonFile<T> implements Adapter<T> {
+  private chain: Promise<void> = Promise.resolve();
+  constructor(private readonly file: string) {}
+
+  async read(): Promise<T | null> {
+    if (!existsSync(this.file)) return null;
+    return JSON.parse(readSmallFile(this.file, 'agent state', MAX_STATE_BYTES)) as T;
+  }
+
+  write(data: T): Promise<void> {
+    const next = this.chain.then(async () => {
+      const tmp = `${this.file}.${process.pid}.tmp`;
+      const fh = await open(tmp, 'w', 0o600);
+      try {
+        await fh.chmod(0o600); // an existing leftover keeps its mode otherwise
+        await fh.writeFile(JSON.stringify(data));
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await rename(tmp, this.file);
+    });
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+}
 
 /**
  * The agent's local state (lowdb JSON file): a job log and a catalog cache.
@@ -52,7 +88,13 @@ export class AgentState {
 
   constructor(readonly dir: string) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    this.db = new Low<StateData>(new JSONFile(path.join(dir, 'state.json')), { version: 1, jobs: [], catalog: {}, plans: {} });
+    const file = path.join(dir, 'state.json');
+    try {
+      if (existsSync(file)) chmodSync(file, 0o600); // written 0644 by earlier lifeboat versions
+    } catch {
+      // not ours to change (another OS user): the next write replaces it 0600
+    }
+    this.db = new Low<StateData>(new PrivateJsonFile<StateData>(file), { version: 1, jobs: [], catalog: {}, plans: {} });
   }
 
   async read(): Promise<StateData> {

@@ -1,8 +1,12 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { LifeboatError } from '../core/errors.js';
 import { formatPath } from '../core/manifest.js';
 import { configCandidates, stateDirPath } from './paths.js';
+import { readSmallFile } from './small-file.js';
+
+/** A config is a few KiB; a bigger file is the wrong file (or /dev/zero). */
+const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 import { AgentConfigSchema, type AgentConfig } from './schema.js';
 
 export { configCandidates };
@@ -26,7 +30,7 @@ export function loadConfig(explicit?: string): LoadedConfig {
       hint: 'create one with: lifeboat init --cluster NAME --repo DIR (or pass --config FILE)',
     });
   }
-  return { path: found.path, config: parseConfig(readFileSync(found.path, 'utf8'), found.path) };
+  return { path: found.path, config: parseConfig(readSmallFile(found.path, 'config', MAX_CONFIG_BYTES), found.path) };
 }
 
 export function parseConfig(text: string, file: string): AgentConfig {

@@ -2,10 +2,9 @@ import { Readable } from 'node:stream';
 import { LifeboatError, isNotFound } from './errors.js';
 import { parseManifest, VerificationSchema, type Manifest, type Verification } from './manifest.js';
 import type { Storage, ObjectInfo } from './storage.js';
+import { MAX_TEXT_BYTES, openRepository, readStoredText, REPO_FORMAT } from './repo-identity.js';
 
-export const REPO_FORMAT = 1;
-/** Manifests of huge --tables lists stay far below this; a bigger one is damage, not data. */
-const MAX_TEXT_BYTES = 64 * 1024 * 1024;
+export { REPO_FORMAT };
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
 /** Storage-agnostic key layout (docs/repository.md). */
@@ -53,52 +52,14 @@ export class Repository {
     }
   }
 
-  /**
-   * The repository proves it is one before anything is written into it: its
-   * identity file must be there and readable. An unmounted mount point or a
-   * wrong path is an empty directory, and a WAL segment stored there would be
-   * counted archived by PostgreSQL and then lost.
-   */
+  /** The repository proves it is one before anything is written into it (see ./repo-identity.ts). */
   async open(): Promise<void> {
-    const where = `${this.storage.description}/${layout.repoFile}`;
-    if (!(await this.storage.stat(layout.repoFile))) {
-      throw new LifeboatError('REPO_MISSING', `repository ${this.storage.description} has no ${layout.repoFile}: nothing was written`, {
-        hint: 'is its storage mounted and the path right? For a new repository run: lifeboat repo init',
-      });
-    }
-    const text = await this.readText(layout.repoFile, 64 * 1024);
-    let data: { formatVersion?: unknown };
-    try {
-      data = JSON.parse(text) as { formatVersion?: unknown };
-    } catch (err) {
-      throw new LifeboatError('MANIFEST_INVALID', `${where} is damaged: not JSON (${(err as Error).message})`, { hint: 'restore it from another copy of the repository' });
-    }
-    if (typeof data !== 'object' || data === null || typeof data.formatVersion !== 'number') {
-      throw new LifeboatError('MANIFEST_INVALID', `${where} is damaged: it has no formatVersion`, { hint: 'restore it from another copy of the repository' });
-    }
-    if (data.formatVersion !== REPO_FORMAT) {
-      throw new LifeboatError('UNSUPPORTED', `repository ${this.storage.description} has format ${data.formatVersion}`, {
-        hint: `this lifeboat reads format ${REPO_FORMAT}; upgrade lifeboat`,
-      });
-    }
+    await openRepository(this.storage);
   }
 
   /** A small stored text (manifest, result, identity file), read with a size cap that names the key. */
-  async readText(key: string, maxBytes = MAX_TEXT_BYTES): Promise<string> {
-    const stream = await this.storage.get(key);
-    const chunks: Buffer[] = [];
-    let n = 0;
-    for await (const c of stream) {
-      n += (c as Buffer).length;
-      if (n > maxBytes) {
-        stream.destroy?.();
-        throw new LifeboatError('MANIFEST_INVALID', `${this.storage.description}/${key} is larger than ${maxBytes} bytes: not a lifeboat file (damaged or foreign)`, {
-          hint: 'remove it or restore it from another copy of the repository',
-        });
-      }
-      chunks.push(c as Buffer);
-    }
-    return Buffer.concat(chunks).toString('utf8');
+  readText(key: string, maxBytes = MAX_TEXT_BYTES): Promise<string> {
+    return readStoredText(this.storage, key, maxBytes);
   }
 
   async writeJson(key: string, value: unknown, opts: { ifNoneMatch?: boolean } = {}): Promise<void> {

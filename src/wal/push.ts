@@ -15,7 +15,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { LifeboatError, toLifeboatError } from '../core/errors.js';
 import type { ObjectInfo, Storage } from '../core/storage.js';
-import { Repository } from '../core/repository.js';
+import { openRepository } from '../core/repo-identity.js';
 import { classifyWalFile, walLayout } from '../core/wal.js';
 import { ZstdFile, zstdDecompress, type WalCompression } from './zstd.js';
 
@@ -134,7 +134,7 @@ const proven = new WeakMap<Storage, Promise<void>>();
 function repositoryIdentity(storage: Storage): Promise<void> {
   let p = proven.get(storage);
   if (!p) {
-    p = new Repository(storage).open();
+    p = openRepository(storage);
     proven.set(storage, p);
     p.catch(() => proven.delete(storage));
   }

@@ -13,7 +13,8 @@
  * here: a typo there must not stop WAL archiving; every other command reports it.
  * test/unit/wal-target.test.ts holds the light checks to the zod schema.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readSmallFile } from '../config/small-file.js';
 import path from 'node:path';
 import { LifeboatError } from '../core/errors.js';
 import type { Storage } from '../core/storage.js';
@@ -161,9 +162,9 @@ export async function resolveWalTarget(configArg: string | undefined, clusterNam
   if (found) {
     let text: string | undefined;
     try {
-      text = readFileSync(found.path, 'utf8');
+      text = readSmallFile(found.path, 'config', 4 * 1024 * 1024);
     } catch {
-      text = undefined; // the full loader reports it
+      text = undefined; // the full loader reports it (too big, not a file, unreadable)
     }
     const light = text === undefined ? undefined : lightResolve(text, found.path, clusterName);
     if (light) {
