@@ -100,3 +100,13 @@ export function table(columns: Column[], rows: string[][], width = 80): string {
   const line = (r: string[]) => r.map((t, i) => cell(t, i)).join('  ').trimEnd();
   return [line(columns.map((c) => c.header)), ...rows.map(line)].join('\n');
 }
+
+/**
+ * Stored text (labels, names, messages from a repository) made safe for a
+ * terminal: control characters, escape sequences included, are shown as \xNN
+ * (newline as \n) instead of being written raw.
+ */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+}

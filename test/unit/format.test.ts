@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { age, bytes, colorEnabled, compactBytes, duration, paint, table } from '../../src/cli/format.js';
+import { age, bytes, colorEnabled, compactBytes, duration, paint, printable, table } from '../../src/cli/format.js';
+import { BackupParamsSchema } from '../../src/agent/units/backup.js';
 
 const ESC = '\x1b[';
 const stripAnsi = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
@@ -247,4 +248,23 @@ describe('colour', () => {
     expect(paint('dim', 'dim', stream(false))).toBe(`${ESC}2mdim${ESC}0m`);
   });
 
+});
+
+describe('stored text on a terminal (issue 10 item 18)', () => {
+  test('printable() shows control characters and escape sequences instead of writing them', () => {
+    expect(printable('nightly')).toBe('nightly');
+    expect(printable('a\nb')).toBe('a\\nb');
+    expect(printable('\x1b[2J\x1b]0;owned\x07')).toBe('\\x1b[2J\\x1b]0;owned\\x07');
+    expect(printable('tab\there\u009b')).toBe('tab\\there\\x9b');
+    expect(printable('zürich ✓')).toBe('zürich ✓');
+    expect(printable('x\x1b[31m')).not.toContain('\x1b');
+  });
+  test('a label with a newline or an escape sequence is refused at the edge', () => {
+    expect(BackupParamsSchema.safeParse({ label: 'nightly run' }).success).toBe(true);
+    for (const label of ['a\nb', 'x\x1b[31mred', 'bell\x07']) {
+      const r = BackupParamsSchema.safeParse({ label });
+      expect(r.success, JSON.stringify(label)).toBe(false);
+      expect(JSON.stringify(r.error?.issues)).toMatch(/control characters/);
+    }
+  });
 });

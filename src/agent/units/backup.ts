@@ -21,7 +21,8 @@ export const BackupParamsSchema = z
     database: z.string().optional(),
     compression: CompressionSchema.optional(),
     tag: z.enum(BACKUP_TAGS).optional(),
-    label: z.string().max(200).optional(),
+    // shown in list and show: no newlines or terminal escape sequences
+    label: z.string().max(200).regex(/^[^\p{Cc}]*$/u, 'a label must not contain control characters (newlines, escape sequences)').optional(),
   })
   .strict();
 export type BackupParams = z.input<typeof BackupParamsSchema>;

@@ -23,7 +23,7 @@ export function registerBackup(program: Command, globals: () => GlobalOptions): 
     .option('--compression <algo>', 'zstd | gzip | none (default: zstd)')
     .option('--level <n>', 'compression level (zstd -7..22, default 1; gzip 1-9, default 6)', (v) => Number.parseInt(v, 10))
     .option('--tag <tag>', 'daily | weekly | monthly | yearly | pre-migration | manual')
-    .option('--label <text>', 'free text shown in list and show')
+    .option('--label <text>', 'free text shown in list and show (no control characters)')
     .option('--detach', 'start the backup and print its job id at once (follow it with lifeboat jobs attach ID)')
     .addHelpText(
       'after',

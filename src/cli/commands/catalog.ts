@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { BackupSummary, ClusterStatus, InvalidBackup } from '../../agent/units/catalog.js';
 import type { Manifest, Verification } from '../../core/manifest.js';
-import { age, bytes, compactBytes, duration, paint, table } from '../format.js';
+import { age, bytes, compactBytes, duration, paint, printable, table } from '../format.js';
 import { Exit, printJson, withAgent, type GlobalOptions } from '../session.js';
 import type { FleetFlags } from '../../fleet/fleet.js';
 import { addFleetOptions, FLEET_HELP, fleetFooter, hostDownCell, runOnFleet, setFleetExit } from './hosts.js';
@@ -139,7 +139,7 @@ function listRows(backups: BackupSummary[]): string[][] {
     b.id,
     b.kind === 'logical' ? 'log' : 'phy',
     age((now - Date.parse(b.finishedAt)) / 3_600_000),
-    [multi ? `${b.cluster}:` : '', b.tag, b.label ?? ''].filter(Boolean).join(' '),
+    printable([multi ? `${b.cluster}:` : '', b.tag, b.label ?? ''].filter(Boolean).join(' ')),
     compactBytes(b.rawSize),
     compactBytes(b.storedSize),
     duration(b.durationMs),
@@ -163,14 +163,14 @@ function statusRow(s: ClusterStatus, compact: boolean): string[] {
 
 function printInvalid(invalid: InvalidBackup[], host?: string): void {
   for (const i of invalid) {
-    process.stderr.write(`lifeboat: ${paint('warning', 'yellow', process.stderr)}: ${host ? `${host}: ` : ''}backup ${i.cluster}/${i.id} is not listed: ${i.error}\n`);
+    process.stderr.write(`lifeboat: ${paint('warning', 'yellow', process.stderr)}: ${host ? `${host}: ` : ''}backup ${i.cluster}/${i.id} is not listed: ${printable(i.error)}\n`);
   }
 }
 
 /** The manifest as readable text. */
 export function renderManifest(m: Manifest, verifications: Verification[]): string {
   const lines: string[] = [];
-  const kv = (k: string, v: string | number | undefined) => lines.push(`${(k + ':').padEnd(16)}${v ?? '-'}`);
+  const kv = (k: string, v: string | number | undefined) => lines.push(`${(k + ':').padEnd(16)}${v === undefined ? '-' : printable(String(v))}`);
   kv('backup', m.id);
   kv('cluster', m.cluster);
   kv('kind', m.kind + (m.logical ? ` (${m.logical.format} format, scope ${m.logical.scope.kind})` : ''));
@@ -190,14 +190,14 @@ export function renderManifest(m: Manifest, verifications: Verification[]): stri
     for (const db of m.logical.databases) {
       lines.push('', `database ${db.name}: ${db.tableCount} tables${db.largeObjects !== undefined ? `, ${db.largeObjects} large objects` : ''}${db.countsInSnapshot ? ', row counts in the dump snapshot' : ''}`);
       const rows = Object.entries(db.rowCounts).map(([t, n]) => [t, String(n)]);
-      if (rows.length) lines.push(table([{ header: '  TABLE', shrink: true }, { header: 'ROWS', align: 'right' }], rows.map(([t, n]) => [`  ${t}`, n!])));
+      if (rows.length) lines.push(table([{ header: '  TABLE', shrink: true }, { header: 'ROWS', align: 'right' }], rows.map(([t, n]) => [`  ${printable(t!)}`, n!])));
     }
   }
   lines.push('', 'objects:');
   lines.push(
     table(
       [{ header: '  NAME', shrink: true }, { header: 'STORED', align: 'right' }, { header: 'RAW', align: 'right' }, { header: 'SHA256' }],
-      m.objects.map((o) => [`  ${o.name}`, bytes(o.size), bytes(o.rawSize), o.sha256.slice(0, 16) + '…']),
+      m.objects.map((o) => [`  ${printable(o.name)}`, bytes(o.size), bytes(o.rawSize), o.sha256.slice(0, 16) + '…']),
     ),
   );
   lines.push('', 'verifications:');
