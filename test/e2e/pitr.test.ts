@@ -1,4 +1,4 @@
-import { readdir, rm } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -102,6 +102,35 @@ describe.skipIf(!canRun)('point-in-time recovery, side by side', () => {
     expect(v.code, v.stderr).toBe(0);
     expect(v.json.backups).toEqual([expect.objectContaining({ id: marks.backup, ok: true, timeline: 1 })]);
     expect(v.json.backups[0].segments).toBeGreaterThan(3);
+  });
+
+  test('a bit flip or a truncation in an archived segment makes PITR to latest fail, naming the segment (issue 10 item 1)', async () => {
+    const walDir = path.join(ws.repo, 'pg', 'wal');
+    const files = (await readdir(walDir, { recursive: true })).filter((f) => /\/[0-9A-F]{24}-[0-9a-f]{64}\.zst$/.test(f)).sort();
+    const victim = path.join(walDir, files[files.length - 2]!);
+    const segment = path.basename(victim).slice(0, 24);
+    const original = await readFile(victim);
+    const damages: [string, Buffer][] = [
+      ['bit flip', Buffer.from(original.map((b, i) => (i === Math.floor(original.length / 2) ? b ^ 0x10 : b)))],
+      ['truncation', original.subarray(0, Math.floor(original.length / 2))],
+    ];
+    try {
+      for (const [what, bytes] of damages) {
+        await writeFile(victim, bytes);
+        const port = await freePort();
+        const dir = path.join(ws.dir, `damaged-${what.replace(' ', '-')}`);
+        restored.push(dir);
+        const plan = await lb(['--json', 'pitr', 'plan', '-c', 'pg', '--latest', '--to-datadir', dir, '--port', String(port)]);
+        expect(plan.code, plan.stderr).toBe(0);
+        const apply = await lb(['pitr', 'apply', plan.json.plan.id, '--yes']);
+        expect(apply.code, `${what}: ${apply.stdout}`).not.toBe(0);
+        expect(apply.stderr + apply.stdout, what).toContain(segment);
+        expect(apply.stdout, what).not.toMatch(/recovery finished and the server was promoted/);
+      }
+    } finally {
+      await writeFile(victim, original);
+    }
+    expect((await recover(['--latest'])).markers).toEqual(['t1', 't2', 't3']); // the clean archive still recovers everything
   });
 
   test('a deleted WAL segment makes the plan refuse, naming the gap', async () => {
