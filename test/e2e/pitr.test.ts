@@ -102,6 +102,8 @@ describe.skipIf(!canRun)('point-in-time recovery, side by side', () => {
     expect(v.code, v.stderr).toBe(0);
     expect(v.json.backups).toEqual([expect.objectContaining({ id: marks.backup, ok: true, timeline: 1 })]);
     expect(v.json.backups[0].segments).toBeGreaterThan(3);
+    expect(v.json.contents.damaged).toEqual([]);
+    expect(v.json.contents.objects).toBeGreaterThan(3);
   });
 
   test('a bit flip or a truncation in an archived segment makes PITR to latest fail, naming the segment (issue 10 item 1)', async () => {
@@ -117,6 +119,10 @@ describe.skipIf(!canRun)('point-in-time recovery, side by side', () => {
     try {
       for (const [what, bytes] of damages) {
         await writeFile(victim, bytes);
+        const v = await lb(['wal', 'verify', '-c', 'pg']); // issue 10 item 2: contents are read, not just names
+        expect(v.code, `${what}: ${v.stdout}`).toBe(1);
+        expect(v.stdout, what).toMatch(new RegExp(`BAD\\s+${segment}: `));
+        expect(v.stdout).toMatch(/contents: \d+ archived object\(s\), .* read back and checked against the sha256 recorded at push: 1 damaged/);
         const port = await freePort();
         const dir = path.join(ws.dir, `damaged-${what.replace(' ', '-')}`);
         restored.push(dir);

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
 import { compressionOfKey, decompressStream } from '../../core/compression.js';
@@ -86,6 +86,35 @@ export interface WalVerifyResult {
   segments: number;
   timelines: number[];
   backups: { id: string; ok: boolean; from: string; to?: string; segments?: number; timeline?: number; gap?: string }[];
+  /** What was read: every archived WAL object, decompressed, against the sha256 in its key. */
+  contents: { objects: number; bytes: number; damaged: { name: string; key: string; problem: string }[] };
+}
+
+/**
+ * Read every archived WAL object back: decompress it and compare the sha256 of
+ * its content with the one recorded in its key at push time. A bit flip, a
+ * truncation or an undecodable object is damage, named by segment.
+ */
+async function checkWalContents(storage: Storage, cluster: string): Promise<WalVerifyResult['contents']> {
+  const out: WalVerifyResult['contents'] = { objects: 0, bytes: 0, damaged: [] };
+  for await (const o of storage.list(walLayout.prefix(cluster))) {
+    const p = walLayout.parse(o.key);
+    if (!p) continue;
+    out.objects++;
+    const hash = createHash('sha256');
+    try {
+      const raw = await storage.get(o.key);
+      for await (const chunk of raw.pipe(decompressStream({ algorithm: compressionOfKey(o.key) }))) {
+        hash.update(chunk as Buffer);
+        out.bytes += (chunk as Buffer).length;
+      }
+      const got = hash.digest('hex');
+      if (got !== p.sha256) out.damaged.push({ name: p.name, key: o.key, problem: `content sha256 ${got.slice(0, 16)}… is not the ${p.sha256.slice(0, 16)}… recorded at push` });
+    } catch (err) {
+      out.damaged.push({ name: p.name, key: o.key, problem: `cannot be read back: ${(err as Error).message}` });
+    }
+  }
+  return out;
 }
 
 /**
@@ -112,9 +141,11 @@ export async function walVerify(env: AgentEnv, p: { cluster?: string }): Promise
   }
   backups.sort((a, b) => a.id.localeCompare(b.id));
   const segs = [...facts.names].filter((n) => /^[0-9A-F]{24}$/.test(n));
+  const contents = await checkWalContents(repo.storage, cluster.name);
   return {
     cluster: cluster.name,
-    ok: backups.every((b) => b.ok),
+    ok: backups.every((b) => b.ok) && contents.damaged.length === 0,
+    contents,
     segments: segs.length,
     timelines: [...new Set(segs.map((n) => parseInt(n.slice(0, 8), 16)))].sort((a, b) => a - b),
     backups,

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { WalVerifyResult } from '../../agent/units/pitr.js';
-import { paint } from '../format.js';
+import { bytes, paint } from '../format.js';
 import { Exit, printJson, withAgent, type GlobalOptions } from '../session.js';
 
 /**
@@ -13,7 +13,7 @@ export function registerWal(program: Command, globals: () => GlobalOptions): voi
   wal.command('fetch').description('restore_command: lifeboat --config FILE wal fetch --cluster NAME %f %p').argument('<name>').argument('<dest>');
   wal
     .command('verify')
-    .description('check that archived WAL runs without a gap from each physical backup')
+    .description('check that archived WAL runs without a gap from each physical backup, and read every archived object back against its sha256')
     .option('-c, --cluster <name>', 'cluster')
     .action(async (o) => {
       const g = globals();
@@ -29,6 +29,9 @@ export function registerWal(program: Command, globals: () => GlobalOptions): voi
               : `${paint('GAP ', 'red')} ${b.id}: segment ${b.gap} is missing; recovery from this backup stops before it\n`,
           );
         }
+        const c = r.contents;
+        for (const d of c.damaged) process.stdout.write(`${paint('BAD ', 'red')} ${d.name}: ${d.problem}; recovery stops there (${d.key})\n`);
+        process.stdout.write(`contents: ${c.objects} archived object(s), ${bytes(c.bytes)} read back and checked against the sha256 recorded at push: ${c.damaged.length ? `${c.damaged.length} damaged` : 'all intact'}\n`);
       }
       if (!r.ok) process.exitCode = Exit.FAILED;
     });
