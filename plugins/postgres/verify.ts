@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { LifeboatError, pipeToTool, runTool, type BackupReader, type Check, type StepContext } from 'lifeboat/plugin';
 import { listTables, countRows, countLargeObjects } from './catalog.js';
 import { connArgs, defaultDatabase, toolOpts, type PostgresConfig } from './config.js';
@@ -50,8 +51,9 @@ export async function verifyRestore(ctx: Ctx, backup: BackupReader): Promise<Che
   const admin = defaultDatabase(c);
   const checks: Check[] = [];
   for (const db of logical.databases) {
-    const scratch = `lifeboat_verify_${backup.manifest.id.replace(/-/g, '_').toLowerCase()}_${logical.databases.indexOf(db)}`;
-    await runSql(c, admin, `DROP DATABASE IF EXISTS ${quoteIdent(scratch)} WITH (FORCE)`, ctx.signal);
+    // Unique per run: two verifications of one backup at once must never share
+    // (and drop) each other's scratch database. At most 48 of NAMEDATALEN's 63.
+    const scratch = `lifeboat_verify_${backup.manifest.id.replace(/-/g, '_').toLowerCase()}_${logical.databases.indexOf(db)}_${randomBytes(4).toString('hex')}`;
     await runSql(c, admin, `CREATE DATABASE ${quoteIdent(scratch)} TEMPLATE template0`, ctx.signal);
     ctx.log('info', `restoring ${db.name} into scratch database ${scratch}`);
     try {

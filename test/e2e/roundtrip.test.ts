@@ -67,3 +67,17 @@ describe.each(formats)('%s format', (format) => {
     await pg.psql(`DROP DATABASE "${target}"`);
   });
 });
+
+test('two restore-level verifications of one backup at once both pass: each has its own scratch database (issue 10 item 9)', async () => {
+  const b = await lifeboat(['--json', 'backup', '-c', 'pg', '-d', SAMPLE_DB], { config: ws.config });
+  expect(b.code, b.stderr).toBe(0);
+  const id: string = b.json.backup.id;
+  const runs = await Promise.all([0, 1].map(() => lifeboat(['--json', 'verify', id, '--level', 'restore'], { config: ws.config })));
+  for (const v of runs) {
+    expect(v.code, v.stderr).toBe(0);
+    expect(v.json.verification.ok).toBe(true);
+  }
+  const show = await lifeboat(['--json', 'show', id], { config: ws.config });
+  expect(show.json.verifications.map((v: { ok: boolean }) => v.ok)).toEqual([true, true]); // no false FAILED stored
+  expect(await pg.psql("SELECT count(*) FROM pg_database WHERE datname LIKE 'lifeboat_verify_%'")).toBe('0');
+});
