@@ -12,7 +12,7 @@ import { clusterStatus, listBackups, showBackup } from './units/catalog.js';
 import { BackupParamsSchema, runBackup } from './units/backup.js';
 import { runVerify, VerifyParamsSchema } from './units/verify.js';
 import { planRestore, RestoreParamsSchema, runRestore } from './units/restore.js';
-import { GcParamsSchema, runGc, runReindex } from './units/repo.js';
+import { GcParamsSchema, initRepository, runGc, runReindex } from './units/repo.js';
 import { checkConfig, initConfig, InitParamsSchema } from './units/config.js';
 import { applyArchivingFixes, archivingFixes, checkCluster } from './units/check.js';
 import { applyPitr, listPlans, PitrApplyParamsSchema, PitrPlanParamsSchema, planPitr, recoverableWindow, restorePoint, showPlan, walVerify } from './units/pitr.js';
@@ -129,13 +129,7 @@ export function handlers(env: AgentEnv, session: JobSession): Record<string, Han
     'check.cluster': (p) => checkCluster(env, parse(z.object({ cluster: z.string().optional(), probeSeconds: z.number().positive().max(3600).optional() }).strict(), p, 'check.cluster')),
     'check.fixes': (p) => archivingFixes(env, parse(ClusterOnly, p, 'check.fixes')),
     'check.apply': (p) => applyArchivingFixes(env, parse(z.object({ cluster: z.string().optional(), statements: z.array(z.string()).min(1) }).strict(), p, 'check.apply')),
-    'repo.init': async (p) => {
-      const { cluster } = parse(ClusterOnly, p, 'repo.init');
-      const c = await env.cluster(cluster);
-      const repo = await env.repository(c.repoName);
-      await repo.init();
-      return { repository: c.repoName, where: repo.storage.description };
-    },
+    'repo.init': (p) => initRepository(env, parse(ClusterOnly, p, 'repo.init')),
     'wal.verify': (p) => walVerify(env, parse(ClusterOnly, p, 'wal.verify')),
     'pitr.window': (p) => recoverableWindow(env, parse(ClusterOnly, p, 'pitr.window')),
     'cluster.overview': (p) => clusterOverview(env, parse(ClusterOnly, p, 'cluster.overview')),

@@ -15,7 +15,6 @@ export function parsePort(v: string): number {
 /** A backup or plan id (or prefix): not empty, no control characters. */
 export function parseId(v: string): string {
   if (v.trim() === '') throw new InvalidArgumentError('it must not be empty (a backup id, a unique prefix of one, or "latest").');
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(v)) throw new InvalidArgumentError('it must not contain control characters.');
+  if (/\p{Cc}/u.test(v)) throw new InvalidArgumentError('it must not contain control characters.');
   return v;
 }

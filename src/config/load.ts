@@ -3,10 +3,7 @@ import path from 'node:path';
 import { LifeboatError } from '../core/errors.js';
 import { formatPath } from '../core/manifest.js';
 import { configCandidates, stateDirPath } from './paths.js';
-import { readSmallFile } from './small-file.js';
-
-/** A config is a few KiB; a bigger file is the wrong file (or /dev/zero). */
-const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+import { MAX_CONFIG_BYTES, readSmallFile } from './small-file.js';
 import { AgentConfigSchema, type AgentConfig } from './schema.js';
 
 export { configCandidates };

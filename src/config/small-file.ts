@@ -1,6 +1,9 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { LifeboatError } from '../core/errors.js';
 
+/** A config is a few KiB; a bigger file is the wrong file (or /dev/zero). */
+export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+
 /**
  * Read a small file Lifeboat owns or is pointed at (config, state, job specs)
  * with a size cap: a regular file only (not /dev/zero, a FIFO or a directory),

@@ -14,7 +14,7 @@
  * test/unit/wal-target.test.ts holds the light checks to the zod schema.
  */
 import { existsSync } from 'node:fs';
-import { readSmallFile } from '../config/small-file.js';
+import { MAX_CONFIG_BYTES, readSmallFile } from '../config/small-file.js';
 import path from 'node:path';
 import { LifeboatError } from '../core/errors.js';
 import type { Storage } from '../core/storage.js';
@@ -162,7 +162,7 @@ export async function resolveWalTarget(configArg: string | undefined, clusterNam
   if (found) {
     let text: string | undefined;
     try {
-      text = readSmallFile(found.path, 'config', 4 * 1024 * 1024);
+      text = readSmallFile(found.path, 'config', MAX_CONFIG_BYTES);
     } catch {
       text = undefined; // the full loader reports it (too big, not a file, unreadable)
     }

@@ -57,3 +57,11 @@ export async function runReindex(env: AgentEnv, input: { cluster?: string }): Pr
   const { backups, invalid } = await listBackups(env, input.cluster ? { cluster: input.cluster } : {});
   return { backups: backups.length, invalid: invalid.length };
 }
+
+/** `repo init`: create a cluster's repository (its identity file) explicitly. */
+export async function initRepository(env: AgentEnv, p: { cluster?: string }): Promise<{ repository: string; where: string }> {
+  const c = await env.cluster(p.cluster);
+  const repo = await env.repository(c.repoName);
+  await repo.init();
+  return { repository: c.repoName, where: repo.storage.description };
+}

@@ -113,7 +113,7 @@ killed: nothing it wrote is listed; lifeboat repo gc removes the leftovers).`,
     .command('attach')
     .description('follow a job: replays its last log lines and progress, then follows it to the end')
     .argument('<id>', 'job id (see lifeboat jobs list)')
-    .option('--tail <n>', 'log lines to replay first (default 20)', parsePort)
+    .option('--tail <n>', 'log lines to replay first (default 20)', (v) => Number.parseInt(v, 10))
     .option('--all', 'replay every recorded log line')
     .addHelpText('after', '\nThe exit code is the job\'s: 0 when it succeeded, else that of its error.\nCtrl-C leaves the job running (use jobs cancel to stop it).')
     .action(async (id: string, o: { tail?: number; all?: boolean }) => {

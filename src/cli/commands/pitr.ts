@@ -94,8 +94,8 @@ Examples:
     .command('apply')
     .description('walk a plan: every pending step, or one with --step (resumes where it stopped)')
     .argument('<plan>', 'plan id', parseId)
-    .option('--step <n>', 'run only step N', parsePort)
-    .option('--through <n>', 'run the pending steps up to and including N (e.g. restore, inspect, then go on)', parsePort)
+    .option('--step <n>', 'run only step N', (v) => Number.parseInt(v, 10))
+    .option('--through <n>', 'run the pending steps up to and including N (e.g. restore, inspect, then go on)', (v) => Number.parseInt(v, 10))
     .option('-y, --yes', 'no typed confirmation (needed without a TTY)')
     .option('--detach', 'start the job and print its id at once (lifeboat jobs attach ID follows it)')
     .action(async (id: string, o) => {
@@ -206,7 +206,7 @@ export function registerPitrTargets(pitr: Command, globals: () => GlobalOptions)
     .option('--min-rows <n>', 'rows one transaction must delete/update in one table to be a burst', (v) => Number.parseInt(v, 10), 1000)
     .option('--limit <n>', 'show the newest N candidates', (v) => Number.parseInt(v, 10), 50)
     .option('--max-segments <n>', 'read at most the newest N WAL segments of the range', (v) => Number.parseInt(v, 10), 256)
-    .option('--timeline <n>', 'follow this timeline (default: the newest archived)', parsePort)
+    .option('--timeline <n>', 'follow this timeline (default: the newest archived)', (v) => Number.parseInt(v, 10))
     .addHelpText(
       'after',
       `
