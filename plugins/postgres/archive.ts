@@ -3,7 +3,7 @@ import { createWriteStream } from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { LifeboatError, pipeToTool, runTool, type BackupReader, type Check, type LogicalDetails, type StepContext } from 'lifeboat/plugin';
+import { LifeboatError, pathInside, pipeToTool, runTool, type BackupReader, type Check, type LogicalDetails, type StepContext } from 'lifeboat/plugin';
 import { toolOpts, type PostgresConfig } from './config.js';
 import { dbObjectBase } from './names.js';
 
@@ -28,9 +28,14 @@ export function databaseEntry(backup: BackupReader, db?: string): DatabaseEntry 
 export async function stageDirectory(ctx: Ctx, backup: BackupReader, entry: DatabaseEntry): Promise<string> {
   const dir = path.join(await ctx.tmpDir(), dbObjectBase(entry.name) + '.dir');
   await mkdir(dir, { recursive: true, mode: 0o700 });
+  const prefix = dbObjectBase(entry.name) + '.dir/';
   for (const name of entry.objects) {
-    const file = name.slice(name.indexOf('/') + 1);
-    await pipeline(await backup.open(name), createWriteStream(path.join(dir, file), { mode: 0o600 }), { signal: ctx.signal });
+    // pg_dump's directory format is flat: each object is <base>.dir/<one file>
+    const file = name.startsWith(prefix) ? name.slice(prefix.length) : '';
+    if (!file || file.includes('/')) {
+      throw new LifeboatError('MANIFEST_INVALID', `backup ${backup.manifest.id}: object ${JSON.stringify(name)} of database ${entry.name} is not a file of ${prefix}`);
+    }
+    await pipeline(await backup.open(name), createWriteStream(pathInside(dir, file), { mode: 0o600 }), { signal: ctx.signal });
   }
   return dir;
 }

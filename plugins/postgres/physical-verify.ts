@@ -2,9 +2,9 @@ import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { LifeboatError, pipeToTool, runTool, type BackupReader, type Check, type StepContext } from 'lifeboat/plugin';
+import { LifeboatError, pathInside, pipeToTool, runTool, type BackupReader, type Check, type StepContext } from 'lifeboat/plugin';
 import { toolOpts, type PostgresConfig } from './config.js';
-import { BASE_OBJECT, MANIFEST_OBJECT, tablespaceObject } from './physical.js';
+import { BASE_OBJECT, MANIFEST_OBJECT, tablespaceObject, tablespaceOid } from './physical.js';
 
 type Ctx = StepContext<PostgresConfig>;
 
@@ -56,7 +56,7 @@ export async function verifyPhysicalRestore(ctx: Ctx, backup: BackupReader): Pro
   await pipeToTool('tar', ['-x', '-C', dir], await backup.open(BASE_OBJECT), opts);
   // tablespaces where backup_manifest lists their files: pg_tblspc/<oid>/...
   for (const ts of backup.manifest.physical!.tablespaces) {
-    const tsDir = path.join(dir, 'pg_tblspc', ts.oid);
+    const tsDir = pathInside(path.join(dir, 'pg_tblspc'), tablespaceOid(ts.oid));
     await mkdir(tsDir, { recursive: true, mode: 0o700 });
     await pipeToTool('tar', ['-x', '-C', tsDir], await backup.open(tablespaceObject(ts.oid)), opts);
   }

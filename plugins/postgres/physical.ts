@@ -78,6 +78,11 @@ export async function physicalBackup(ctx: Ctx, out: BackupWriter, opts: { compre
 
 /** The object holding tablespace `oid` (its tar, as pg_basebackup writes it). */
 export const tablespaceObject = (oid: string) => `tablespace-${oid}.tar`;
+/** A tablespace oid from a manifest, checked before it names a directory: digits only. */
+export function tablespaceOid(oid: string): string {
+  if (!/^[1-9][0-9]{0,9}$/.test(oid)) throw new LifeboatError('MANIFEST_INVALID', `tablespace oid ${JSON.stringify(oid)} is not a number`);
+  return oid;
+}
 /** PostgreSQL's backup_manifest, a separate object when the backup was staged. */
 export const MANIFEST_OBJECT = 'backup_manifest';
 

@@ -1,12 +1,12 @@
 import { existsSync } from 'node:fs';
-import { appendFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, readlink, realpath, rename, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { LifeboatError, runTool, type PitrIo, type PitrPlan, type PitrStepState, type StepContext } from 'lifeboat/plugin';
+import { LifeboatError, runTool, unsafeLocation, type PitrIo, type PitrPlan, type PitrStepState, type StepContext } from 'lifeboat/plugin';
 import { connArgs, defaultDatabase, toolOpts, type PostgresConfig } from './config.js';
 import { runSql } from './psql.js';
-import { tablespaceObject } from './physical.js';
+import { tablespaceObject, tablespaceOid } from './physical.js';
 import { describeControl, pgCtlController, serverController, type Controller } from './control.js';
 import { quoteLiteral } from './sql.js';
 
@@ -91,7 +91,47 @@ export function recoverySettings(plan: PitrPlan): Record<string, string> {
  * next to the new data directory side by side (`<datadir>-tablespaces/<oid>`).
  */
 export function tablespaceTarget(plan: Pick<PitrPlan, 'mode' | 'dataDir'>, ts: { oid: string; location: string }): string {
+  // the manifest was validated when read; these names become paths, so check again where they are used
+  tablespaceOid(ts.oid);
+  const why = unsafeLocation(ts.location);
+  if (why) throw new LifeboatError('MANIFEST_INVALID', `tablespace ${ts.oid} location ${JSON.stringify(ts.location)} ${why}`);
   return plan.mode === 'in-place' ? ts.location : path.join(`${plan.dataDir}-tablespaces`, ts.oid);
+}
+
+async function isEmptyDir(dir: string): Promise<boolean> {
+  return (await readdir(dir)).length === 0;
+}
+
+/**
+ * In place, a tablespace location is moved aside only when the live data
+ * directory's pg_tblspc/<oid> link points at it: a location is a name read from
+ * the repository, and Lifeboat never moves a directory that is not the cluster's.
+ * Returns the locations to move (absent or empty ones need no move).
+ */
+async function checkMovable(dir: string, spaces: { oid: string; location: string }[]): Promise<string[]> {
+  if (existsSync(dir) && !(await isEmptyDir(dir)) && !existsSync(path.join(dir, 'PG_VERSION'))) {
+    throw new LifeboatError('TARGET_EXISTS', `${dir} is not a PostgreSQL data directory (no PG_VERSION); Lifeboat will not move it aside`, {
+      hint: 'check "dataDirectory" in the cluster config, or restore side by side with --to-datadir DIR --port P',
+    });
+  }
+  return tablespacesToMove(dir, spaces);
+}
+
+async function tablespacesToMove(dir: string, spaces: { oid: string; location: string }[]): Promise<string[]> {
+  const move: string[] = [];
+  for (const ts of spaces) {
+    const loc = tablespaceTarget({ mode: 'in-place', dataDir: dir }, ts);
+    if (!existsSync(loc) || (await isEmptyDir(loc).catch(() => false))) continue;
+    const link = path.join(dir, 'pg_tblspc', ts.oid);
+    const linked = await readlink(link).then((to) => realpath(path.resolve(path.dirname(link), to)), () => undefined);
+    if (linked !== (await realpath(loc))) {
+      throw new LifeboatError('TARGET_EXISTS', `tablespace ${ts.oid} location ${loc} is not empty and is not a tablespace of ${dir} (${link} ${linked ? `points to ${linked}` : 'does not exist'})`, {
+        hint: 'Lifeboat moves aside only directories the cluster links to; move it away yourself, or restore side by side with --to-datadir DIR --port P',
+      });
+    }
+    move.push(loc);
+  }
+  return move;
 }
 
 /** Extract each tablespace's tar to its target and point tablespace_map at it. */
@@ -99,6 +139,7 @@ async function restoreTablespaces(ctx: Ctx, plan: PitrPlan, io: PitrIo): Promise
   const spaces = io.manifest.physical?.tablespaces ?? [];
   const done: string[] = [];
   const lines: string[] = [];
+  const marker = path.join(plan.dataDir, `lifeboat-pitr-${plan.id}`);
   for (const ts of spaces) {
     const dest = tablespaceTarget(plan, ts);
     if (existsSync(dest) && (await readdir(dest)).length > 0) {
@@ -106,6 +147,8 @@ async function restoreTablespaces(ctx: Ctx, plan: PitrPlan, io: PitrIo): Promise
         hint: plan.mode === 'in-place' ? 'the move-aside step moves it aside; run it first' : 'remove it, or choose another --to-datadir',
       });
     }
+    // recorded before it is made: a redo of this step removes only what this plan made
+    await appendFile(marker, `tablespace ${dest}\n`);
     await mkdir(dest, { recursive: true, mode: 0o700 });
     await io.pipeTo(tablespaceObject(ts.oid), 'tar', ['-x', '-C', dest]);
     if (process.getuid?.() === 0) await runTool('chown', ['-R', `${ctx.cluster.config.serverUser ?? 'postgres'}:`, dest]);
@@ -123,6 +166,8 @@ export async function runPitrStep(ctx: Ctx, plan: PitrPlan, name: string, io: Pi
   const control = controllerFor(ctx, plan);
   switch (name) {
     case 'stop-server': {
+      // what move-aside will refuse is refused before the server is stopped
+      await checkMovable(dir, io.manifest.physical?.tablespaces ?? []);
       if (!(await control.running())) return 'server is not running';
       await control.stop();
       if (await control.running()) throw new LifeboatError('COMMAND_FAILED', `the server of ${dir} still runs after ${control.describe} stop`);
@@ -133,13 +178,17 @@ export async function runPitrStep(ctx: Ctx, plan: PitrPlan, name: string, io: Pi
       if (existsSync(aside) && !existsSync(dir)) return `already moved to ${aside}`;
       if (existsSync(aside) && existsSync(marker)) return `already moved to ${aside}`;
       if (await control.running()) throw new LifeboatError('USAGE', `the server of ${dir} is running`, { hint: 'run the stop-server step first' });
+      const dirExists = existsSync(dir);
+      // every check before the first move: a refusal leaves everything where it was
+      const toMove = await checkMovable(dir, io.manifest.physical?.tablespaces ?? []);
       // tablespaces first: the data directory moved aside is this step's "done" mark
       const moved: string[] = [];
-      for (const ts of io.manifest.physical?.tablespaces ?? []) {
-        const tsAside = `${ts.location}.lifeboat-${plan.id}`;
-        if (existsSync(ts.location) && !existsSync(tsAside)) await rename(ts.location, tsAside);
+      for (const loc of toMove) {
+        const tsAside = `${loc}.lifeboat-${plan.id}`;
+        if (!existsSync(tsAside)) await rename(loc, tsAside);
         moved.push(tsAside);
       }
+      if (!dirExists) return `${dir} does not exist: nothing to move aside${moved.length ? `; tablespaces moved to ${moved.join(', ')}` : ''}`;
       await rename(dir, aside);
       return `moved to ${aside}${moved.length ? `; tablespaces to ${moved.join(', ')}` : ''}`;
     }
@@ -160,8 +209,11 @@ export async function runPitrStep(ctx: Ctx, plan: PitrPlan, name: string, io: Pi
       if (existsSync(dir) && (await readdir(dir)).length > 0) {
         if (!existsSync(marker)) throw new LifeboatError('TARGET_EXISTS', `${dir} is not empty and was not made by this plan`);
         if (await control.running()) throw new LifeboatError('USAGE', `a server runs on ${dir}`, { hint: 'the base backup was restored and started already; go on with the next step' });
-        await rm(dir, { recursive: true, force: true }); // our own partial restore: redo it
-        for (const ts of io.manifest.physical?.tablespaces ?? []) await rm(tablespaceTarget(plan, ts), { recursive: true, force: true });
+        // our own partial restore: redo it, removing only the tablespace directories it recorded making
+        const ours = new Set((await readFile(marker, 'utf8')).split('\n').filter((l) => l.startsWith('tablespace ')).map((l) => l.slice('tablespace '.length)));
+        const targets = (io.manifest.physical?.tablespaces ?? []).map((ts) => tablespaceTarget(plan, ts)).filter((t) => ours.has(t));
+        await rm(dir, { recursive: true, force: true });
+        for (const t of targets) await rm(t, { recursive: true, force: true });
       }
       await mkdir(dir, { recursive: true, mode: 0o700 });
       await writeFile(marker, `${plan.backupId}\n`);

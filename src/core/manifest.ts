@@ -1,8 +1,17 @@
 import { z } from 'zod';
-import { CompressionSchema } from './compression.js';
+import path from 'node:path';
+import { CompressionSchema, compressionSuffix } from './compression.js';
 import { LifeboatError } from './errors.js';
+import { assertSafeKey } from './storage.js';
 
 export const MANIFEST_FORMAT = 1;
+
+/** Cluster names: they become the first segment of every key of the cluster. */
+export const CLUSTER_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+/** The prefix under which a backup's objects and manifest live (docs/repository.md). */
+export const backupDirKey = (cluster: string, id: string): string => `${cluster}/backup/${id}/`;
+/** PostgreSQL oids as the manifest records them: a decimal number, no sign, no padding. */
+const OID_RE = /^[1-9][0-9]{0,9}$/;
 
 export const BACKUP_TAGS = ['daily', 'weekly', 'monthly', 'yearly', 'pre-migration', 'manual', 'safety'] as const;
 export const BackupTagSchema = z.enum(BACKUP_TAGS);
@@ -90,7 +99,7 @@ export const PhysicalDetailsSchema = z.object({
 });
 export type PhysicalDetails = z.infer<typeof PhysicalDetailsSchema>;
 
-export const ManifestSchema = z.object({
+const ManifestShape = z.object({
   formatVersion: z.literal(MANIFEST_FORMAT),
   id: z.string().regex(/^[0-9]{8}-[0-9]{6}[LP]-[0-9a-f]{4}$/, 'expected an id like 20261121-084501L-3f2a'),
   cluster: z.string().min(1),
@@ -117,6 +126,70 @@ export const ManifestSchema = z.object({
   logical: LogicalDetailsSchema.optional(),
   physical: PhysicalDetailsSchema.optional(),
 });
+
+/**
+ * What the schema alone cannot say: every name the manifest hands to code that
+ * writes, renames or removes files must be one the backup itself could have
+ * written. A manifest is read from storage, and storage is not trusted with the
+ * host: an object name with `..`, a key outside the backup's own prefix, a
+ * tablespace oid like `../../etc` or a relative tablespace location would
+ * otherwise be joined into paths on the database host.
+ */
+function checkManifest(m: z.infer<typeof ManifestShape>, ctx: z.RefinementCtx): void {
+  const fail = (p: PropertyKey[], message: string): void => {
+    ctx.addIssue({ code: 'custom', path: p, message });
+  };
+  if (!CLUSTER_NAME_RE.test(m.cluster)) fail(['cluster'], `cluster name ${JSON.stringify(m.cluster)} is not allowed`);
+  const prefix = backupDirKey(m.cluster, m.id);
+  const names = new Set<string>();
+  m.objects.forEach((o, i) => {
+    try {
+      assertSafeKey(o.name);
+    } catch (err) {
+      return fail(['objects', i, 'name'], (err as Error).message);
+    }
+    if (o.name === 'manifest.json' || o.name.startsWith('manifest.json')) fail(['objects', i, 'name'], 'the name manifest.json is reserved');
+    if (names.has(o.name)) fail(['objects', i, 'name'], `object ${JSON.stringify(o.name)} is listed twice`);
+    names.add(o.name);
+    const want = prefix + o.name + compressionSuffix(o.compression);
+    if (o.key !== want) fail(['objects', i, 'key'], `key ${JSON.stringify(o.key)} is not this backup's own key ${JSON.stringify(want)}`);
+  });
+  const known = (p: PropertyKey[], name: string): void => {
+    if (!names.has(name)) fail(p, `names object ${JSON.stringify(name)}, which the manifest does not list`);
+  };
+  if (m.logical) {
+    m.logical.databases.forEach((d, i) => d.objects.forEach((n, j) => known(['logical', 'databases', i, 'objects', j], n)));
+    if (m.logical.globals !== undefined) known(['logical', 'globals'], m.logical.globals);
+  }
+  if (m.physical) {
+    const oids = new Set<string>();
+    m.physical.tablespaces.forEach((t, i) => {
+      if (!OID_RE.test(t.oid)) fail(['physical', 'tablespaces', i, 'oid'], `tablespace oid ${JSON.stringify(t.oid)} is not a number`);
+      if (oids.has(t.oid)) fail(['physical', 'tablespaces', i, 'oid'], `tablespace ${t.oid} is listed twice`);
+      oids.add(t.oid);
+      const why = unsafeLocation(t.location);
+      if (why) fail(['physical', 'tablespaces', i, 'location'], `tablespace location ${JSON.stringify(t.location)} ${why}`);
+    });
+    if (m.physical.dataDirectory !== undefined) {
+      const why = unsafeLocation(m.physical.dataDirectory);
+      if (why) fail(['physical', 'dataDirectory'], `data directory ${JSON.stringify(m.physical.dataDirectory)} ${why}`);
+    }
+    m.physical.relationMap?.databases.forEach((d, i) => {
+      if (!OID_RE.test(d.oid)) fail(['physical', 'relationMap', 'databases', i, 'oid'], `database oid ${JSON.stringify(d.oid)} is not a number`);
+      if (!OID_RE.test(d.tablespace)) fail(['physical', 'relationMap', 'databases', i, 'tablespace'], `tablespace oid ${JSON.stringify(d.tablespace)} is not a number`);
+    });
+  }
+}
+
+/** Why `loc` cannot be a directory PostgreSQL recorded, or undefined if it can. */
+export function unsafeLocation(loc: string): string | undefined {
+  if (!path.posix.isAbsolute(loc)) return 'is not an absolute path';
+  if (/\p{Cc}/u.test(loc)) return 'contains control characters';
+  if (loc === '/' || path.posix.normalize(loc) !== loc || loc.endsWith('/')) return 'is not a normalized directory path';
+  return undefined;
+}
+
+export const ManifestSchema = ManifestShape.superRefine(checkManifest);
 
 export type Manifest = z.infer<typeof ManifestSchema>;
 export type ManifestObject = z.infer<typeof ManifestObjectSchema>;

@@ -1,17 +1,17 @@
 import { Readable } from 'node:stream';
 import { LifeboatError, isNotFound } from './errors.js';
-import { parseManifest, VerificationSchema, type Manifest, type Verification } from './manifest.js';
+import { backupDirKey, CLUSTER_NAME_RE, parseManifest, VerificationSchema, type Manifest, type Verification } from './manifest.js';
 import type { Storage, ObjectInfo } from './storage.js';
 import { MAX_TEXT_BYTES, openRepository, readStoredText, REPO_FORMAT } from './repo-identity.js';
 
 export { REPO_FORMAT };
-const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+const NAME_RE = CLUSTER_NAME_RE;
 
 /** Storage-agnostic key layout (docs/repository.md). */
 export const layout = {
   repoFile: 'lifeboat.json',
   backups: (cluster: string) => `${cluster}/backup/`,
-  backupDir: (cluster: string, id: string) => `${cluster}/backup/${id}/`,
+  backupDir: backupDirKey,
   manifest: (cluster: string, id: string) => `${cluster}/backup/${id}/manifest.json`,
   verifications: (cluster: string, id: string) => `${cluster}/verify/${id}/`,
   verification: (cluster: string, id: string, at: string) =>

@@ -111,3 +111,13 @@ export function assertSafeKey(key: unknown, opts: { allowPrefix?: boolean } = {}
     }
   });
 }
+
+/**
+ * `dir` joined with `rel`, for writing a stored object's name to local disk. `rel`
+ * must be a relative path of safe segments (as `assertSafeKey`); anything else is
+ * KEY_INVALID, so a name read from a manifest can never reach outside `dir`.
+ */
+export function pathInside(dir: string, rel: string): string {
+  assertSafeKey(rel);
+  return `${dir.replace(/\/+$/, '')}/${rel}`;
+}

@@ -153,6 +153,51 @@ describe('parseManifest', () => {
     expect(err.message).toMatch(want);
   });
 
+  // A manifest comes from storage, which is not trusted with the host: every name
+  // that code joins into a key or a path must be one the backup itself could write.
+  const physical = (m: any) => {
+    m.kind = 'physical';
+    delete m.logical;
+    m.physical = {
+      tool: 'pg_basebackup', format: 'tar', startLsn: '0/2000028', stopLsn: '0/2000100', timeline: 1, walSegmentSize: 16777216,
+      walStart: '000000010000000000000002', walStop: '000000010000000000000002', walIncluded: true,
+      tablespaces: [{ oid: '16390', location: '/srv/ts1' }], dataDirectory: '/var/lib/postgresql/15/main',
+      relationMap: { takenAt: '2026-11-21T08:45:01.123Z', databases: [{ oid: '16384', name: 'app', tablespace: '1663', relations: [] }] },
+    };
+  };
+  test('accepts a valid physical manifest with tablespaces', () => {
+    const m = validManifest();
+    physical(m);
+    expect(parseManifest(JSON.stringify(m), where).physical?.tablespaces).toEqual([{ oid: '16390', location: '/srv/ts1' }]);
+  });
+  test.each<[string, (m: any) => void, RegExp]>([
+    ['an object name with ..', (m) => { m.objects[0].name = '../../../etc/cron.d/x'; m.logical.databases[0].objects = ['../../../etc/cron.d/x']; }, /objects\[0\]\.name: invalid object key .*"\.\." segment/],
+    ['an absolute object name', (m) => (m.objects[0].name = '/etc/passwd'), /objects\[0\]\.name: .*absolute path/],
+    ['an object named manifest.json', (m) => (m.objects[0].name = 'manifest.json'), /objects\[0\]\.name: the name manifest\.json is reserved/],
+    ['an object listed twice', (m) => m.objects.push({ ...m.objects[0] }), /objects\[1\]\.name: object "db-sample\.dump" is listed twice/],
+    ['a key outside the backup', (m) => (m.objects[0].key = 'other/backup/20261121-084501L-3f2a/db-sample.dump.zst'), /objects\[0\]\.key: key .* is not this backup's own key "main\/backup\/20261121-084501L-3f2a\/db-sample\.dump\.zst"/],
+    ['a key of another backup', (m) => (m.objects[0].key = 'main/backup/20261120-084501L-0000/db-sample.dump.zst'), /objects\[0\]\.key: /],
+    ['a key whose suffix lies about compression', (m) => (m.objects[0].key = 'main/backup/20261121-084501L-3f2a/db-sample.dump'), /objects\[0\]\.key: /],
+    ['a cluster name with a slash', (m) => (m.cluster = 'main/../x'), /cluster: cluster name "main\/\.\.\/x" is not allowed/],
+    ['a database naming an unlisted object', (m) => (m.logical.databases[0].objects = ['db-other.dump']), /logical\.databases\[0\]\.objects\[0\]: names object "db-other\.dump", which the manifest does not list/],
+    ['globals naming an unlisted object', (m) => (m.logical.globals = 'globals.sql'), /logical\.globals: names object "globals\.sql"/],
+    ['a tablespace oid that is a path', (m) => { physical(m); m.physical.tablespaces[0].oid = '../../etc'; }, /physical\.tablespaces\[0\]\.oid: tablespace oid "\.\.\/\.\.\/etc" is not a number/],
+    ['a tablespace listed twice', (m) => { physical(m); m.physical.tablespaces.push({ oid: '16390', location: '/srv/ts2' }); }, /physical\.tablespaces\[1\]\.oid: tablespace 16390 is listed twice/],
+    ['a relative tablespace location', (m) => { physical(m); m.physical.tablespaces[0].location = 'srv/ts1'; }, /physical\.tablespaces\[0\]\.location: .* is not an absolute path/],
+    ['a tablespace location with ..', (m) => { physical(m); m.physical.tablespaces[0].location = '/srv/../etc'; }, /physical\.tablespaces\[0\]\.location: .* is not a normalized directory path/],
+    ['a tablespace location of /', (m) => { physical(m); m.physical.tablespaces[0].location = '/'; }, /physical\.tablespaces\[0\]\.location: /],
+    ['a tablespace location with a newline', (m) => { physical(m); m.physical.tablespaces[0].location = '/srv/ts1\nx'; }, /physical\.tablespaces\[0\]\.location: .* contains control characters/],
+    ['a relative data directory', (m) => { physical(m); m.physical.dataDirectory = 'main'; }, /physical\.dataDirectory: /],
+    ['a relation-map oid that is a path', (m) => { physical(m); m.physical.relationMap.databases[0].oid = '1/../../x'; }, /physical\.relationMap\.databases\[0\]\.oid: /],
+  ])('rejects %s: a hostile manifest never reaches a path', (_what, damage, want) => {
+    const m = validManifest();
+    damage(m);
+    const err = caught(() => parseManifest(JSON.stringify(m), where));
+    expect(err.code).toBe('MANIFEST_INVALID');
+    expect(err.message.startsWith(`${where}: `)).toBe(true);
+    expect(err.message).toMatch(want);
+  });
+
   test.each(['[]', 'null', '"manifest"', '42'])('rejects the JSON value %s at the root', (text) => {
     const err = caught(() => parseManifest(text, where));
     expect(err.code).toBe('MANIFEST_INVALID');

@@ -193,9 +193,19 @@ export async function planPitr(env: AgentEnv, input: PitrPlanParams): Promise<Pi
   if (!steps.pitrSteps || !steps.runPitrStep) throw new LifeboatError('UNSUPPORTED', `source plugin ${cluster.plugin.meta.name} has no point-in-time recovery`);
   const repo = await env.repository(cluster.repoName);
   const manifests: Manifest[] = [];
-  for await (const e of repo.manifests(cluster.name)) if ('manifest' in e) manifests.push(e.manifest);
-  const base = p.backup ? manifests.find((m) => m.id === p.backup || m.id.startsWith(p.backup!)) : chooseBackup(manifests, target);
-  if (!base?.physical) throw new LifeboatError('UNKNOWN_BACKUP', `no physical backup ${p.backup}`);
+  const damaged: { id: string; error: LifeboatError }[] = [];
+  for await (const e of repo.manifests(cluster.name)) {
+    if ('manifest' in e) manifests.push(e.manifest);
+    else damaged.push({ id: e.id, error: e.error });
+  }
+  const matches = (id: string) => id === p.backup || id.startsWith(p.backup!);
+  const base = p.backup ? manifests.find((m) => matches(m.id)) : chooseBackup(manifests, target);
+  if (!base?.physical) {
+    // a backup asked for by id whose manifest is damaged: say why, not "no such backup"
+    const bad = p.backup ? damaged.find((d) => matches(d.id)) : undefined;
+    if (bad) throw bad.error;
+    throw new LifeboatError('UNKNOWN_BACKUP', `no physical backup ${p.backup}`);
+  }
   const facts = await archiveFacts(repo.storage, cluster.name);
   const wal = continuityFrom(base, facts, target.kind !== 'immediate');
   const conn = cluster.connection as { port?: number; dataDirectory?: string };
