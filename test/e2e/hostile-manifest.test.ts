@@ -144,6 +144,37 @@ test.skipIf(!serverCanRunLifeboat)('in place, a tablespace location the cluster 
   expect(await snapshot(victim)).toEqual(before);
 });
 
+test.skipIf(!serverCanRunLifeboat)('delete removes exactly the backup\'s own prefix, also for a damaged manifest; never keys a manifest names elsewhere', async () => {
+  const original = path.join(ws.repo, 'pg', 'backup', physicalId);
+  const originalFiles = await snapshot(original);
+  // dea5's manifest names the original's objects as its own: refused as damaged, so delete goes by its prefix
+  const hostile = physicalId.slice(0, -4) + 'dea5';
+  const plan = await lb(['--json', 'delete', hostile, '--dry-run']);
+  expect(plan.code, plan.stderr).toBe(0);
+  expect(plan.json.plan.remove).toHaveLength(1);
+  expect(plan.json.plan.remove[0].reason).toMatch(/manifest is damaged/);
+  for (const k of plan.json.plan.remove[0].objects) expect(k.startsWith(`pg/backup/${hostile}/`)).toBe(true);
+  const del = await lb(['--json', 'delete', hostile, '--yes']);
+  expect(del.code, del.stderr).toBe(0);
+  expect(existsSync(path.join(ws.repo, 'pg', 'backup', hostile))).toBe(false);
+  expect(await snapshot(original)).toEqual(originalFiles);
+  const v = await lb(['--json', 'verify', physicalId]);
+  expect(v.code, v.stderr).toBe(0);
+
+  // a valid backup with a leftover under its prefix (an interrupted upload, say): the leftover goes too
+  const copy = await hostileCopy(physicalId, 'dea7', () => undefined);
+  await writeFile(path.join(ws.repo, 'pg', 'backup', copy, 'leftover.part'), 'x'.repeat(100));
+  const del2 = await lb(['--json', 'delete', copy, '--yes']);
+  expect(del2.code, del2.stderr).toBe(0);
+  expect(del2.json.plan.remove[0].objects).toContain(`pg/backup/${copy}/leftover.part`);
+  expect(existsSync(path.join(ws.repo, 'pg', 'backup', copy, 'leftover.part'))).toBe(false);
+
+  // expire leaves damaged backups alone and says how to remove one
+  const exp = await lb(['expire', '-c', 'pg', '--keep-physical', '5', '--keep-logical', '5', '--dry-run']);
+  expect(exp.code, exp.stderr).toBe(0);
+  expect(exp.stdout).toMatch(/with a damaged manifest are left alone: .*dea1.*\(lifeboat delete ID removes one\)/s);
+});
+
 test.skipIf(!serverCanRunLifeboat)('in place, the cluster\'s own tablespace is moved aside and recovered at its location', async () => {
   await pg.psql('INSERT INTO hot SELECT g, md5(g::text) FROM generate_series(5001, 7000) g');
   const want = { hot: await pg.psql(`${FP} hot`), cold: await pg.psql(`${FP} cold`) };

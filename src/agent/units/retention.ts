@@ -79,29 +79,60 @@ interface Candidate {
 /** Segment position (log and segment number, timeline left out), for ordering across timelines. */
 const position = (walName: string) => walName.slice(8, 24);
 
-async function candidates(repo: Repository, cluster: string): Promise<{ list: Candidate[]; invalid: string[] }> {
+/** A backup whose manifest cannot be read: only `delete ID` removes it, by its prefix. */
+interface Damaged {
+  id: string;
+  error: string;
+  pinned: boolean;
+}
+
+async function candidates(repo: Repository, cluster: string): Promise<{ list: Candidate[]; invalid: Damaged[] }> {
   const pins = await repo.pins(cluster);
   const list: Candidate[] = [];
-  const invalid: string[] = [];
+  const invalid: Damaged[] = [];
   for await (const e of repo.manifests(cluster)) {
-    if ('error' in e) invalid.push(e.id);
+    if ('error' in e) invalid.push({ id: e.id, error: e.error.message, pinned: pins.has(e.id) });
     else list.push({ m: e.manifest, pinned: !!e.manifest.pinned || pins.has(e.id) });
   }
   list.sort((a, b) => a.m.startedAt.localeCompare(b.m.startedAt) || a.m.id.localeCompare(b.m.id));
   return { list, invalid };
 }
 
-function pick(list: Candidate[], refs: string[], force: boolean): Set<string> {
+/** The ids `refs` name, among the listed backups and, when `invalid` is given, the damaged ones. */
+function pick(list: Candidate[], refs: string[], force: boolean, invalid: Damaged[] = []): Set<string> {
   const chosen = new Set<string>();
-  const byId = list.map((c) => ({ id: c.m.id, c }));
+  const byId = [...list.map((c) => ({ id: c.m.id, pinned: c.pinned })), ...invalid];
   for (const ref of refs) {
-    const hit = oneBackup(backupsMatching(byId, ref), ref).c;
+    const hit = oneBackup(backupsMatching(byId, ref), ref);
     if (hit.pinned && !force) {
-      throw new LifeboatError('USAGE', `backup ${hit.m.id} is pinned`, { hint: `unpin it first (lifeboat unpin ${hit.m.id}), or pass --force` });
+      throw new LifeboatError('USAGE', `backup ${hit.id} is pinned`, { hint: `unpin it first (lifeboat unpin ${hit.id}), or pass --force` });
     }
-    chosen.add(hit.m.id);
+    chosen.add(hit.id);
   }
   return chosen;
+}
+
+/**
+ * What removing backup `id` deletes: its manifest first, then every key under
+ * its own prefix. Listed from storage, not taken from the manifest: a manifest
+ * is not trusted to name what may be deleted, and an interrupted backup's
+ * leftovers under the prefix go too.
+ */
+async function ownKeys(repo: Repository, cluster: string, id: string): Promise<{ keys: string[]; bytes: number }> {
+  const manifest = layout.manifest(cluster, id);
+  const keys = [manifest];
+  let bytes = 0;
+  for await (const o of repo.storage.list(layout.backupDir(cluster, id))) {
+    bytes += o.size;
+    if (o.key !== manifest) keys.push(o.key);
+  }
+  return { keys, bytes };
+}
+
+/** `20261121-084501L-3f2a` → `2026-11-21T08:45:01.000Z`: when a damaged backup started. */
+function idTime(id: string): string {
+  const m = /^(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})(\d{2})/.exec(id);
+  return m ? `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}.000Z` : '';
 }
 
 /** Read-only: what retention would remove, and why the rest stays. */
@@ -111,7 +142,7 @@ export async function planRetention(env: AgentEnv, input: RetentionParams): Prom
   const repo = await env.repository(c.repoName);
   const { list, invalid } = await candidates(repo, c.name);
   const notes: string[] = [];
-  if (invalid.length) notes.push(`${invalid.length} backup(s) with a damaged manifest are left alone: ${invalid.join(', ')}`);
+  const damagedNamed = new Set<string>();
 
   const remove = new Map<string, string>();
   const keepReason = new Map<string, string>();
@@ -121,7 +152,10 @@ export async function planRetention(env: AgentEnv, input: RetentionParams): Prom
       throw new LifeboatError('USAGE', 'name backups or give a policy (--keep-*), not both');
     }
     policy = 'explicit';
-    for (const id of pick(list, p.backups, p.force)) remove.set(id, 'named');
+    for (const id of pick(list, p.backups, p.force, invalid)) {
+      if (invalid.some((d) => d.id === id)) damagedNamed.add(id);
+      else remove.set(id, 'named');
+    }
   } else {
     const cfg = c.config.retention ?? {};
     const keepPhysical = p.keepPhysical ?? cfg.physical;
@@ -148,17 +182,35 @@ export async function planRetention(env: AgentEnv, input: RetentionParams): Prom
     }
   }
 
-  const toPlan = (x: Candidate, reason: string, withObjects: boolean): RetentionBackup => ({
+  const unnamed = invalid.filter((d) => !damagedNamed.has(d.id));
+  if (unnamed.length) {
+    notes.push(`${unnamed.length} backup(s) with a damaged manifest are left alone: ${unnamed.map((d) => d.id).join(', ')} (lifeboat delete ID removes one)`);
+  }
+  const toPlan = (x: Candidate, reason: string): RetentionBackup => ({
     id: x.m.id,
     kind: x.m.kind,
     tag: x.m.tag,
     finishedAt: x.m.finishedAt,
     storedSize: x.m.storedSize,
     reason,
-    ...(withObjects ? { objects: [layout.manifest(c.name, x.m.id), ...x.m.objects.map((o) => o.key)] } : {}),
   });
-  const removed = list.filter((x) => remove.has(x.m.id)).map((x) => toPlan(x, remove.get(x.m.id)!, true));
-  const kept = list.filter((x) => !remove.has(x.m.id)).map((x) => toPlan(x, keepReason.get(x.m.id) ?? 'not named', false));
+  const removed: RetentionBackup[] = [];
+  for (const x of list.filter((y) => remove.has(y.m.id))) {
+    removed.push({ ...toPlan(x, remove.get(x.m.id)!), objects: (await ownKeys(repo, c.name, x.m.id)).keys });
+  }
+  for (const d of invalid.filter((y) => damagedNamed.has(y.id))) {
+    const own = await ownKeys(repo, c.name, d.id);
+    removed.push({
+      id: d.id,
+      kind: d.id.charAt(15) === 'P' ? 'physical' : 'logical',
+      tag: 'damaged',
+      finishedAt: idTime(d.id),
+      storedSize: own.bytes,
+      reason: `named; its manifest is damaged (${d.error})`,
+      objects: own.keys,
+    });
+  }
+  const kept = list.filter((x) => !remove.has(x.m.id)).map((x) => toPlan(x, keepReason.get(x.m.id) ?? 'not named'));
 
   // WAL: needed from the oldest kept physical backup's start onward.
   const keptPhysical = list.filter((x) => !remove.has(x.m.id) && x.m.physical);
