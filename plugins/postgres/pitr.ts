@@ -3,7 +3,7 @@ import { appendFile, mkdir, readdir, readFile, readlink, realpath, rename, rm, w
 import net from 'node:net';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { LifeboatError, runTool, unsafeLocation, type PitrIo, type PitrPlan, type PitrStepState, type StepContext } from 'lifeboat/plugin';
+import { LifeboatError, parseHistory, parseLsn, runTool, segmentName, unsafeLocation, type PitrIo, type PitrPlan, type PitrStepState, type StepContext } from 'lifeboat/plugin';
 import { connArgs, defaultDatabase, toolOpts, type PostgresConfig } from './config.js';
 import { runSql } from './psql.js';
 import { tablespaceObject, tablespaceOid } from './physical.js';
@@ -239,7 +239,7 @@ export async function runPitrStep(ctx: Ctx, plan: PitrPlan, name: string, io: Pi
       return `started on port ${plan.port} (${control.describe})`;
     }
     case 'follow':
-      return followRecovery(ctx, plan, control);
+      return followRecovery(ctx, plan, control, io);
     case 'verify': {
       if (plan.action === 'shutdown') {
         if (await control.running()) throw new LifeboatError('RESTORE_FAILED', 'the server is still running; it should have shut down at the target');
@@ -279,8 +279,59 @@ async function recoveryLogTail(dir: string): Promise<string> {
   }
 }
 
+/**
+ * The timeline recovery replayed last: after a promotion, the parent named in
+ * the newest history file in pg_wal (the new timeline's own); before, or when
+ * it cannot be read, the plan's.
+ */
+async function replayedTimeline(plan: PitrPlan): Promise<number> {
+  try {
+    const newest = (await readdir(path.join(plan.dataDir, 'pg_wal'))).filter((f) => /^[0-9A-F]{8}\.history$/.test(f)).sort().at(-1);
+    if (!newest) return plan.wal.timeline;
+    return parseHistory(await readFile(path.join(plan.dataDir, 'pg_wal', newest), 'utf8')).at(-1)?.parent ?? plan.wal.timeline;
+  } catch {
+    return plan.wal.timeline;
+  }
+}
+
+/**
+ * Recovery to latest ends where restore_command first has no segment to give.
+ * PostgreSQL takes that for the end of the archive and promotes, so a segment
+ * that could not be had (removed after the plan was made, a storage that
+ * answered "not found", a restore_command that is not ours) would end recovery
+ * early and look like success. The plan knows where archived WAL ended: the
+ * last byte replayed must lie in that segment or after it.
+ */
+async function checkReachedPlannedEnd(plan: PitrPlan, io: PitrIo, lsn: string): Promise<void> {
+  const segSize = BigInt(io.manifest.physical?.walSegmentSize ?? 16 * 1024 * 1024);
+  const perId = 0x100000000n / segSize;
+  const to = plan.wal.to;
+  const plannedEnd = BigInt(`0x${to.slice(8, 16)}`) * perId + BigInt(`0x${to.slice(16, 24)}`);
+  let reached: bigint;
+  try {
+    reached = parseLsn(lsn);
+  } catch {
+    throw new LifeboatError('RESTORE_FAILED', `the server was promoted but did not say how far it replayed (${JSON.stringify(lsn)}); the plan counted WAL up to ${to}`);
+  }
+  const lastByte = reached > 0n ? reached - 1n : 0n;
+  if (lastByte / segSize >= plannedEnd) return;
+  const timeline = await replayedTimeline(plan);
+  const missing = segmentName(timeline, (lastByte / segSize + 1n) * segSize, Number(segSize));
+  throw new LifeboatError(
+    'RESTORE_FAILED',
+    `recovery ended early: the server was promoted after replaying up to ${lsn}, but the plan counted archived WAL up to ${to}; ` +
+      `WAL segment ${missing} (timeline ${timeline}) could not be fetched, so every transaction after ${lsn} is missing from ${plan.dataDir}`,
+    {
+      details: { missingSegment: missing, reachedLsn: lsn, plannedLast: to },
+      hint:
+        `do not let clients use this server: stop it (pg_ctl -D ${plan.dataDir} stop), check the archive (lifeboat wal verify -c ${plan.cluster}), ` +
+        'put the segment back or make a new plan, then run the recovery again from the restore-base step',
+    },
+  );
+}
+
 /** Poll the recovering server until it reaches the target (or stops). */
-async function followRecovery(ctx: Ctx, plan: PitrPlan, control: Controller): Promise<string> {
+async function followRecovery(ctx: Ctx, plan: PitrPlan, control: Controller, io: PitrIo): Promise<string> {
   const deadline = Date.now() + 30 * 60_000;
   let last = '';
   let downSince: number | undefined;
@@ -298,9 +349,11 @@ async function followRecovery(ctx: Ctx, plan: PitrPlan, control: Controller): Pr
       if (plan.action === 'shutdown' && /recovery stopping|shutting down|database system is shut down/.test(log) && !/FATAL/.test(log)) {
         return `recovery stopped at the target and the server shut down (${last || 'no progress seen'})`;
       }
-      throw new LifeboatError('RESTORE_FAILED', `the recovering server stopped: ${(await recoveryLogTail(plan.dataDir)) || 'see ' + control.logHint}`, {
-        hint: 'fix the cause, then run this step again: lifeboat pitr apply PLAN --step start',
-      });
+      throw new LifeboatError(
+        'RESTORE_FAILED',
+        `the recovering server stopped (${last || 'before it accepted a connection'}): ${(await recoveryLogTail(plan.dataDir)) || 'see ' + control.logHint}`,
+        { hint: 'fix the cause, then run this step again: lifeboat pitr apply PLAN --step start' },
+      );
     }
     let row: string;
     try {
@@ -316,9 +369,14 @@ async function followRecovery(ctx: Ctx, plan: PitrPlan, control: Controller): Pr
     const [inRecovery, lsn, ts, pause] = row.trim().split('|');
     last = `replayed up to ${lsn || '?'}${ts ? ` (last commit ${ts})` : ''}`;
     ctx.log('debug', last);
-    if (inRecovery === 'false') return `recovery finished and the server was promoted; ${last}`;
+    if (inRecovery === 'false') {
+      if (plan.target.kind === 'latest') await checkReachedPlannedEnd(plan, io, lsn ?? '');
+      return `recovery finished and the server was promoted; ${last}`;
+    }
     if (pause === 'paused') return `recovery paused at the target; ${last}`;
     await new Promise((r) => setTimeout(r, 300));
   }
-  throw new LifeboatError('RESTORE_FAILED', `recovery did not reach the target in 30 minutes; ${last}`);
+  throw new LifeboatError('RESTORE_FAILED', `recovery did not reach the target in 30 minutes (${last || 'the server never accepted a connection'})`, {
+    hint: `see ${control.logHint}; the server still runs: stop it or run this step again to keep waiting`,
+  });
 }

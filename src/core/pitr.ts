@@ -45,6 +45,35 @@ export interface PitrPlan {
   steps: PitrStepState[];
 }
 
+/**
+ * A recovery target time as given (`2026-11-21 09:30:00+00`, `2026-11-21T09:30:00.123456Z`,
+ * `… +05:30`, `… UTC`) → the form written into recovery_target_time and the
+ * instant in ms. A zone is required: without one PostgreSQL would read the time
+ * in the server's zone and Lifeboat, choosing the base backup, in its own. The
+ * zone is written as a numeric offset: PostgreSQL reads recovery_target_time
+ * before it loads zone abbreviations, so `Z` there stops the server at start.
+ * Every digit of the fraction is kept (PostgreSQL stops to the microsecond).
+ */
+export function parseTargetTime(text: string): { time: string; ms: number } {
+  const m = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?\s*(?:([zZ]|UTC|GMT)|([+-])(\d{2})(?::?(\d{2}))?)$/.exec(text.trim());
+  if (!m) {
+    const zoneless = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(text.trim());
+    throw new LifeboatError('USAGE', zoneless ? `--time ${text} has no time zone` : `--time ${text} is not a time`, {
+      hint: "give a date, a time and a zone, e.g. '2026-11-21 09:30:00+00' (UTC), '2026-11-21 09:30:00.250-05' or '2026-11-21T09:30:00Z'",
+    });
+  }
+  const [, y, mo, d, h, mi, sec = '00', frac, utc, sign, oh, om = '00'] = m;
+  const offsetMin = utc ? 0 : (sign === '-' ? -1 : 1) * (Number(oh) * 60 + Number(om));
+  const local = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(sec));
+  const check = new Date(local);
+  if (check.getUTCFullYear() !== Number(y) || check.getUTCMonth() !== Number(mo) - 1 || check.getUTCDate() !== Number(d) || Number(h) > 23 || Number(mi) > 59 || Number(sec) > 59 || Number(oh ?? 0) > 15 || Number(om) > 59) {
+    throw new LifeboatError('USAGE', `--time ${text} is not a time`, { hint: "e.g. '2026-11-21 09:30:00+00'" });
+  }
+  const ms = local - offsetMin * 60_000 + (frac ? Math.floor(Number(`0.${frac}`) * 1000) : 0);
+  const zone = utc ? '+00:00' : `${sign}${oh}:${om}`;
+  return { time: `${y}-${mo}-${d} ${h}:${mi}:${sec}${frac ? `.${frac}` : ''}${zone}`, ms };
+}
+
 /** One line of a timeline history file: `parentTLI <tab> switchpoint <tab> reason`. */
 export interface HistoryEntry {
   parent: number;

@@ -71,6 +71,10 @@ describe.skipIf(!canRun)('point-in-time recovery, side by side', () => {
     expect(await pg.psql('SELECT string_agg(name, \',\' ORDER BY name) FROM markers')).toBe('t1,t2,t3');
     expect(await psqlAt(r.port, 'SELECT pg_is_in_recovery()')).toBe('f'); // promoted
     expect(r.plan.mode).toBe('side-by-side');
+    // the same time as ISO 8601 with Z: PostgreSQL cannot read Z at start, so the plan writes +00:00
+    const iso = await recover(['--time', `${marks.time!.replace(' ', 'T').replace(/\+00$/, '')}Z`]);
+    expect(iso.markers).toEqual(['t1', 't2']);
+    expect(iso.plan.target.time).toBe(`${marks.time}:00`);
   });
 
   test('to the LSN after t2', async () => {
@@ -133,10 +137,50 @@ describe.skipIf(!canRun)('point-in-time recovery, side by side', () => {
         expect(apply.stderr + apply.stdout, what).toContain(segment);
         expect(apply.stdout, what).not.toMatch(/recovery finished and the server was promoted/);
       }
+      // a time past the damage: the segment is named too, with how far replay got
+      await writeFile(victim, damages[0]![1]);
+      const port = await freePort();
+      const dir = path.join(ws.dir, 'damaged-time');
+      restored.push(dir);
+      const plan = await lb(['--json', 'pitr', 'plan', '-c', 'pg', '--time', new Date().toISOString(), '--to-datadir', dir, '--port', String(port)]);
+      expect(plan.code, plan.stderr).toBe(0);
+      const apply = await lb(['pitr', 'apply', plan.json.plan.id, '--yes']);
+      expect(apply.code, apply.stdout).toBe(1);
+      expect(apply.stderr).toMatch(new RegExp(`the recovering server stopped \\(replayed up to [0-9A-F]+/[0-9A-F]+.*\\): .*${segment}`));
     } finally {
       await writeFile(victim, original);
     }
     expect((await recover(['--latest'])).markers).toEqual(['t1', 't2', 't3']); // the clean archive still recovers everything
+  });
+
+  test('a segment gone after the plan was made: recovery to latest ends early, and follow fails naming the segment and the LSN reached (issue 10 item 1)', async () => {
+    // restore_command says "not found", PostgreSQL takes that for the end of the archive and promotes;
+    // only comparing the LSN reached with the plan's end of WAL catches it
+    const walDir = path.join(ws.repo, 'pg', 'wal');
+    const files = (await readdir(walDir, { recursive: true })).filter((f) => /\/[0-9A-F]{24}-[0-9a-f]{64}\.zst$/.test(f)).sort();
+    const victim = path.join(walDir, files[files.length - 2]!);
+    const segment = path.basename(victim).slice(0, 24);
+    const port = await freePort();
+    const dir = path.join(ws.dir, 'vanished-segment');
+    restored.push(dir);
+    const plan = await lb(['--json', 'pitr', 'plan', '-c', 'pg', '--latest', '--to-datadir', dir, '--port', String(port)]);
+    expect(plan.code, plan.stderr).toBe(0);
+    const id = plan.json.plan.id;
+    const first = await lb(['pitr', 'apply', id, '--yes', '--through', '3']);
+    expect(first.code, first.stderr).toBe(0);
+    const bytes = await readFile(victim);
+    await rm(victim);
+    try {
+      const rest = await lb(['pitr', 'apply', id, '--yes']);
+      expect(rest.code, rest.stdout).toBe(1);
+      expect(rest.stderr).toMatch(new RegExp(`recovery ended early: the server was promoted after replaying up to [0-9A-F]+/[0-9A-F]+, but the plan counted archived WAL up to ${plan.json.plan.wal.to}`));
+      expect(rest.stderr).toContain(`WAL segment ${segment} (timeline 1) could not be fetched`);
+      expect(rest.stdout).not.toMatch(/step 5 follow done/);
+      const shown = await lb(['--json', 'pitr', 'show', id]);
+      expect(shown.json.plan.steps.find((s: any) => s.name === 'follow').status).toBe('failed');
+    } finally {
+      await writeFile(victim, bytes);
+    }
   });
 
   test('a deleted WAL segment makes the plan refuse, naming the gap', async () => {

@@ -5,7 +5,7 @@ import { compressionOfKey, decompressStream } from '../../core/compression.js';
 import { LifeboatError } from '../../core/errors.js';
 import type { Manifest } from '../../core/manifest.js';
 import { openStored, pipeStoredToTool } from '../../core/pipeline.js';
-import { buildRecoverableWindow, checkWalContinuity, parseHistory, withBackupWal, type HistoryEntry, type PitrPlan, type PitrTarget, type RecoverableWindow, type WindowArchive, type WindowBackup } from '../../core/pitr.js';
+import { buildRecoverableWindow, checkWalContinuity, parseHistory, parseTargetTime, withBackupWal, type HistoryEntry, type PitrPlan, type PitrTarget, type RecoverableWindow, type WindowArchive, type WindowBackup } from '../../core/pitr.js';
 import { parseLsn, walLayout } from '../../core/wal.js';
 import type { Storage } from '../../core/storage.js';
 import { callStep } from '../plugins.js';
@@ -34,8 +34,7 @@ export type PitrPlanParams = z.input<typeof PitrPlanParamsSchema>;
 function targetOf(p: z.infer<typeof PitrPlanParamsSchema>): PitrTarget {
   const given: PitrTarget[] = [];
   if (p.time !== undefined) {
-    if (Number.isNaN(Date.parse(p.time))) throw new LifeboatError('USAGE', `--time ${p.time} is not a time`, { hint: "use ISO 8601 with a zone, e.g. '2026-11-21 09:30:00+00'" });
-    given.push({ kind: 'time', time: p.time });
+    given.push({ kind: 'time', time: parseTargetTime(p.time).time });
   }
   if (p.lsn) given.push({ kind: 'lsn', lsn: p.lsn.toUpperCase() });
   if (p.xid) given.push({ kind: 'xid', xid: p.xid });
@@ -173,7 +172,7 @@ export async function recoverableWindow(env: AgentEnv, p: { cluster?: string }):
 function chooseBackup(backups: Manifest[], target: PitrTarget): Manifest {
   const physical = backups.filter((m) => m.physical).sort((a, b) => a.finishedAt.localeCompare(b.finishedAt));
   let fit = physical;
-  if (target.kind === 'time') fit = physical.filter((m) => Date.parse(m.finishedAt) < Date.parse(target.time));
+  if (target.kind === 'time') fit = physical.filter((m) => Date.parse(m.finishedAt) < parseTargetTime(target.time).ms);
   if (target.kind === 'lsn') fit = physical.filter((m) => parseLsn(m.physical!.stopLsn) <= parseLsn(target.lsn));
   const chosen = fit.at(-1);
   if (!chosen) {

@@ -49,7 +49,7 @@ export function registerPitr(program: Command, globals: () => GlobalOptions): vo
     .command('plan')
     .description('choose the base backup, prove the WAL covers it, list the steps (read-only)')
     .option('-c, --cluster <name>', 'cluster')
-    .option('--time <time>', "recover to this time, e.g. '2026-11-21 09:30:00+00'")
+    .option('--time <time>', "recover to this time, with its zone: '2026-11-21 09:30:00+00', ...Z, ...-05:30")
     .option('--lsn <lsn>', 'recover to this WAL location')
     .option('--xid <xid>', 'recover to this transaction')
     .option('--name <name>', 'recover to this restore point (lifeboat restore-point NAME)')
