@@ -68,6 +68,49 @@ async function sqlOnPort(ctx: Ctx, port: number, sql: string, db = 'postgres'): 
   return runTool('psql', ['-X', '-A', '-t', '-q', '-w', ...connArgs(c), '-d', db, '-c', sql], toolOpts(c, ctx.signal));
 }
 
+/**
+ * The server answering on the plan's port must be the one started on the plan's
+ * data directory, not whatever else listens there: with a stale data directory
+ * in the config, the restored server cannot take the port and the live one
+ * answers instead (it is not in recovery, so it would look promoted, and its
+ * rows would be counted). Its postmaster.pid must name a live postmaster on
+ * the plan's port, and, where the role may read it, data_directory must match.
+ */
+async function checkOwnServer(ctx: Ctx, plan: PitrPlan): Promise<void> {
+  const lines = (await readFile(path.join(plan.dataDir, 'postmaster.pid'), 'utf8').catch(() => '')).split('\n');
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  let alive = false;
+  if (Number.isInteger(pid) && pid > 0) {
+    try {
+      process.kill(pid, 0);
+      alive = true;
+    } catch (err) {
+      alive = (err as NodeJS.ErrnoException).code === 'EPERM';
+    }
+  }
+  let answering = '';
+  try {
+    answering = (await sqlOnPort(ctx, plan.port, 'SHOW data_directory')).trim();
+  } catch {
+    // a role that may not read data_directory: postmaster.pid alone decides
+  }
+  const real = (p: string) => realpath(p).catch(() => path.resolve(p));
+  const same = !answering || (await real(answering)) === (await real(plan.dataDir));
+  if (same && alive && port === plan.port) return;
+  const why = !alive ? `no postmaster runs for ${plan.dataDir}` : port !== plan.port ? `its postmaster.pid says port ${lines[3] ?? '?'}` : `the server answering runs on ${answering}`;
+  throw new LifeboatError(
+    'RESTORE_FAILED',
+    `port ${plan.port} is answered by ${answering && !same ? `the server of ${answering}` : 'another server'}, not by the one started on ${plan.dataDir} (${why}); nothing it says counts for this recovery`,
+    {
+      hint:
+        plan.mode === 'in-place'
+          ? `check that "dataDirectory" in the cluster's config is the directory the server really runs from (SHOW data_directory); the restored directory is ${plan.dataDir}, the original was moved to ${plan.dataDir}.lifeboat-${plan.id}`
+          : `another server took port ${plan.port}: stop it, or make a new plan with a free --port`,
+    },
+  );
+}
+
 const MARK = '# --- lifeboat recovery settings';
 
 export function recoverySettings(plan: PitrPlan): Record<string, string> {
@@ -245,6 +288,7 @@ export async function runPitrStep(ctx: Ctx, plan: PitrPlan, name: string, io: Pi
         if (await control.running()) throw new LifeboatError('RESTORE_FAILED', 'the server is still running; it should have shut down at the target');
         return 'server shut down at the target';
       }
+      await checkOwnServer(ctx, plan);
       const dbs = (await sqlOnPort(ctx, plan.port, 'SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY 1')).split('\n').filter(Boolean);
       const state = await sqlOnPort(ctx, plan.port, "SELECT CASE WHEN pg_is_in_recovery() THEN 'in recovery (paused)' ELSE 'promoted, read-write' END");
       const counts: string[] = [];
@@ -366,6 +410,7 @@ async function followRecovery(ctx: Ctx, plan: PitrPlan, control: Controller, io:
       await new Promise((r) => setTimeout(r, 300)); // not yet consistent: no connections yet
       continue;
     }
+    await checkOwnServer(ctx, plan);
     const [inRecovery, lsn, ts, pause] = row.trim().split('|');
     last = `replayed up to ${lsn || '?'}${ts ? ` (last commit ${ts})` : ''}`;
     ctx.log('debug', last);

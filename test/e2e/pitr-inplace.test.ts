@@ -1,9 +1,9 @@
-import { stat } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { freePort, type PgCluster } from '../harness/pg.js';
 import { startArchivingCluster, psqlAt, stopDataDir, switchAndWaitArchived } from '../helpers/archiving.js';
-import { lifeboatAsServer, serverCanRunLifeboat, type Workspace } from '../helpers/cli.js';
+import { giveToServer, lifeboatAsServer, serverCanRunLifeboat, type Workspace } from '../helpers/cli.js';
 
 // In-place recovery of a running cluster, resumed step by step, then a second
 // recovery that follows the new timeline through the archived history file.
@@ -82,4 +82,29 @@ test.skipIf(!canRun)('in-place recovery, interrupted and resumed; then a second 
   const applied = await lb(['pitr', 'apply', second.json.plan.id, '--yes']);
   expect(applied.code, applied.stderr).toBe(0);
   expect(await markers(port)).toBe('a,c');
+});
+
+test.skipIf(!canRun)('a stale dataDirectory in the config: the restored server cannot take the port, and no step takes the live server for it (issue 10 item 4)', async () => {
+  const before = await markers();
+  // an old copy the config still names; the live server runs elsewhere, on the configured port
+  const stale = path.join(ws.dir, 'stale-datadir');
+  await mkdir(stale);
+  await writeFile(path.join(stale, 'PG_VERSION'), '15\n');
+  const cfg = JSON.parse(await readFile(ws.config, 'utf8'));
+  cfg.clusters.pg.connection.dataDirectory = stale;
+  const staleConfig = path.join(ws.dir, 'stale-config.json');
+  await writeFile(staleConfig, JSON.stringify(cfg));
+  await giveToServer(ws);
+  copies.push(stale);
+  const plan = await lifeboatAsServer(staleConfig, ['--json', 'pitr', 'plan', '-c', 'pg', '--latest']);
+  expect(plan.code, plan.stderr).toBe(0);
+  expect(plan.json.plan.dataDir).toBe(stale);
+  expect(plan.json.plan.port).toBe(pg.port);
+  const apply = await lifeboatAsServer(staleConfig, ['pitr', 'apply', plan.json.plan.id, '--yes']);
+  expect(apply.code, apply.stdout).toBe(1);
+  expect(apply.stderr).toMatch(new RegExp(`port ${pg.port} is answered by (the server of \\S+|another server), not by the one started on ${stale}`));
+  expect(apply.stdout).not.toMatch(/follow done|verify done/);
+  // the live server was neither stopped nor counted: same rows, not in recovery
+  expect(await markers()).toBe(before);
+  expect(await pg.psql('SELECT pg_is_in_recovery()')).toBe('f');
 });
