@@ -3,7 +3,7 @@ import { appendFile, mkdir, readdir, readFile, readlink, realpath, rename, rm, w
 import net from 'node:net';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { LifeboatError, parseHistory, parseLsn, runTool, segmentName, unsafeLocation, type PitrIo, type PitrPlan, type PitrStepState, type StepContext } from 'lifeboat/plugin';
+import { LifeboatError, parseHistory, toLifeboatError, parseLsn, runTool, segmentName, unsafeLocation, type PitrIo, type PitrPlan, type PitrStepState, type StepContext } from 'lifeboat/plugin';
 import { connArgs, defaultDatabase, toolOpts, type PostgresConfig } from './config.js';
 import { runSql } from './psql.js';
 import { tablespaceObject, tablespaceOid } from './physical.js';
@@ -203,6 +203,78 @@ async function restoreTablespaces(ctx: Ctx, plan: PitrPlan, io: PitrIo): Promise
   return done;
 }
 
+/**
+ * restore-base failed part way (damage that only shows while extracting, a
+ * full disk, a cancel): leave nothing half-restored. Side by side, the partial
+ * copy goes (an empty target directory given stays, empty). In place, the
+ * partial copy goes, the original data directory and tablespaces moved aside
+ * by this plan are put back, and a server that stop-server stopped is started
+ * again. The error says what was done; `details.undoneSteps` names the steps
+ * that are no longer done, so a later apply runs them again.
+ */
+async function undoRestore(ctx: Ctx, plan: PitrPlan, io: PitrIo, control: Controller, cause: unknown, existed: boolean): Promise<LifeboatError> {
+  const e = toLifeboatError(cause, 'RESTORE_FAILED');
+  const dir = plan.dataDir;
+  const done: string[] = [];
+  const undone: string[] = [];
+  const spaces = io.manifest.physical?.tablespaces ?? [];
+  try {
+    const marker = path.join(dir, `lifeboat-pitr-${plan.id}`);
+    const ours = new Set((await readFile(marker, 'utf8').catch(() => '')).split('\n').filter((l) => l.startsWith('tablespace ')).map((l) => l.slice('tablespace '.length)));
+    for (const ts of spaces) {
+      const t = tablespaceTarget(plan, ts);
+      if (ours.has(t)) await rm(t, { recursive: true, force: true });
+    }
+    if (plan.mode === 'side-by-side') {
+      if (existed) for (const f of await readdir(dir)) await rm(path.join(dir, f), { recursive: true, force: true });
+      else await rm(dir, { recursive: true, force: true });
+      const tsRoot = `${dir}-tablespaces`;
+      if (existsSync(tsRoot) && (await readdir(tsRoot)).length === 0) await rm(tsRoot, { recursive: true });
+      done.push(`the partial copy in ${dir} was removed`);
+    } else {
+      const aside = `${dir}.lifeboat-${plan.id}`;
+      await rm(dir, { recursive: true, force: true });
+      for (const ts of spaces) {
+        const tsAside = `${ts.location}.lifeboat-${plan.id}`;
+        if (existsSync(tsAside) && !existsSync(ts.location)) {
+          await rename(tsAside, ts.location);
+          done.push(`tablespace ${ts.location} was put back`);
+        }
+      }
+      if (existsSync(aside)) {
+        await rename(aside, dir);
+        done.push(`${dir} was put back from ${aside}`);
+      }
+      undone.push('move-aside');
+      const stopped = plan.steps.find((st) => st.name === 'stop-server')?.detail?.startsWith('server stopped');
+      if (stopped && !ctx.signal.aborted) {
+        await control.start(path.join(dir, `lifeboat-restart-${plan.id}.log`));
+        done.push(`the server was started again (${control.describe})`);
+        undone.push('stop-server');
+      } else if (stopped) {
+        done.push(`the server is stopped: start it with ${control.describe}`);
+      }
+    }
+  } catch (undoErr) {
+    return new LifeboatError(
+      e.code,
+      `restoring base backup ${plan.backupId} failed: ${e.message}; putting things back failed too: ${toLifeboatError(undoErr).message}` +
+        (done.length ? ` (done: ${done.join('; ')})` : ''),
+      {
+        hint:
+          plan.mode === 'in-place'
+            ? `the original data directory is ${existsSync(`${dir}.lifeboat-${plan.id}`) ? `still at ${dir}.lifeboat-${plan.id}` : `back at ${dir}`}; nothing was deleted`
+            : `remove ${dir} by hand before a retry`,
+        details: { ...e.details, undoneSteps: undone },
+      },
+    );
+  }
+  return new LifeboatError(e.code, `restoring base backup ${plan.backupId} failed: ${e.message}; ${done.join('; ')}`, {
+    hint: `verify the backup (lifeboat verify ${plan.backupId}); if it is damaged, make a new plan from another one (lifeboat pitr plan --backup ID ...)`,
+    details: { ...e.details, undoneSteps: undone },
+  });
+}
+
 export async function runPitrStep(ctx: Ctx, plan: PitrPlan, name: string, io: PitrIo): Promise<string> {
   const dir = plan.dataDir;
   const marker = path.join(dir, `lifeboat-pitr-${plan.id}`);
@@ -258,13 +330,18 @@ export async function runPitrStep(ctx: Ctx, plan: PitrPlan, name: string, io: Pi
         await rm(dir, { recursive: true, force: true });
         for (const t of targets) await rm(t, { recursive: true, force: true });
       }
+      const existed = existsSync(dir);
       await mkdir(dir, { recursive: true, mode: 0o700 });
       await writeFile(marker, `${plan.backupId}\n`);
-      await io.pipeTo('base.tar', 'tar', ['-x', '-C', dir]);
-      for (const f of ['postmaster.pid', 'standby.signal', 'recovery.signal']) await rm(path.join(dir, f), { force: true });
-      const spaces = await restoreTablespaces(ctx, plan, io);
-      if (process.getuid?.() === 0) await runTool('chown', ['-R', `${ctx.cluster.config.serverUser ?? 'postgres'}:`, dir]);
-      return `base backup ${plan.backupId} restored into ${dir}${spaces.length ? `; tablespaces ${spaces.join(', ')}` : ''}`;
+      try {
+        await io.pipeTo('base.tar', 'tar', ['-x', '-C', dir]);
+        for (const f of ['postmaster.pid', 'standby.signal', 'recovery.signal']) await rm(path.join(dir, f), { force: true });
+        const spaces = await restoreTablespaces(ctx, plan, io);
+        if (process.getuid?.() === 0) await runTool('chown', ['-R', `${ctx.cluster.config.serverUser ?? 'postgres'}:`, dir]);
+        return `base backup ${plan.backupId} restored into ${dir}${spaces.length ? `; tablespaces ${spaces.join(', ')}` : ''}`;
+      } catch (err) {
+        throw await undoRestore(ctx, plan, io, control, err, existed);
+      }
     }
     case 'write-recovery': {
       const conf = path.join(dir, 'postgresql.auto.conf');

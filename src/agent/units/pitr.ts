@@ -11,6 +11,7 @@ import type { Storage } from '../../core/storage.js';
 import { callStep } from '../plugins.js';
 import type { AgentEnv } from '../env.js';
 import { stepContext, type JobHandle } from '../context.js';
+import { checksumAll } from './verify.js';
 
 export const PitrPlanParamsSchema = z
   .object({
@@ -317,6 +318,17 @@ export async function applyPitr(env: AgentEnv, input: z.input<typeof PitrApplyPa
     if (!plan.steps[p.through - 1]) throw new LifeboatError('USAGE', `plan ${plan.id} has ${plan.steps.length} steps`);
     todo = todo.filter(({ i }) => i < p.through!);
   }
+  // in place, the server is stopped and its directory moved aside before the base backup is
+  // extracted: every object is read back and checked first, while the server still runs
+  if (plan.mode === 'in-place' && todo.some(({ s }) => s.name === 'stop-server' || s.name === 'move-aside')) {
+    const bad = (await job.step('checksum', () => checksumAll(repo.storage, base, job))).find((c) => !c.ok);
+    if (bad) {
+      throw new LifeboatError('VERIFY_FAILED', `${bad.name.replace(/^checksum /, 'object ')} of backup ${base.id} does not match its manifest (${bad.detail}); the server was not stopped and nothing was moved`, {
+        hint: 'make a new plan from another backup: lifeboat pitr plan --backup ID ...',
+      });
+    }
+    job.log('info', `every object of backup ${base.id} read back and checked (${base.objects.length})`);
+  }
   for (const { s, i } of todo) {
     job.signal.throwIfAborted();
     s.status = 'running';
@@ -342,6 +354,16 @@ export async function applyPitr(env: AgentEnv, input: z.input<typeof PitrApplyPa
       s.status = 'failed';
       s.error = (err as Error).message;
       s.finishedAt = new Date().toISOString();
+      // a step that failed and put back what earlier steps did says which: they run again next time
+      const undone = err instanceof LifeboatError && Array.isArray(err.details?.undoneSteps) ? (err.details.undoneSteps as unknown[]) : [];
+      for (const st of plan.steps) {
+        if (st !== s && undone.includes(st.name)) {
+          st.status = 'pending';
+          delete st.detail;
+          delete st.startedAt;
+          delete st.finishedAt;
+        }
+      }
       await save();
       throw err;
     }
