@@ -1,9 +1,9 @@
-import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { accessSync, chmodSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { Low, type Adapter } from 'lowdb';
 import { readSmallFile } from '../config/small-file.js';
-import type { SerializedError } from '../core/errors.js';
+import { LifeboatError, osUserName, type SerializedError } from '../core/errors.js';
 import type { PitrPlan } from '../core/pitr.js';
 
 /** One job in the agent's job log. */
@@ -78,6 +78,32 @@ class PrivateJsonFile<T> implements Adapter<T> {
 }
 
 /**
+ * Make the state directory (0700) and prove this user can write it; a config
+ * mistake (a file in its place, a directory of another user) becomes one line
+ * naming the path and the fix, not a raw EEXIST or EACCES later.
+ */
+export function ensureStateDir(dir: string): void {
+  const user = osUserName();
+  const fix = `set "stateDir" in the config (or LIFEBOAT_STATE_DIR) to a directory ${user} can write`;
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if (!statSync(dir).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
+    accessSync(dir, constants.W_OK | constants.X_OK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' || code === 'ENOTDIR') {
+      throw new LifeboatError('CONFIG_INVALID', `state directory ${dir} is a file (or lies under one), not a directory`, { hint: `${fix}, or move the file away` });
+    }
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+      throw new LifeboatError('CONFIG_INVALID', `state directory ${dir} cannot be ${existsSync(dir) ? 'written' : 'created'} by ${user}${code === 'EROFS' ? ' (read-only file system)' : ': permission denied'}`, {
+        hint: `create it for this user (install -d -m 700 -o ${user} ${dir}), or ${fix}`,
+      });
+    }
+    throw err;
+  }
+}
+
+/**
  * The agent's local state (lowdb JSON file): a job log and a catalog cache.
  * Deleting it loses nothing: `lifeboat repo reindex` rebuilds the cache from the
  * repository. Every update re-reads the file first, so two agents on one host
@@ -87,7 +113,7 @@ export class AgentState {
   private readonly db: Low<StateData>;
 
   constructor(readonly dir: string) {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    ensureStateDir(dir);
     const file = path.join(dir, 'state.json');
     try {
       if (existsSync(file)) chmodSync(file, 0o600); // written 0644 by earlier lifeboat versions

@@ -4,6 +4,7 @@
  * Errors cross the RPC wire as `{ code, message, hint, cause }` and are rebuilt
  * on the other side with `LifeboatError.fromJSON`.
  */
+import { userInfo } from 'node:os';
 
 export const ErrorCodes = {
   // the operator must act (exit code 2: usage or configuration)
@@ -30,6 +31,8 @@ export const ErrorCodes = {
   REPO_MISSING: { exit: 1, who: 'user' },
   /** async WAL archiving: more segments wait than walArchive.maxQueue allows (none dropped) */
   QUEUE_FULL: { exit: 1, who: 'user' },
+  /** a file or directory Lifeboat must use is not usable: permissions, a file where a directory belongs, read-only */
+  FILE_ACCESS: { exit: 1, who: 'user' },
   MANIFEST_INVALID: { exit: 1, who: 'user' },
   VERIFY_FAILED: { exit: 1, who: 'user' },
   RESTORE_FAILED: { exit: 1, who: 'user' },
@@ -109,9 +112,52 @@ export function toLifeboatError(err: unknown, fallback: ErrorCode = 'INTERNAL'):
         cause: err,
       });
     }
+    const file = fileError(err as NodeJS.ErrnoException);
+    if (file) return file;
     return new LifeboatError(fallback, err.message, { cause: err });
   }
   return new LifeboatError(fallback, String(err));
+}
+
+/** The OS user this process runs as, for messages ("permission denied: postgres may not ..."). */
+export function osUserName(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env.USER || `uid ${process.getuid?.() ?? '?'}`;
+  }
+}
+const whoami = osUserName;
+
+/**
+ * A file-system error in plain words, naming the path and what to do, instead
+ * of `EACCES: permission denied, mkdir '...'` (or an EISDIR with no path at all).
+ */
+export function fileError(err: NodeJS.ErrnoException, what = ''): LifeboatError | undefined {
+  const where = err.path ? `${what ? `${what} ` : ''}${err.path}` : what;
+  const op = err.syscall ? ` (${err.syscall})` : '';
+  const opts = { cause: err };
+  switch (err.code) {
+    case 'EACCES':
+    case 'EPERM':
+      return new LifeboatError('FILE_ACCESS', `permission denied: ${whoami()} may not use ${where || 'a file'}${op}`, {
+        ...opts,
+        hint: where ? `give ${whoami()} access to ${err.path ?? where} (or run lifeboat as the user that owns it)` : 'check the permissions of the paths in the config',
+      });
+    case 'EISDIR':
+      return new LifeboatError('FILE_ACCESS', `${where || 'a path Lifeboat reads as a file'} is a directory, where a file belongs${op}`, { ...opts, hint: 'point the setting at a file' });
+    case 'ENOTDIR':
+    case 'EEXIST':
+      if (err.syscall !== 'mkdir' && err.code === 'EEXIST') return undefined;
+      return new LifeboatError('FILE_ACCESS', `${where || 'a path'} (or a directory above it) is a file, where a directory belongs${op}`, {
+        ...opts,
+        hint: 'point the setting at a directory, or move the file out of the way',
+      });
+    case 'EROFS':
+      return new LifeboatError('FILE_ACCESS', `${where || 'a path'} is on a read-only file system${op}`, { ...opts, hint: 'remount it read-write or point the setting elsewhere' });
+    default:
+      return undefined;
+  }
 }
 
 /** Errors from another copy of this module (a third-party plugin bundling its own SDK). */

@@ -1,11 +1,12 @@
 import { existsSync, statSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { execa } from 'execa';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { SAMPLE_DB, startCluster, type PgCluster } from '../harness/pg.js';
-import { lifeboat, type CliResult } from '../helpers/cli.js';
+import { BIN, lifeboat, type CliResult } from '../helpers/cli.js';
 
 // The CLI as an operator uses it, in order: init → config check → status (no
 // backup) → backups → status → list/jobs/show → reindex after losing the state dir.
@@ -81,10 +82,50 @@ describe('init and config check', () => {
     const lines = r.stdout.trim().split('\n');
     expect(lines[0]).toBe(`config ${config}`);
     const checks = lines.slice(1);
-    expect(checks.map((l) => l.replace(/:.*/, ''))).toEqual(['ok   main', 'ok   main', 'ok   main']);
+    expect(checks.map((l) => l.replace(/:.*/, ''))).toEqual(['ok   main', 'ok   main', 'ok   main', 'ok   main']);
     expect(checks[0]).toMatch(/^ok {3}main: config: source postgres, repository main-local$/);
     expect(checks[1]).toMatch(new RegExp(`^ok {3}main: connection: PostgreSQL \\d+\\S*, database ${SAMPLE_DB}, \\d+ database\\(s\\)$`));
     expect(checks[2]).toBe(`ok   main: repository: local:${repoDir} is writable`);
+    expect(checks[3]).toBe(`ok   main: state: state directory ${stateDir} is writable`);
+  });
+
+  test('a stateDir that is a file, or that this user cannot create: config check fails on it, every command exits 2 with one line naming the path and the fix (issue 10 item 13)', async () => {
+    const asFile = path.join(dir, 'state-is-a-file');
+    await writeFile(asFile, 'not a directory');
+    // a directory other users may read (mkdtemp makes 0700), holding a directory only its owner may write
+    const open = await mkdtemp(path.join(os.tmpdir(), 'lifeboat-cli-open-'));
+    await chmod(open, 0o755);
+    const parent = path.join(open, 'not-mine');
+    await mkdir(parent, { mode: 0o755 });
+    const cases: [string, string, RegExp][] = [[asFile, '', /is a file \(or lies under one\), not a directory/]];
+    // root may write anywhere: the permission case runs as nobody when root (the directory is root's, 0755)
+    if (process.getuid?.() === 0) cases.push([path.join(parent, 'state'), 'nobody', /cannot be created by nobody: permission denied/]);
+    else {
+      await chmod(parent, 0o555);
+      cases.push([path.join(parent, 'state'), '', /cannot be created by \S+: permission denied/]);
+    }
+    for (const [state, user, message] of cases) {
+      const cfg = JSON.parse(await readFile(config, 'utf8'));
+      cfg.stateDir = state;
+      const file = path.join(open, `config-${path.basename(state)}.json`);
+      await writeFile(file, JSON.stringify(cfg));
+      await chmod(file, 0o644);
+      const run = (args: string[]) =>
+        user ? execa('runuser', ['-u', user, '--', process.execPath, BIN, '--config', file, ...args], { reject: false, env: { NO_COLOR: '1' } }) : execa(process.execPath, [BIN, '--config', file, ...args], { reject: false, env: { NO_COLOR: '1' } });
+      const check = await run(['config', 'check']);
+      expect(check.exitCode, check.stdout).toBe(1);
+      expect(check.stdout).toMatch(new RegExp(`FAIL main: state: state directory ${state} ${message.source}`));
+      expect(check.stdout).toContain('"stateDir"');
+      for (const args of [['list'], ['backup', '-c', 'main']]) {
+        const r = await run(args);
+        expect(r.exitCode, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+        const lines = r.stderr.trim().split('\n');
+        expect(lines[0]).toMatch(new RegExp(`^lifeboat: error: state directory ${state} ${message.source}$`));
+        expect(lines[1]).toMatch(/^ {2}hint: .*"stateDir"/);
+        expect(r.stderr).not.toMatch(/EEXIST|EACCES|ENOTDIR/);
+      }
+    }
+    await rm(open, { recursive: true, force: true });
   });
 
   test('init again for the same cluster fails with exit 2 and leaves the file alone', async () => {

@@ -4,7 +4,8 @@ import { Readable } from 'node:stream';
 import { z } from 'zod';
 import { LifeboatError, toLifeboatError } from '../../core/errors.js';
 import type { Check } from '../../core/plugin.js';
-import { defaultConfigPath, parseConfig } from '../../config/load.js';
+import { defaultConfigPath, parseConfig, stateDirFor } from '../../config/load.js';
+import { ensureStateDir } from '../state.js';
 import type { AgentConfigInput } from '../../config/schema.js';
 import { callStep } from '../plugins.js';
 import type { AgentEnv } from '../env.js';
@@ -71,6 +72,15 @@ export async function checkConfig(env: AgentEnv, input: { cluster?: string }): P
   const { path: file, config } = await env.config();
   const names = input.cluster ? [input.cluster] : Object.keys(config.clusters);
   const out: { cluster: string; checks: Check[] }[] = [];
+  const dir = stateDirFor(config);
+  let stateCheck: Check;
+  try {
+    ensureStateDir(dir);
+    stateCheck = { name: 'state', ok: true, detail: `state directory ${dir} is writable` };
+  } catch (err) {
+    const e = toLifeboatError(err);
+    stateCheck = { name: 'state', ok: false, detail: e.message + (e.hint ? ` (${e.hint})` : '') };
+  }
   for (const name of names) {
     const checks: Check[] = [];
     const temps = new TempDirs();
@@ -100,6 +110,7 @@ export async function checkConfig(env: AgentEnv, input: { cluster?: string }): P
     } finally {
       await temps.cleanup();
     }
+    checks.push(stateCheck);
     out.push({ cluster: name, checks });
   }
   return { path: file, ok: out.every((c) => c.checks.every((x) => x.ok)), clusters: out };
