@@ -25,7 +25,44 @@ export const PostgresConfigSchema = z
     /** Parallel jobs for directory-format dumps and restores. */
     jobs: z.number().int().min(1).max(64).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    // libpq takes a whole connection string where a database (or host) name goes; one with a
+    // password would reach the tools' argv (ps shows it), error messages and the job log
+    for (const key of ['database', 'host', 'user'] as const) {
+      const v = c[key];
+      if (v !== undefined && carriesPassword(v)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: 'holds a password (a connection string with user:password@ or password=); passwords never go in the config: put it in a passfile (connection.passfile or ~/.pgpass) and remove it from here',
+        });
+      }
+    }
+  });
+
+/**
+ * Does a libpq connection string carry a password? URIs (`postgresql://u:pw@h/db`,
+ * `?password=`) and key=value strings (`password=...`). The value is never echoed.
+ */
+export function carriesPassword(s: string): boolean {
+  if (/^postgres(?:ql)?:\/\//i.test(s)) {
+    const authority = s.replace(/^[a-z]+:\/\//i, '').split(/[/?#]/)[0] ?? '';
+    const at = authority.lastIndexOf('@');
+    if (at >= 0 && authority.slice(0, at).includes(':')) return true;
+    const query = s.includes('?') ? s.slice(s.indexOf('?') + 1) : '';
+    return query.split('&').some((kv) => /^password$/i.test(decodeURIComponentSafe(kv.split('=')[0] ?? '')));
+  }
+  return /(?:^|\s)password\s*=/i.test(s);
+}
+
+function decodeURIComponentSafe(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
 
 export type PostgresConfig = z.infer<typeof PostgresConfigSchema>;
 

@@ -128,6 +128,33 @@ describe('init and config check', () => {
     await rm(open, { recursive: true, force: true });
   });
 
+  test('a password in a connection string is refused, by init and in the config, and never printed (issue 10 item 16)', async () => {
+    const before = await readFile(config, 'utf8');
+    const secret = 'Tr0ub4dor-s3cret';
+    const uri = `postgresql://${pg.user}:${secret}@${pg.host === '127.0.0.1' ? '127.0.0.1' : 'localhost'}:${pg.port}/${SAMPLE_DB}`;
+    const init = await cli(['init', '--cluster', 'withpw', '--repo', repoDir, '-d', uri]);
+    expect(init.code).toBe(2);
+    expect(init.stderr).toMatch(/^lifeboat: error: database: holds a password/);
+    expect(init.stderr + init.stdout).not.toContain(secret);
+    expect(await readFile(config, 'utf8')).toBe(before);
+    for (const database of [uri, `dbname=${SAMPLE_DB} password=${secret}`]) {
+      const cfg = JSON.parse(before);
+      cfg.clusters.main.connection.database = database;
+      cfg.stateDir = path.join(dir, 'state-with-password'); // its own job log, read below
+      const file = path.join(dir, 'config-with-password.json');
+      await writeFile(file, JSON.stringify(cfg));
+      const b = await lifeboat(['backup', '-c', 'main'], { config: file });
+      expect(b.code).toBe(2);
+      expect(b.stderr).toContain('clusters.main.connection.database: holds a password');
+      const check = await lifeboat(['config', 'check'], { config: file });
+      expect(check.code).toBe(1);
+      expect(check.stdout).toMatch(/FAIL main: config: .*holds a password/);
+      for (const out of [b.stdout, b.stderr, check.stdout, check.stderr]) expect(out).not.toContain(secret);
+    }
+    const log = path.join(dir, 'state-with-password', 'state.json');
+    expect(existsSync(log) ? await readFile(log, 'utf8') : '').not.toContain(secret);
+  });
+
   test('init again for the same cluster fails with exit 2 and leaves the file alone', async () => {
     const before = await readFile(config, 'utf8');
     const r = await cli(initArgs());

@@ -8,6 +8,7 @@ import { parseQualifiedName } from '../../plugins/postgres/sql.js';
 import { matchTable } from '../../plugins/postgres/catalog.js';
 import { dbObjectBase, objectName } from '../../plugins/postgres/names.js';
 import { compareCounts } from '../../plugins/postgres/verify.js';
+import { carriesPassword, PostgresConfigSchema } from '../../plugins/postgres/config.js';
 
 /** The LifeboatError thrown by `fn` (fails the test when nothing is thrown). */
 function caught(fn: () => unknown): LifeboatError {
@@ -452,5 +453,23 @@ describe('compareCounts', () => {
 
   test('nothing expected: trivially ok', () => {
     expect(compareCounts('rows', {}, { 'public.a': 1 })).toMatchObject({ ok: true, compared: 0, mismatches: 0 });
+  });
+});
+
+describe('passwords never go in a connection config (issue 10 item 16)', () => {
+  test('URIs with user:password@ or ?password=, and key=value strings with password=, are refused', () => {
+    for (const s of ['postgresql://app:s3cret@db1/app', 'postgres://app:s3cret@db1:5432,db2:5433/app', 'postgresql://db1/app?sslmode=require&password=s3cret', 'postgresql://db1/app?%70assword=s3cret', 'host=db1 dbname=app password=s3cret', "dbname=app password = 's3 cret'"]) {
+      expect(carriesPassword(s), s).toBe(true);
+      const r = PostgresConfigSchema.safeParse({ database: s });
+      expect(r.success, s).toBe(false);
+      expect(JSON.stringify(r.error?.issues), s).not.toContain('s3');
+      expect(r.error?.issues[0]?.path).toEqual(['database']);
+    }
+  });
+  test('names and connection strings without a password pass', () => {
+    for (const s of ['app', 'postgresql://app@db1/app?sslmode=require', 'postgresql://db1:5432/app', 'host=db1 dbname=app sslmode=verify-full', 'my:db', 'passwords']) {
+      expect(carriesPassword(s), s).toBe(false);
+      expect(PostgresConfigSchema.safeParse({ database: s, host: 'db1', user: 'app' }).success, s).toBe(true);
+    }
   });
 });

@@ -7,7 +7,7 @@ import type { Check } from '../../core/plugin.js';
 import { defaultConfigPath, parseConfig, stateDirFor } from '../../config/load.js';
 import { ensureStateDir } from '../state.js';
 import type { AgentConfigInput } from '../../config/schema.js';
-import { callStep } from '../plugins.js';
+import { callStep, PluginRegistry } from '../plugins.js';
 import type { AgentEnv } from '../env.js';
 import { stepContext, TempDirs, type JobHandle } from '../context.js';
 
@@ -54,6 +54,14 @@ export async function initConfig(env: AgentEnv, input: z.input<typeof InitParams
   if (database) connection.database = database;
   if (p.commandPrefix?.length) connection.commandPrefix = p.commandPrefix;
   if (p.bindir) connection.bindir = p.bindir;
+  // the plugin's own rules, before anything is written (a connection string with a password, say)
+  const registry = new PluginRegistry();
+  await registry.loadBuiltins();
+  const checked = registry.source('postgres').source.configSchema.safeParse(connection);
+  if (!checked.success) {
+    const issue = checked.error.issues[0]!;
+    throw new LifeboatError('USAGE', `${issue.path.join('.') || 'connection'}: ${issue.message}`, { hint: `nothing was written to ${file}` });
+  }
   const repoName = p.cluster === 'default' ? 'default' : `${p.cluster}-local`;
   config.repositories[repoName] = { type: 'local', path: path.resolve(p.repo) };
   config.clusters[p.cluster] = { source: 'postgres', repository: repoName, connection };
