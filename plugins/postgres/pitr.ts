@@ -3,7 +3,7 @@ import { appendFile, mkdir, readdir, readFile, readlink, realpath, rename, rm, w
 import net from 'node:net';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { LifeboatError, parseHistory, toLifeboatError, parseLsn, runTool, segmentName, unsafeLocation, type PitrIo, type PitrPlan, type PitrStepState, type StepContext } from 'lifeboat/plugin';
+import { LifeboatError, parseHistory, pidAlive, toLifeboatError, parseLsn, runTool, segmentName, unsafeLocation, type PitrIo, type PitrPlan, type PitrStepState, type StepContext } from 'lifeboat/plugin';
 import { connArgs, defaultDatabase, toolOpts, type PostgresConfig } from './config.js';
 import { runSql } from './psql.js';
 import { tablespaceObject, tablespaceOid } from './physical.js';
@@ -80,15 +80,7 @@ async function checkOwnServer(ctx: Ctx, plan: PitrPlan): Promise<void> {
   const lines = (await readFile(path.join(plan.dataDir, 'postmaster.pid'), 'utf8').catch(() => '')).split('\n');
   const pid = Number(lines[0]);
   const port = Number(lines[3]);
-  let alive = false;
-  if (Number.isInteger(pid) && pid > 0) {
-    try {
-      process.kill(pid, 0);
-      alive = true;
-    } catch (err) {
-      alive = (err as NodeJS.ErrnoException).code === 'EPERM';
-    }
-  }
+  const alive = pidAlive(pid);
   let answering = '';
   try {
     answering = (await sqlOnPort(ctx, plan.port, 'SHOW data_directory')).trim();

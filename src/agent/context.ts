@@ -1,9 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { lstat, mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Compression } from '../core/compression.js';
 import { LifeboatError } from '../core/errors.js';
+import { pidAlive } from '../core/proc.js';
 import type { Manifest } from '../core/manifest.js';
 import { openStored, storeStream, type StoredObject } from '../core/pipeline.js';
 import type { BackupReader, BackupWriter, LogLevel, Progress, StepContext } from '../core/plugin.js';
@@ -34,11 +35,14 @@ export function stepContext<T>(cluster: ResolvedCluster, host: string, job: JobH
   };
 }
 
-/** Temp dirs of a job, removed at its end. */
+/** Job temp dirs are named for the process that made them: `lifeboat-job-<pid>-XXXXXX`. */
+const JOB_TMP = /^lifeboat-job-(\d+)-[A-Za-z0-9]{6}$/;
+
+/** Temp dirs of a job, removed at its end (a killed job's are removed by `repo gc`, see {@link staleJobTempDirs}). */
 export class TempDirs {
   private readonly dirs: string[] = [];
   async make(): Promise<string> {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'lifeboat-'));
+    const dir = await mkdtemp(path.join(os.tmpdir(), `lifeboat-job-${process.pid}-`));
     this.dirs.push(dir);
     return dir;
   }
@@ -96,4 +100,35 @@ export function objectReader(storage: Storage, manifest: Manifest, signal?: Abor
       return openStored(storage, obj, signal ? { signal } : {});
     },
   };
+}
+
+async function treeSize(p: string): Promise<number> {
+  const st = await lstat(p).catch(() => undefined);
+  if (!st) return 0;
+  if (!st.isDirectory()) return st.size;
+  let n = 0;
+  for (const e of await readdir(p).catch(() => [] as string[])) n += await treeSize(path.join(p, e));
+  return n;
+}
+
+/**
+ * Temp dirs (dump staging, scratch restores) of jobs whose process is gone:
+ * a killed backup leaves its staging dump behind. Only this user's, only
+ * `lifeboat-job-<pid>-*` of a pid that no longer runs. `remove` deletes them.
+ */
+export async function staleJobTempDirs(opts: { remove: boolean; root?: string }): Promise<{ path: string; size: number }[]> {
+  const root = opts.root ?? os.tmpdir();
+  const out: { path: string; size: number }[] = [];
+  const uid = process.getuid?.();
+  for (const name of await readdir(root).catch(() => [] as string[])) {
+    const m = JOB_TMP.exec(name);
+    if (!m || pidAlive(Number(m[1]))) continue;
+    const dir = path.join(root, name);
+    const st = await lstat(dir).catch(() => undefined);
+    if (!st?.isDirectory() || (uid !== undefined && st.uid !== uid)) continue;
+    const size = await treeSize(dir);
+    if (opts.remove) await rm(dir, { recursive: true, force: true });
+    out.push({ path: dir, size });
+  }
+  return out;
 }

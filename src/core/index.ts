@@ -13,3 +13,4 @@ export * from './plugin.js';
 export * from './exec.js';
 export * from './wal.js';
 export * from './pitr.js';
+export { pidAlive } from './proc.js';

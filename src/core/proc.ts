@@ -1,12 +1,23 @@
 import { readFileSync } from 'node:fs';
 
-/** Does a process with this pid exist (ours or, EPERM, another user's)? */
+/**
+ * Does a process with this pid run (ours or, EPERM, another user's)? A zombie
+ * does not: killed and never reaped (a container whose pid 1 reaps nothing),
+ * it still answers kill(0) but holds no lock and does no work.
+ */
 export function pidAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return true; // no /proc: kill(0) answered
   }
 }
 

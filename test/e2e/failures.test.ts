@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -208,10 +209,15 @@ describe('interrupted backups', () => {
       const dry = await lifeboat(['--json', 'repo', 'gc', '--dry-run'], { config: w.config });
       expect(dry.code, dry.stderr).toBe(0);
       expect(dry.stderr).toMatch(/stale lock/);
+      // the dry run counts the unfinished upload's real size (it said 0 B before)
+      expect(dry.json.removed.length).toBeGreaterThan(0);
+      expect(dry.json.removed.every((r: any) => r.size > 0), JSON.stringify(dry.json.removed)).toBe(true);
+      expect(dry.json.bytes).toBeGreaterThan(0);
       const gc = await lifeboat(['--json', 'repo', 'gc'], { config: w.config });
       expect(gc.code, gc.stderr).toBe(0);
-      expect(gc.json.removed.length).toBeGreaterThan(0);
+      expect(gc.json.removed).toEqual(dry.json.removed);
       expect((await filesUnder(w.repo)).filter((f) => f.includes('/backup/'))).toEqual([]);
+      expect(await readdir(path.join(w.repo, 'pg', 'backup')).catch(() => [])).toEqual([]); // no empty backup directory left
 
       // the next backup of the same cluster and repository succeeds (without the slow wrapper)
       const cfg = JSON.parse(await readFile(w.config, 'utf8'));
@@ -221,6 +227,53 @@ describe('interrupted backups', () => {
       expect(next.code, next.stderr).toBe(0);
       const after = await lifeboat(['--json', 'list'], { config: w.config });
       expect(after.json.backups.map((b: any) => b.id)).toEqual([next.json.backup.id]);
+    } finally {
+      await w.cleanup();
+    }
+  }, 120_000);
+
+  test('a killed directory-format backup leaves its staging dump; repo gc removes it and counts its size (issue 10 item 15)', async () => {
+    // pg_dump finishes writing the staging directory, then holds on: the runner is killed then
+    // (a bindir of wrappers: directory format refuses a commandPrefix)
+    const bindir = path.join(ws.dir, 'slow-bin');
+    await mkdir(bindir, { recursive: true });
+    for (const tool of await readdir(pg.binDir)) {
+      const real = path.join(pg.binDir, tool);
+      const body = tool === 'pg_dump' ? `#!/bin/sh\nif [ "$1" = --version ]; then exec ${real} "$@"; fi\n${real} "$@"; rc=$?; sleep 15; exit $rc\n` : `#!/bin/sh\nexec ${real} "$@"\n`;
+      await writeFile(path.join(bindir, tool), body);
+      await chmod(path.join(bindir, tool), 0o755);
+    }
+    const w = await workspace(pg, { connection: { bindir } });
+    try {
+      const job = await lifeboat(['--json', 'backup', '-c', 'pg', '-d', SAMPLE_DB, '--format', 'directory', '--detach'], { config: w.config });
+      expect(job.code, job.stderr).toBe(0);
+      let runner: number | undefined;
+      let staging: string | undefined;
+      for (let i = 0; i < 100 && !staging; i++) {
+        await new Promise((r) => setTimeout(r, 200));
+        const jobs = await lifeboat(['--json', 'jobs'], { config: w.config });
+        runner = jobs.json.running[0]?.runner?.pid;
+        if (!runner) {
+          expect(jobs.json.recent.filter((j: any) => j.status === 'failed'), 'the backup failed early').toEqual([]);
+          continue;
+        }
+        const mine = (await readdir(os.tmpdir())).filter((n) => n.startsWith(`lifeboat-job-${runner}-`));
+        for (const d of mine) if ((await filesUnder(path.join(os.tmpdir(), d))).some((f) => f.endsWith('toc.dat'))) staging = path.join(os.tmpdir(), d);
+      }
+      expect(staging, 'the staging directory of the dump').toBeDefined();
+      process.kill(runner!, 'SIGKILL');
+      await new Promise((r) => setTimeout(r, 300));
+      const size = (await execa('du', ['-sb', staging!])).stdout.split('\t')[0];
+      const dry = await lifeboat(['--json', 'repo', 'gc', '--dry-run'], { config: w.config });
+      expect(dry.code, dry.stderr).toBe(0);
+      const found = dry.json.tempDirs.find((t: any) => t.path === staging);
+      expect(found, JSON.stringify(dry.json.tempDirs)).toBeDefined();
+      expect(found.size).toBeGreaterThan(0.5 * Number(size)); // du counts the directories too
+      expect((await readdir(staging!)).length).toBeGreaterThan(0); // the dry run removed nothing
+      const gc = await lifeboat(['repo', 'gc'], { config: w.config });
+      expect(gc.code, gc.stderr).toBe(0);
+      expect(gc.stdout).toContain(`removed temp dir ${staging} of a killed job`);
+      expect(await readdir(staging!).catch(() => 'gone')).toBe('gone');
     } finally {
       await w.cleanup();
     }

@@ -141,7 +141,19 @@ describe('LocalStorage specifics', () => {
       await writeFile(path.join(root, name), 'x');
       if (!name.endsWith('new')) await utimes(path.join(root, name), old, old);
     }
-    expect((await removeStaleTemps(root, 3600_000)).sort()).toEqual(['.lifeboat-tmp-old2', 'a/.lifeboat-tmp-old']);
+    await mkdir(path.join(root, 'b', 'c'), { recursive: true });
+    await writeFile(path.join(root, 'b/c/.lifeboat-tmp-lone'), 'xyz');
+    await utimes(path.join(root, 'b/c/.lifeboat-tmp-lone'), old, old);
+    const dry = await removeStaleTemps(root, 3600_000, { dryRun: true });
+    expect(dry.map((r) => r.rel).sort()).toEqual(['.lifeboat-tmp-old2', 'a/.lifeboat-tmp-old', 'b/c/.lifeboat-tmp-lone']);
+    expect(await allFiles(root)).toContain('b/c/.lifeboat-tmp-lone'); // a dry run removes nothing
+    const removed = await removeStaleTemps(root, 3600_000);
+    expect(removed.sort((x, y) => x.rel.localeCompare(y.rel))).toEqual([
+      { rel: '.lifeboat-tmp-old2', size: 1 },
+      { rel: 'a/.lifeboat-tmp-old', size: 1 },
+      { rel: 'b/c/.lifeboat-tmp-lone', size: 3 },
+    ]);
+    // the directories a temp file leaves empty go too (b/c, then b); a directory with other files stays
     expect(await allFiles(root)).toEqual(['a', 'a/.lifeboat-tmp-new', 'a/regular']);
   });
 });

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { lockForJob } from '../lock.js';
 import type { AgentEnv } from '../env.js';
-import type { JobHandle } from '../context.js';
+import { staleJobTempDirs, type JobHandle } from '../context.js';
 import { clustersFor, listBackups } from './catalog.js';
 import { removeStaleTemps } from '../../storage/local/index.js';
 
@@ -10,7 +10,11 @@ export const GcParamsSchema = z.object({ cluster: z.string().optional(), dryRun:
 
 export interface GcResult {
   dryRun: boolean;
+  /** Repository objects: unreferenced ones and unfinished uploads. */
   removed: { cluster: string; key: string; size: number }[];
+  /** This host's temp dirs of jobs that were killed (dump staging and the like). */
+  tempDirs: { path: string; size: number }[];
+  /** Everything above, in bytes. */
   bytes: number;
 }
 
@@ -35,17 +39,19 @@ export async function runGc(env: AgentEnv, input: z.input<typeof GcParamsSchema>
       // We hold the cluster's lock, so no backup of it is writing: unfinished
       // uploads under its prefix are abandoned (2 s spares a verify result in flight).
       const repoCfg = config.repositories[c.repoName]!;
-      if (repoCfg.type === 'local' && typeof repoCfg.path === 'string' && !p.dryRun) {
-        for (const t of await removeStaleTemps(path.join(repoCfg.path, name), 2_000)) {
-          removed.push({ cluster: name, key: `${name}/${t}`, size: 0 });
-          job.log('info', `removed unfinished upload ${name}/${t}`);
+      if (repoCfg.type === 'local' && typeof repoCfg.path === 'string') {
+        for (const t of await removeStaleTemps(path.join(repoCfg.path, name), 2_000, { dryRun: p.dryRun })) {
+          removed.push({ cluster: name, key: `${name}/${t.rel}`, size: t.size });
+          job.log('info', `${p.dryRun ? 'would remove' : 'removed'} unfinished upload ${name}/${t.rel} (${t.size} bytes)`);
         }
       }
     } finally {
       lock.release();
     }
   }
-  return { dryRun: p.dryRun, removed, bytes: removed.reduce((n, r) => n + r.size, 0) };
+  const tempDirs = await staleJobTempDirs({ remove: !p.dryRun });
+  for (const t of tempDirs) job.log('info', `${p.dryRun ? 'would remove' : 'removed'} temp dir ${t.path} of a job that no longer runs (${t.size} bytes)`);
+  return { dryRun: p.dryRun, removed, tempDirs, bytes: [...removed, ...tempDirs].reduce((n, r) => n + r.size, 0) };
 }
 
 /** Drop the catalog cache and rebuild it from the repository. */

@@ -73,15 +73,18 @@ export function registerAdmin(program: Command, globals: () => GlobalOptions): v
     });
   repo
     .command('gc')
-    .description('remove objects that no manifest references (interrupted backups)')
+    .description('remove objects no manifest references (interrupted backups), unfinished uploads and killed jobs\' temp dirs')
     .option('-c, --cluster <name>', 'only this cluster')
     .option('--dry-run', 'list what would be removed')
     .action(async (o) => {
       const g = globals();
       const res = await withAgent(g, (c) => runJobWithUi<GcResult>(c, g, 'gc', { dryRun: !!o.dryRun, ...(o.cluster ? { cluster: o.cluster } : {}) }));
       if (g.json) return printJson({ ok: true, ...res });
-      for (const r of res.removed) process.stdout.write(`${res.dryRun ? 'would remove' : 'removed'} ${r.key} (${bytes(r.size)})\n`);
-      process.stdout.write(`${res.removed.length} object(s), ${bytes(res.bytes)}${res.dryRun ? ' would be removed (dry run)' : ' removed'}\n`);
+      const verb = res.dryRun ? 'would remove' : 'removed';
+      for (const r of res.removed) process.stdout.write(`${verb} ${r.key} (${bytes(r.size)})\n`);
+      for (const t of res.tempDirs) process.stdout.write(`${verb} temp dir ${t.path} of a killed job (${bytes(t.size)})\n`);
+      const dirs = res.tempDirs.length ? `, ${res.tempDirs.length} temp dir(s)` : '';
+      process.stdout.write(`${res.removed.length} object(s)${dirs}, ${bytes(res.bytes)}${res.dryRun ? ' would be removed (dry run)' : ' removed'}\n`);
     });
 
   const listJobs = async () => {

@@ -170,19 +170,30 @@ export async function* walkFiles(dir: string, rel = '', filter = ''): AsyncGener
 
 /**
  * Delete `.lifeboat-tmp-*` files (left by crashed uploads) last modified more
- * than `olderThanMs` ago anywhere under `root`. Symbolic links are not
- * followed. Returns the removed files' paths relative to `root`, `/`-separated.
+ * than `olderThanMs` ago anywhere under `root`, and the directories they leave
+ * empty (never `root` itself). Symbolic links are not followed. Returns each
+ * file's path relative to `root` (`/`-separated) and size; `dryRun` removes nothing.
  */
-export async function removeStaleTemps(root: string, olderThanMs: number): Promise<string[]> {
+export async function removeStaleTemps(root: string, olderThanMs: number, opts: { dryRun?: boolean } = {}): Promise<{ rel: string; size: number }[]> {
   const cutoff = Date.now() - olderThanMs;
-  const removed: string[] = [];
-  for await (const entry of walkFiles(path.resolve(root))) {
+  const top = path.resolve(root);
+  const removed: { rel: string; size: number }[] = [];
+  for await (const entry of walkFiles(top)) {
     if (!entry.name.startsWith(TMP_PREFIX)) continue;
     try {
       const st = await fsp.lstat(entry.path);
       if (st.mtimeMs > cutoff) continue;
-      await fsp.unlink(entry.path);
-      removed.push(entry.rel);
+      if (!opts.dryRun) {
+        await fsp.unlink(entry.path);
+        for (let d = path.dirname(entry.path); d !== top && d.startsWith(top + path.sep); d = path.dirname(d)) {
+          try {
+            await fsp.rmdir(d); // only when empty
+          } catch {
+            break;
+          }
+        }
+      }
+      removed.push({ rel: entry.rel, size: st.size });
     } catch (err) {
       if (!isMissing(err)) throw mapError(err, 'remove stale temp', entry.rel);
     }
