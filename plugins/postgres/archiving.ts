@@ -2,6 +2,7 @@ import { LifeboatError, type ArchivingFinding, type StepContext } from 'lifeboat
 import { defaultDatabase, type PostgresConfig } from './config.js';
 import { queryJson, runSql } from './psql.js';
 import { quoteLiteral } from './sql.js';
+import { incompleteRestores } from './restore.js';
 
 type Ctx = StepContext<PostgresConfig>;
 
@@ -73,6 +74,11 @@ export async function checkArchiving(ctx: Ctx, expected: { archiveCommand: strin
   add(f.failingNow
     ? { name: 'pg_stat_archiver', ok: false, level: 'error', detail: `archiving is failing: ${f.failed} failure(s), last on ${f.lastFailedWal}; see the server log for archive_command's message` }
     : { name: 'pg_stat_archiver', ok: true, level: 'ok', detail: `${f.archived} archived, ${f.failed} failed (none since the last success)` });
+  // not archiving, but the server's health: databases a killed or failed restore left behind
+  const partial = await incompleteRestores(c, defaultDatabase(c), ctx.signal);
+  add(partial.length
+    ? { name: 'incomplete restores', ok: false, level: 'warn', detail: partial.map((p) => `database ${p.datname} is ${p.comment.slice('lifeboat: '.length)}`).join('; ') + ' (restore again with --clean, or DROP DATABASE)' }
+    : { name: 'incomplete restores', ok: true, level: 'ok', detail: 'none' });
   return out;
 }
 

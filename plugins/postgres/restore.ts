@@ -31,17 +31,21 @@ export async function planRestore(ctx: Ctx, manifest: Manifest, opts: RestoreOpt
   const known = Object.keys(entry.rowCounts).length ? Object.keys(entry.rowCounts) : [];
   const tables = opts.tables.map((t) => (known.length ? matchTable(known, t, `backup ${manifest.id}`) : t));
   const target = opts.targetDatabase;
-  const state = await queryJson<{ exists: boolean; sessions: number }>(
+  const state = await queryJson<{ exists: boolean; sessions: number; comment: string | null }>(
     c,
     maintenanceDatabase(c, target),
     `SELECT json_build_object('exists', EXISTS (SELECT 1 FROM pg_database WHERE datname = ${quoteLiteral(target)}),
-       'sessions', (SELECT count(*) FROM pg_stat_activity WHERE datname = ${quoteLiteral(target)} AND pid <> pg_backend_pid()))`,
+       'sessions', (SELECT count(*) FROM pg_stat_activity WHERE datname = ${quoteLiteral(target)} AND pid <> pg_backend_pid()),
+       'comment', (SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = ${quoteLiteral(target)}))`,
     ctx.signal,
   );
+  const partial = state.comment?.startsWith(PARTIAL_MARK) ? state.comment : undefined;
   if (state.exists && !opts.clean) {
-    throw new LifeboatError('TARGET_EXISTS', `database ${target} already exists on cluster ${ctx.cluster.name}`, {
-      hint: 'add --clean to replace it (a safety backup is taken first), or choose another --to-database',
-    });
+    throw new LifeboatError(
+      'TARGET_EXISTS',
+      partial ? `database ${target} on cluster ${ctx.cluster.name} is ${partial.slice('lifeboat: '.length)}` : `database ${target} already exists on cluster ${ctx.cluster.name}`,
+      { hint: partial ? 'restore again with --clean to replace it, or drop it' : 'add --clean to replace it (a safety backup is taken first), or choose another --to-database' },
+    );
   }
   const actions: RestoreAction[] = [];
   if (state.exists) {
@@ -57,6 +61,7 @@ export async function planRestore(ctx: Ctx, manifest: Manifest, opts: RestoreOpt
   actions.push({ kind: 'restore', description: `restore ${what} from backup ${manifest.id} (${logical.format} format)` });
   actions.push({ kind: 'compare', description: 'compare row counts with the manifest' });
   const warnings: string[] = [];
+  if (partial) warnings.push(`database ${target} is ${partial.slice('lifeboat: '.length)}: it is replaced`);
   if (tables.length) warnings.push('--table restores the table and its data only (like pg_restore -t): indexes, constraints and triggers on it are not restored');
   if (logical.scope.kind === 'schema-only') warnings.push('this backup holds no data (schema-only)');
   return {
@@ -87,6 +92,10 @@ export async function applyRestore(ctx: Ctx, backup: BackupReader, plan: Restore
       await runSql(c, admin, `DROP DATABASE IF EXISTS ${target} WITH (FORCE)`, ctx.signal);
     } else if (a.kind === 'create-database') {
       await runSql(c, admin, `CREATE DATABASE ${target} TEMPLATE template0`, ctx.signal);
+      // marked until the restore has finished and its row counts match: a killed or failed
+      // restore leaves a database that says what it is (the next restore and lifeboat check say so)
+      const mark = `${PARTIAL_MARK} of backup ${plan.backupId}, started ${new Date().toISOString()}; it never finished: do not use it`;
+      await runSql(c, admin, `COMMENT ON DATABASE ${target} IS ${quoteLiteral(mark)}`, ctx.signal);
     }
   }
   const tables: TableRef[] = plan.tables.map((t) => ({ schema: t.slice(0, t.indexOf('.')), name: t.slice(t.indexOf('.') + 1) }));
@@ -112,5 +121,26 @@ export async function applyRestore(ctx: Ctx, backup: BackupReader, plan: Restore
     const extra = Object.keys(actual).filter((k) => !plan.tables.includes(k));
     checks.push({ name: 'only the selected tables', ok: extra.length === 0, detail: extra.length ? `also present: ${extra.join(', ')}` : `${plan.tables.length} table(s)` });
   }
+  const created = plan.actions.some((a) => a.kind === 'create-database');
+  if (created && checks.every((x) => x.ok)) await runSql(c, admin, `COMMENT ON DATABASE ${target} IS NULL`, ctx.signal);
+  else if (created) {
+    const mark = `${PARTIAL_MARK} of backup ${plan.backupId}, finished ${new Date().toISOString()} but it does not match the backup's row counts: do not use it`;
+    await runSql(c, admin, `COMMENT ON DATABASE ${target} IS ${quoteLiteral(mark)}`, ctx.signal);
+  }
   return { checks, compared: cmp.compared, mismatches: cmp.mismatches };
+}
+
+/** The start of the comment a database carries while a restore into it has not finished. */
+export const PARTIAL_MARK = 'lifeboat: incomplete restore';
+
+/** Databases marked as incomplete restores, with their mark (for lifeboat check). */
+export async function incompleteRestores(c: PostgresConfig, db: string, signal?: AbortSignal): Promise<{ datname: string; comment: string }[]> {
+  return queryJson<{ datname: string; comment: string }[]>(
+    c,
+    db,
+    `SELECT coalesce(json_agg(json_build_object('datname', datname, 'comment', d) ORDER BY datname), '[]')
+       FROM (SELECT datname, shobj_description(oid, 'pg_database') AS d FROM pg_database) x
+      WHERE d LIKE ${quoteLiteral(PARTIAL_MARK + '%')}`,
+    signal,
+  );
 }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { SAMPLE_DB, startCluster, tableFingerprints, type PgCluster } from '../harness/pg.js';
-import { BIN, lifeboat, workspace, type Workspace } from '../helpers/cli.js';
+import { BIN, lifeboat, slowToolBinDir, workspace, type Workspace } from '../helpers/cli.js';
 
 let pg: PgCluster;
 let ws: Workspace;
@@ -235,14 +235,7 @@ describe('interrupted backups', () => {
   test('a killed directory-format backup leaves its staging dump; repo gc removes it and counts its size (issue 10 item 15)', async () => {
     // pg_dump finishes writing the staging directory, then holds on: the runner is killed then
     // (a bindir of wrappers: directory format refuses a commandPrefix)
-    const bindir = path.join(ws.dir, 'slow-bin');
-    await mkdir(bindir, { recursive: true });
-    for (const tool of await readdir(pg.binDir)) {
-      const real = path.join(pg.binDir, tool);
-      const body = tool === 'pg_dump' ? `#!/bin/sh\nif [ "$1" = --version ]; then exec ${real} "$@"; fi\n${real} "$@"; rc=$?; sleep 15; exit $rc\n` : `#!/bin/sh\nexec ${real} "$@"\n`;
-      await writeFile(path.join(bindir, tool), body);
-      await chmod(path.join(bindir, tool), 0o755);
-    }
+    const bindir = await slowToolBinDir(path.join(ws.dir, 'slow-bin'), pg.binDir, 'pg_dump');
     const w = await workspace(pg, { connection: { bindir } });
     try {
       const job = await lifeboat(['--json', 'backup', '-c', 'pg', '-d', SAMPLE_DB, '--format', 'directory', '--detach'], { config: w.config });

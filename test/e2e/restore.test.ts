@@ -1,7 +1,9 @@
 import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { largeObjectFingerprint, SAMPLE_DB, startCluster, tableFingerprints, type PgCluster } from '../harness/pg.js';
-import { lifeboat, workspace, type Workspace } from '../helpers/cli.js';
+import { lifeboat, slowToolBinDir, workspace, type Workspace } from '../helpers/cli.js';
 
 let pg: PgCluster;
 let ws: Workspace;
@@ -112,6 +114,49 @@ describe('replacing a database', () => {
       await w.cleanup();
     }
   });
+});
+
+describe('a killed restore', () => {
+  test('leaves a database marked incomplete: the next restore and lifeboat check say so, --clean replaces it and the mark goes (issue 10 item 14)', async () => {
+    // pg_restore finishes, then holds on: the runner is killed before the row counts are compared
+    const bindir = await slowToolBinDir(path.join(ws.dir, 'slow-restore-bin'), pg.binDir, 'pg_restore');
+    const w = await workspace(pg, { connection: { bindir } });
+    try {
+      const b = await lifeboat(['--json', 'backup', '-c', 'pg', '-d', SAMPLE_DB], { config: w.config });
+      expect(b.code, b.stderr).toBe(0);
+      const id = b.json.backup.id;
+      const job = await lifeboat(['--json', 'restore', id, '--to-database', 'killed_restore', '--yes', '--detach'], { config: w.config });
+      expect(job.code, job.stderr).toBe(0);
+      let runner: number | undefined;
+      for (let i = 0; i < 100 && !runner; i++) {
+        await new Promise((r) => setTimeout(r, 200));
+        const ps = await execa('pgrep', ['-f', `${bindir}/pg_restore`], { reject: false });
+        if (ps.exitCode === 0) runner = (await lifeboat(['--json', 'jobs'], { config: w.config })).json.running[0]?.runner?.pid;
+      }
+      expect(runner, 'the restore job').toBeDefined();
+      process.kill(runner!, 'SIGKILL');
+      const comment = await pg.psql("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = 'killed_restore'");
+      expect(comment).toMatch(new RegExp(`^lifeboat: incomplete restore of backup ${id}, started \\S+; it never finished`));
+
+      const again = await run(['restore', fullId, '--to-database', 'killed_restore', '--yes']);
+      expect(again.code).toBe(2);
+      expect(again.stderr).toContain(`database killed_restore on cluster pg is incomplete restore of backup ${id}`);
+      const check = await run(['check', '-c', 'pg']);
+      const finding = check.json.findings.find((f: any) => f.name === 'incomplete restores');
+      expect(finding, JSON.stringify(check.json.findings)).toMatchObject({ ok: false, level: 'warn' });
+      expect(finding.detail).toContain(`database killed_restore is incomplete restore of backup ${id}`);
+
+      const replaced = await run(['restore', fullId, '--to-database', 'killed_restore', '--clean', '--yes']);
+      expect(replaced.code, replaced.stderr).toBe(0);
+      expect(replaced.json.restore.plan.warnings.join(' ')).toMatch(/database killed_restore is incomplete restore of backup .*: it is replaced/);
+      expect(await tableFingerprints(pg, 'killed_restore')).toEqual(original);
+      expect(await pg.psql("SELECT coalesce(shobj_description(oid, 'pg_database'), 'none') FROM pg_database WHERE datname = 'killed_restore'")).toBe('none');
+      const clean = await run(['check', '-c', 'pg']);
+      expect(clean.json.findings.find((f: any) => f.name === 'incomplete restores')).toMatchObject({ ok: true, detail: 'none' });
+    } finally {
+      await w.cleanup();
+    }
+  }, 120_000);
 });
 
 describe('backup scopes', () => {

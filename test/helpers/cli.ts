@@ -96,3 +96,19 @@ export async function giveToServer(ws: Workspace): Promise<void> {
   if (IS_ROOT) await execa('chown', ['-R', 'postgres:', ws.dir]);
   await (await import('node:fs/promises')).chmod(ws.dir, 0o755);
 }
+
+/**
+ * A bindir of wrappers around `binDir`'s tools in which `tool` does its work and
+ * then holds on for `seconds` (exit code kept): a job can be killed at a known
+ * point, after the tool finished. (Directory-format dumps refuse a commandPrefix.)
+ */
+export async function slowToolBinDir(dir: string, binDir: string, tool: string, seconds = 15): Promise<string> {
+  const fsp = await import('node:fs/promises');
+  await fsp.mkdir(dir, { recursive: true });
+  for (const name of await fsp.readdir(binDir)) {
+    const real = path.join(binDir, name);
+    const body = name === tool ? `#!/bin/sh\nif [ "$1" = --version ]; then exec ${real} "$@"; fi\n${real} "$@"; rc=$?; sleep ${seconds}; exit $rc\n` : `#!/bin/sh\nexec ${real} "$@"\n`;
+    await fsp.writeFile(path.join(dir, name), body, { mode: 0o755 });
+  }
+  return dir;
+}
