@@ -38,6 +38,19 @@ export interface StateData {
   catalog: Record<string, CatalogEntry>;
   /** Point-in-time recovery plans and how far each walk got. */
   plans: Record<string, PitrPlan>;
+  /**
+   * sha256 of each manifest.json this host wrote (or first read), by `cluster/id`:
+   * kept outside the repository, so a changed manifest is caught (units/integrity.ts).
+   * `repo reindex` leaves it alone.
+   */
+  manifestDigests?: Record<string, ManifestDigest>;
+}
+
+export interface ManifestDigest {
+  sha256: string;
+  at: string;
+  /** written: by this host's backup; first-seen: recorded when first verified here (trust on first use). */
+  how: 'written' | 'first-seen';
 }
 
 const MAX_JOBS = 500;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { LifeboatError, isNotFound } from './errors.js';
 import { backupDirKey, CLUSTER_NAME_RE, parseManifest, VerificationSchema, type Manifest, type Verification } from './manifest.js';
@@ -67,9 +68,16 @@ export class Repository {
     await this.storage.put(key, Readable.from([body]), opts);
   }
 
-  /** The commit point of a backup: written last, never overwritten. */
-  async writeManifest(m: Manifest): Promise<void> {
-    await this.writeJson(layout.manifest(m.cluster, m.id), m, { ifNoneMatch: true });
+  /** The commit point of a backup: written last, never overwritten. Returns the sha256 of the bytes stored. */
+  async writeManifest(m: Manifest): Promise<{ sha256: string }> {
+    const body = Buffer.from(JSON.stringify(m, null, 2) + '\n');
+    await this.storage.put(layout.manifest(m.cluster, m.id), Readable.from([body]), { ifNoneMatch: true });
+    return { sha256: createHash('sha256').update(body).digest('hex') };
+  }
+
+  /** The sha256 of a backup's manifest.json as stored now (its bytes, not a re-serialization). */
+  async manifestSha256(cluster: string, id: string): Promise<string> {
+    return createHash('sha256').update(Buffer.from(await this.readText(layout.manifest(cluster, id)))).digest('hex');
   }
 
   async readManifest(cluster: string, id: string): Promise<Manifest> {

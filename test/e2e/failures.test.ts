@@ -147,6 +147,57 @@ describe('clear one-line errors, non-zero exits, nothing lost', () => {
     expect(await readFile(mFile, 'utf8')).toContain('not-a-checksum');
   });
 
+  test('a manifest changed in ways that keep it valid (size, label, times, row counts) fails verify and is not restored from (issue 10 item 8)', async () => {
+    const edits: [string, (m: any) => void][] = [
+      ['object size', (m) => (m.objects[0].size += 1)],
+      ['label', (m) => (m.label = 'not what was written')],
+      ['finishedAt', (m) => (m.finishedAt = new Date(Date.parse(m.finishedAt) + 3600_000).toISOString())],
+      ['rawSize', (m) => (m.rawSize += 10)],
+      ['row count', (m) => { const db = m.logical.databases[0]; const t = Object.keys(db.rowCounts)[0]; db.rowCounts[t] += 1; }],
+    ];
+    for (const [what, edit] of edits) {
+      const id = (await backup(['--label', `digest-${what.replace(' ', '-')}`])).json.backup.id;
+      const file = path.join(ws.repo, 'pg', 'backup', id, 'manifest.json');
+      const clean = await lifeboat(['--json', 'verify', id], { config: ws.config });
+      expect(clean.code, `${what}: ${clean.stderr}`).toBe(0);
+      expect(clean.json.verification.checks[0]).toMatchObject({ name: 'manifest digest', ok: true });
+      expect(clean.json.verification.checks[0].detail).toMatch(/^unchanged since it was written on this host/);
+      const m = JSON.parse(await readFile(file, 'utf8'));
+      edit(m);
+      await writeFile(file, JSON.stringify(m, null, 2) + '\n');
+      const list = await lifeboat(['--json', 'list'], { config: ws.config });
+      expect(list.json.backups.map((x: any) => x.id), `${what}: still a valid manifest`).toContain(id);
+      for (const level of ['checksum', 'structure']) {
+        const v = await lifeboat(['verify', id, '--level', level], { config: ws.config });
+        expect(v.code, `${what} at ${level}: ${v.stdout}`).toBe(1);
+        expect(v.stderr, what).toMatch(/failed verification \(\w+\): manifest digest: manifest\.json changed since it was written on this host/);
+      }
+      const r = await lifeboat(['restore', id, '--to-database', 'never_from_changed', '--yes'], { config: ws.config });
+      expect(r.code, `${what}: ${r.stdout}`).toBe(1);
+      expect(r.stderr).toMatch(/manifest\.json changed since it was written on this host .*nothing was changed/);
+      expect(await pg.psql("SELECT count(*) FROM pg_database WHERE datname = 'never_from_changed'")).toBe('0');
+    }
+  });
+
+  test('a manifest this host did not write is recorded when first verified; a change after that is caught', async () => {
+    const id = (await backup(['--label', 'first-seen'])).json.backup.id;
+    // another host (or a reset state) has no digest: drop this one's
+    const stateFile = path.join(ws.state, 'state.json');
+    const st = JSON.parse(await readFile(stateFile, 'utf8'));
+    delete st.manifestDigests[`pg/${id}`];
+    await writeFile(stateFile, JSON.stringify(st));
+    const first = await lifeboat(['--json', 'verify', id], { config: ws.config });
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.json.verification.checks[0].detail).toMatch(/no digest of this manifest on this host .*recorded now/);
+    const file = path.join(ws.repo, 'pg', 'backup', id, 'manifest.json');
+    const m = JSON.parse(await readFile(file, 'utf8'));
+    m.label = 'changed later';
+    await writeFile(file, JSON.stringify(m, null, 2) + '\n');
+    const after = await lifeboat(['verify', id], { config: ws.config });
+    expect(after.code).toBe(1);
+    expect(after.stderr).toMatch(/manifest\.json changed since first verified on this host/);
+  });
+
   test('restoring onto an existing database without --clean is refused and changes nothing', async () => {
     const before = await tableFingerprints(pg, SAMPLE_DB);
     const r = await lifeboat(['restore', goodId, '--to-database', SAMPLE_DB, '--yes'], { config: ws.config });

@@ -9,6 +9,7 @@ import type { LogicalDetails, PhysicalDetails } from '../../core/manifest.js';
 import { LIFEBOAT_VERSION, type AgentEnv } from '../env.js';
 import { ObjectWriter, stepContext, type JobHandle } from '../context.js';
 import { summarize, type BackupSummary } from './catalog.js';
+import { recordManifestDigest } from './integrity.js';
 
 export const BackupParamsSchema = z
   .object({
@@ -102,7 +103,8 @@ export async function runBackup(env: AgentEnv, input: BackupParams, job: JobHand
       if (params.label) manifest.label = params.label;
       const checked = ManifestSchema.parse(manifest);
       job.signal.throwIfAborted();
-      await job.step('manifest', () => repo.writeManifest(checked));
+      const { sha256 } = await job.step('manifest', () => repo.writeManifest(checked));
+      await recordManifestDigest(env, checked, sha256);
       job.log('info', `backup ${id} complete: ${checked.objects.length} object(s), ${checked.rawSize} bytes raw, ${checked.storedSize} stored`);
       return { ...summarize(checked), objects: checked.objects.length, peakRssBytes: process.resourceUsage().maxRSS * 1024 };
     } catch (err) {

@@ -9,6 +9,7 @@ import { buildRecoverableWindow, checkWalContinuity, parseHistory, parseTargetTi
 import { parseLsn, walLayout } from '../../core/wal.js';
 import type { Storage } from '../../core/storage.js';
 import { callStep } from '../plugins.js';
+import { requireManifestUnchanged } from './integrity.js';
 import type { AgentEnv } from '../env.js';
 import { stepContext, type JobHandle } from '../context.js';
 import { checksumAll } from './verify.js';
@@ -293,6 +294,7 @@ export async function applyPitr(env: AgentEnv, input: z.input<typeof PitrApplyPa
   const base = await repo.readManifest(cluster.name, plan.backupId);
   const baseObject = base.objects.find((o) => o.name === 'base.tar');
   if (!baseObject) throw new LifeboatError('MANIFEST_INVALID', `backup ${base.id} has no base.tar`);
+  await requireManifestUnchanged(env, repo, base);
   const ctx = stepContext(cluster, env.host, job);
   const objectOf = (name: string) => {
     const o = base.objects.find((x) => x.name === name);

@@ -3,6 +3,7 @@ import { LifeboatError } from '../../core/errors.js';
 import type { RestorePlan, RestoreResult } from '../../core/plugin.js';
 import { lockForJob } from '../lock.js';
 import { callStep } from '../plugins.js';
+import { requireManifestUnchanged } from './integrity.js';
 import type { AgentEnv } from '../env.js';
 import { objectReader, stepContext, type JobHandle } from '../context.js';
 import { resolveBackup, summarize, type BackupSummary } from './catalog.js';
@@ -73,6 +74,7 @@ export async function runRestore(env: AgentEnv, input: RestoreParams, job: JobHa
   const cluster = await env.cluster(clusterName);
   const lock = lockForJob(await env.stateDir(), cluster.name, job);
   try {
+    await requireManifestUnchanged(env, repo, manifest);
     const bad = (await job.step('checksum', () => checksumAll(repo.storage, manifest, job))).find((c) => !c.ok);
     if (bad) {
       throw new LifeboatError('VERIFY_FAILED', `${bad.name.replace(/^checksum /, 'object ')} of backup ${manifest.id} does not match its manifest; nothing was restored`, {

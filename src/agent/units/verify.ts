@@ -5,6 +5,7 @@ import type { Storage } from '../../core/storage.js';
 import { checksumStored } from '../../core/pipeline.js';
 import type { Check } from '../../core/plugin.js';
 import { callStep } from '../plugins.js';
+import { checkManifestDigest } from './integrity.js';
 import type { AgentEnv } from '../env.js';
 import { objectReader, stepContext, type JobHandle } from '../context.js';
 import { resolveBackup } from './catalog.js';
@@ -46,6 +47,7 @@ export async function runVerify(env: AgentEnv, input: VerifyParams, job: JobHand
   const checks: Check[] = [];
   let error: LifeboatError | undefined;
   try {
+    checks.push(await checkManifestDigest(env, repo, manifest, { firstUse: true }));
     checks.push(...(await job.step('checksum', () => checksumAll(repo.storage, manifest, job))));
     const reader = objectReader(repo.storage, manifest, job.signal);
     const ctx = stepContext(cluster, env.host, job);
