@@ -65,6 +65,15 @@ test('a physical backup whose tar lost a file fails structure verification', asy
   m.objects[0].size = buf.length;
   m.storedSize = buf.length;
   await writeFile(path.join(ws.repo, 'pg', 'backup', id, 'manifest.json'), JSON.stringify(m));
+  // this host recorded the manifest it wrote: the rewrite is caught by its digest first
+  const changed = await lifeboat(['verify', id], { config: ws.config });
+  expect(changed.code).toBe(1);
+  expect(changed.stderr).toMatch(/manifest digest: manifest\.json changed/);
+  // as if the backup had been taken (badly) by another host: only the structure check can tell
+  const stateFile = path.join(ws.state, 'state.json');
+  const st = JSON.parse(await readFile(stateFile, 'utf8'));
+  delete st.manifestDigests[`pg/${id}`];
+  await writeFile(stateFile, JSON.stringify(st));
   const v = await lifeboat(['verify', id, '--level', 'structure'], { config: ws.config });
   expect(v.code).toBe(1);
   expect(v.stderr).toMatch(/missing: backup_manifest/);
