@@ -153,7 +153,7 @@ describe('clear one-line errors, non-zero exits, nothing lost', () => {
       ['label', (m) => (m.label = 'not what was written')],
       ['finishedAt', (m) => (m.finishedAt = new Date(Date.parse(m.finishedAt) + 3600_000).toISOString())],
       ['rawSize', (m) => (m.rawSize += 10)],
-      ['row count', (m) => { const db = m.logical.databases[0]; const t = Object.keys(db.rowCounts)[0]; db.rowCounts[t] += 1; }],
+      ['row count', (m) => { const db = m.logical.databases[0]; const t = Object.keys(db.rowCounts)[0]!; db.rowCounts[t] += 1; }],
     ];
     for (const [what, edit] of edits) {
       const id = (await backup(['--label', `digest-${what.replace(' ', '-')}`])).json.backup.id;
