@@ -1,9 +1,9 @@
-import { existsSync } from 'node:fs';
-import { appendFile, mkdir, readdir, readFile, readlink, realpath, rename, rm, writeFile } from 'node:fs/promises';
+import { constants, existsSync } from 'node:fs';
+import { access, appendFile, chmod, mkdir, readdir, readFile, readlink, realpath, rename, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { LifeboatError, parseHistory, pidAlive, toLifeboatError, parseLsn, runTool, segmentName, unsafeLocation, type PitrIo, type PitrPlan, type PitrStepState, type StepContext } from 'lifeboat/plugin';
+import { LifeboatError, osUserName, parseHistory, pidAlive, toLifeboatError, parseLsn, runTool, segmentName, unsafeLocation, type PitrIo, type PitrPlan, type PitrStepState, type StepContext } from 'lifeboat/plugin';
 import { connArgs, defaultDatabase, toolOpts, type PostgresConfig } from './config.js';
 import { runSql } from './psql.js';
 import { tablespaceObject, tablespaceOid } from './physical.js';
@@ -62,9 +62,31 @@ function portFree(port: number, host = '127.0.0.1'): Promise<boolean> {
   });
 }
 
-/** SQL against the recovered server (same host and user, the plan's port). */
-async function sqlOnPort(ctx: Ctx, port: number, sql: string, db = 'postgres'): Promise<string> {
-  const c = { ...ctx.cluster.config, port };
+/**
+ * Where a side-by-side copy listens, and how the follow and verify steps reach
+ * it. Its postgresql.conf (copied from the base backup, or absent where the
+ * configuration lives outside the data directory, as on Debian) cannot be
+ * trusted to say, so the plan sets it: a connection through a socket directory
+ * (or libpq's default) gets a socket in a directory of the copy's own (its data
+ * directory when the socket path fits); a TCP host gets that host plus localhost.
+ * In place, the server's own settings stand and the config's connection is used.
+ */
+export function copyEndpoint(plan: Pick<PitrPlan, 'mode' | 'dataDir' | 'port'>, c: PostgresConfig): { host: string | undefined; settings: Record<string, string> } {
+  if (plan.mode === 'in-place') return { host: c.host, settings: {} };
+  // a Unix socket path has at most 107 bytes
+  const own = `${plan.dataDir}/.s.PGSQL.${plan.port}`.length <= 100 ? plan.dataDir : undefined;
+  if (!c.host || c.host.startsWith('/')) {
+    const dir = own ?? c.host ?? '/tmp';
+    return { host: dir, settings: { unix_socket_directories: dir, listen_addresses: 'localhost' } };
+  }
+  const local = ['localhost', '127.0.0.1', '::1'].includes(c.host);
+  return { host: c.host, settings: { unix_socket_directories: own ?? '', listen_addresses: local ? 'localhost' : `localhost, ${c.host}` } };
+}
+
+/** SQL against the recovered server (the plan's port, where {@link copyEndpoint} says it listens). */
+async function sqlOnPort(ctx: Ctx, plan: PitrPlan, sql: string, db = 'postgres'): Promise<string> {
+  const host = copyEndpoint(plan, ctx.cluster.config).host;
+  const c: PostgresConfig = { ...ctx.cluster.config, port: plan.port, ...(host ? { host } : {}) };
   return runTool('psql', ['-X', '-A', '-t', '-q', '-w', ...connArgs(c), '-d', db, '-c', sql], toolOpts(c, ctx.signal));
 }
 
@@ -83,7 +105,7 @@ async function checkOwnServer(ctx: Ctx, plan: PitrPlan): Promise<void> {
   const alive = pidAlive(pid);
   let answering = '';
   try {
-    answering = (await sqlOnPort(ctx, plan.port, 'SHOW data_directory')).trim();
+    answering = (await sqlOnPort(ctx, plan, 'SHOW data_directory')).trim();
   } catch {
     // a role that may not read data_directory: postmaster.pid alone decides
   }
@@ -105,7 +127,7 @@ async function checkOwnServer(ctx: Ctx, plan: PitrPlan): Promise<void> {
 
 const MARK = '# --- lifeboat recovery settings';
 
-export function recoverySettings(plan: PitrPlan): Record<string, string> {
+export function recoverySettings(plan: PitrPlan, config: PostgresConfig = {}): Record<string, string> {
   const s: Record<string, string> = { restore_command: plan.restoreCommand, recovery_target_timeline: 'latest' };
   const t = plan.target;
   if (t.kind === 'time') s.recovery_target_time = t.time;
@@ -117,7 +139,25 @@ export function recoverySettings(plan: PitrPlan): Record<string, string> {
   if (t.kind !== 'latest') s.recovery_target_action = plan.action;
   s.port = String(plan.port);
   if (plan.mode === 'side-by-side') s.archive_mode = 'off'; // a copy must not archive into the original's repository
+  Object.assign(s, copyEndpoint(plan, config).settings);
   return s;
+}
+
+/**
+ * This OS user can make `dir` (or write into it, when it exists): the restore
+ * step would otherwise fail with a raw EACCES after the plan said go.
+ */
+async function checkWritable(dir: string): Promise<void> {
+  let probe = dir;
+  while (!existsSync(probe) && path.dirname(probe) !== probe) probe = path.dirname(probe);
+  try {
+    await access(probe, constants.W_OK | constants.X_OK);
+  } catch {
+    const user = osUserName();
+    throw new LifeboatError('FILE_ACCESS', probe === dir ? `${dir} is not writable by ${user}` : `${dir} cannot be created: ${probe} is not writable by ${user}`, {
+      hint: `choose a --to-datadir ${user} can write, or create it for ${user} (install -d -m 700 -o ${user} ${dir})`,
+    });
+  }
 }
 
 /** Carry out one step; returns a one-line result. */
@@ -307,6 +347,8 @@ export async function runPitrStep(ctx: Ctx, plan: PitrPlan, name: string, io: Pi
       if ((io.manifest.physical?.tablespaces.length ?? 0) > 0 && !existsSync(marker) && existsSync(tsRoot) && (await readdir(tsRoot)).length > 0) {
         throw new LifeboatError('TARGET_EXISTS', `${tsRoot} (for the tablespaces) is not empty`, { hint: 'choose another --to-datadir' });
       }
+      await checkWritable(dir);
+      if ((io.manifest.physical?.tablespaces.length ?? 0) > 0) await checkWritable(`${dir}-tablespaces`);
       if (!(await portFree(plan.port)) && !existsSync(path.join(dir, 'postmaster.pid'))) {
         throw new LifeboatError('USAGE', `port ${plan.port} is in use`, { hint: 'choose another --port' });
       }
@@ -324,6 +366,7 @@ export async function runPitrStep(ctx: Ctx, plan: PitrPlan, name: string, io: Pi
       }
       const existed = existsSync(dir);
       await mkdir(dir, { recursive: true, mode: 0o700 });
+      await chmod(dir, 0o700); // an existing empty directory keeps its mode otherwise, and PostgreSQL refuses to start on 0755
       await writeFile(marker, `${plan.backupId}\n`);
       try {
         await io.pipeTo('base.tar', 'tar', ['-x', '-C', dir]);
@@ -339,7 +382,7 @@ export async function runPitrStep(ctx: Ctx, plan: PitrPlan, name: string, io: Pi
       const conf = path.join(dir, 'postgresql.auto.conf');
       const old = existsSync(conf) ? await readFile(conf, 'utf8') : '';
       const kept = old.includes(MARK) ? old.slice(0, old.indexOf(MARK)) : old;
-      const lines = Object.entries(recoverySettings(plan)).map(([k, v]) => `${k} = ${quoteLiteral(v)}`);
+      const lines = Object.entries(recoverySettings(plan, ctx.cluster.config)).map(([k, v]) => `${k} = ${quoteLiteral(v)}`);
       await writeFile(conf, `${kept}${kept.endsWith('\n') || !kept ? '' : '\n'}${MARK} (plan ${plan.id})\n${lines.join('\n')}\n`);
       await writeFile(path.join(dir, 'recovery.signal'), '');
       if (process.getuid?.() === 0) await runTool('chown', [`${ctx.cluster.config.serverUser ?? 'postgres'}:`, conf, path.join(dir, 'recovery.signal')]);
@@ -358,17 +401,17 @@ export async function runPitrStep(ctx: Ctx, plan: PitrPlan, name: string, io: Pi
         return 'server shut down at the target';
       }
       await checkOwnServer(ctx, plan);
-      const dbs = (await sqlOnPort(ctx, plan.port, 'SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY 1')).split('\n').filter(Boolean);
-      const state = await sqlOnPort(ctx, plan.port, "SELECT CASE WHEN pg_is_in_recovery() THEN 'in recovery (paused)' ELSE 'promoted, read-write' END");
+      const dbs = (await sqlOnPort(ctx, plan, 'SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY 1')).split('\n').filter(Boolean);
+      const state = await sqlOnPort(ctx, plan, "SELECT CASE WHEN pg_is_in_recovery() THEN 'in recovery (paused)' ELSE 'promoted, read-write' END");
       const counts: string[] = [];
       for (const db of dbs) {
-        const [tables, rows] = (await sqlOnPort(ctx, plan.port, ROW_COUNTS, db)).trim().split('|');
+        const [tables, rows] = (await sqlOnPort(ctx, plan, ROW_COUNTS, db)).trim().split('|');
         counts.push(`${db} ${tables} tables/${rows} rows`);
         ctx.log('info', `verify: ${db}: ${tables} tables, ${rows} rows (exact counts)`);
       }
       let query = '';
       if (plan.verifyQuery) {
-        const out = (await sqlOnPort(ctx, plan.port, plan.verifyQuery, defaultDatabase(ctx.cluster.config))).trim().split('\n');
+        const out = (await sqlOnPort(ctx, plan, plan.verifyQuery, defaultDatabase(ctx.cluster.config))).trim().split('\n');
         for (const l of out.slice(0, 20)) ctx.log('info', `verify query: ${l}`);
         query = `; verify query returned ${out.filter(Boolean).length} row(s): ${out.slice(0, 3).join(' / ').slice(0, 200)}`;
       }
@@ -385,8 +428,13 @@ const ROW_COUNTS = `SELECT count(*) || '|' || coalesce(sum((xpath('/row/c/text()
 
 async function recoveryLogTail(dir: string): Promise<string> {
   try {
-    const log = await readFile(path.join(dir, 'lifeboat-recovery.log'), 'utf8');
-    return log.trim().split('\n').filter((l) => /FATAL|PANIC|ERROR/.test(l)).slice(-3).join(' | ');
+    const lines = (await readFile(path.join(dir, 'lifeboat-recovery.log'), 'utf8')).trim().split('\n');
+    // the last FATAL or PANIC with the lines that say why (PostgreSQL logs the cause just before:
+    // `invalid value for parameter ...`, `could not restore file ...`)
+    let fatal = lines.length - 1;
+    while (fatal >= 0 && !/FATAL|PANIC/.test(lines[fatal]!)) fatal--;
+    if (fatal >= 0) return lines.slice(Math.max(0, fatal - 2), fatal + 1).filter((l) => /LOG|DETAIL|HINT|FATAL|PANIC|ERROR|lifeboat/.test(l)).map((l) => l.trim()).join(' | ');
+    return lines.filter((l) => /ERROR/.test(l)).slice(-3).join(' | ');
   } catch {
     return '';
   }
@@ -407,6 +455,11 @@ async function replayedTimeline(plan: PitrPlan): Promise<number> {
   }
 }
 
+/** The segment number of a segment file name (log × segments per log + seg). */
+function segNo(name: string, segSize: bigint): bigint {
+  return BigInt(`0x${name.slice(8, 16)}`) * (0x100000000n / segSize) + BigInt(`0x${name.slice(16, 24)}`);
+}
+
 /**
  * Recovery to latest ends where restore_command first has no segment to give.
  * PostgreSQL takes that for the end of the archive and promotes, so a segment
@@ -417,9 +470,8 @@ async function replayedTimeline(plan: PitrPlan): Promise<number> {
  */
 async function checkReachedPlannedEnd(plan: PitrPlan, io: PitrIo, lsn: string): Promise<void> {
   const segSize = BigInt(io.manifest.physical?.walSegmentSize ?? 16 * 1024 * 1024);
-  const perId = 0x100000000n / segSize;
   const to = plan.wal.to;
-  const plannedEnd = BigInt(`0x${to.slice(8, 16)}`) * perId + BigInt(`0x${to.slice(16, 24)}`);
+  const plannedEnd = segNo(to, segSize);
   let reached: bigint;
   try {
     reached = parseLsn(lsn);
@@ -443,11 +495,24 @@ async function checkReachedPlannedEnd(plan: PitrPlan, io: PitrIo, lsn: string): 
   );
 }
 
+/** How long a running server may refuse connections for a reason other than "starting up". */
+const UNREACHABLE_MS = 15_000;
+/** How often the follow step says how far recovery got. */
+const REPORT_MS = 10_000;
+
 /** Poll the recovering server until it reaches the target (or stops). */
 async function followRecovery(ctx: Ctx, plan: PitrPlan, control: Controller, io: PitrIo): Promise<string> {
   const deadline = Date.now() + 30 * 60_000;
   let last = '';
   let downSince: number | undefined;
+  let unreachableSince: number | undefined;
+  let lastReport = Date.now();
+  // progress in WAL bytes from the backup's start; to latest, the plan's end of WAL is the total
+  const ph = io.manifest.physical;
+  const startLsn = ph ? parseLsn(ph.startLsn) : 0n;
+  const seg = BigInt(ph?.walSegmentSize ?? 16 * 1024 * 1024);
+  const endLsn = (segNo(plan.wal.to, seg) + 1n) * seg;
+  const totalBytes = plan.target.kind === 'latest' && endLsn > startLsn ? Number(endLsn - startLsn) : undefined;
   while (Date.now() < deadline) {
     ctx.signal.throwIfAborted();
     const running = await control.running();
@@ -472,17 +537,36 @@ async function followRecovery(ctx: Ctx, plan: PitrPlan, control: Controller, io:
     try {
       row = await sqlOnPort(
         ctx,
-        plan.port,
+        plan,
         "SELECT pg_is_in_recovery() || '|' || coalesce(pg_last_wal_replay_lsn()::text, '') || '|' || coalesce(pg_last_xact_replay_timestamp()::text, '') || '|' || CASE WHEN pg_is_in_recovery() THEN pg_get_wal_replay_pause_state() ELSE '' END",
       );
-    } catch {
-      await new Promise((r) => setTimeout(r, 300)); // not yet consistent: no connections yet
+    } catch (err) {
+      // "starting up" / "not yet accepting connections": replaying WAL before consistency, can take long.
+      // Anything else (no socket, refused, authentication) will not go away by waiting: say so soon.
+      const why = ((err as Error).message.split('\n').find((l) => /error|FATAL|could not/i.test(l)) ?? (err as Error).message).replace(/^psql: (error: )?/, '').trim();
+      if (/starting up|not yet accepting connections|recovery mode/.test(why)) unreachableSince = undefined;
+      else if (Date.now() - (unreachableSince ??= Date.now()) > UNREACHABLE_MS) {
+        const tail = await recoveryLogTail(plan.dataDir);
+        throw new LifeboatError('RESTORE_FAILED', `the recovering server runs but cannot be reached on port ${plan.port} for ${UNREACHABLE_MS / 1000} s: ${why}${tail ? `; its log: ${tail}` : ''}`, {
+          hint: `see ${control.logHint}; check where it listens (listen_addresses, unix_socket_directories in ${plan.dataDir}/postgresql.auto.conf) and pg_hba.conf`,
+        });
+      }
+      if (Date.now() - lastReport > REPORT_MS) {
+        lastReport = Date.now();
+        ctx.log('info', `waiting for the server to accept connections: ${why}`);
+      }
+      await new Promise((r) => setTimeout(r, 300));
       continue;
     }
+    unreachableSince = undefined;
     await checkOwnServer(ctx, plan);
     const [inRecovery, lsn, ts, pause] = row.trim().split('|');
     last = `replayed up to ${lsn || '?'}${ts ? ` (last commit ${ts})` : ''}`;
-    ctx.log('debug', last);
+    if (lsn && /^[0-9A-F]+\/[0-9A-F]+$/i.test(lsn)) ctx.progress({ phase: 'recovering', bytes: Math.max(0, Number(parseLsn(lsn) - startLsn)), ...(totalBytes ? { totalBytes } : {}) });
+    if (Date.now() - lastReport > REPORT_MS) {
+      lastReport = Date.now();
+      ctx.log('info', `recovering: ${last}`);
+    } else ctx.log('debug', last);
     if (inRecovery === 'false') {
       if (plan.target.kind === 'latest') await checkReachedPlannedEnd(plan, io, lsn ?? '');
       return `recovery finished and the server was promoted; ${last}`;

@@ -1,10 +1,10 @@
-import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { freePort, type PgCluster } from '../harness/pg.js';
 import { startArchivingCluster, psqlAt, stopDataDir, switchAndWaitArchived } from '../helpers/archiving.js';
-import { lifeboatAsServer, serverCanRunLifeboat, type Workspace } from '../helpers/cli.js';
+import { giveToServer, lifeboatAsServer, serverCanRunLifeboat, type Workspace } from '../helpers/cli.js';
 
 // Everything runs as the server's OS user: PostgreSQL runs lifeboat as its
 // archive_command and restore_command, so config and repository are its own.
@@ -180,6 +180,83 @@ describe.skipIf(!canRun)('point-in-time recovery, side by side', () => {
       expect(shown.json.plan.steps.find((s: any) => s.name === 'follow').status).toBe('failed');
     } finally {
       await writeFile(victim, bytes);
+    }
+  });
+
+  test('a copy whose postgresql.conf says nothing about where it listens (Debian keeps it in /etc) is still reached through the config\'s socket directory (issue 11 item 1)', async () => {
+    // the config connects through the original's socket directory, not TCP
+    const cfg = JSON.parse(await readFile(ws.config, 'utf8'));
+    cfg.clusters.pg.connection.host = pg.socketDir;
+    const sockConfig = path.join(ws.dir, 'socket-config.json');
+    await writeFile(sockConfig, JSON.stringify(cfg));
+    await giveToServer(ws);
+    const lbs = (args: string[]) => lifeboatAsServer(sockConfig, args);
+    const port = await freePort();
+    const dir = path.join(ws.dir, 'no-listen-conf');
+    restored.push(dir);
+    const plan = await lbs(['--json', 'pitr', 'plan', '-c', 'pg', '--latest', '--to-datadir', dir, '--port', String(port)]);
+    expect(plan.code, plan.stderr).toBe(0);
+    const first = await lbs(['pitr', 'apply', plan.json.plan.id, '--yes', '--through', '2']);
+    expect(first.code, first.stderr).toBe(0);
+    // as if the configuration lived outside the data directory: the copy would listen on the compiled-in defaults
+    const conf = path.join(dir, 'postgresql.conf');
+    await writeFile(conf, (await readFile(conf, 'utf8')).replace(/^(listen_addresses|unix_socket_directories)\s*=.*$/gm, ''));
+    const started = Date.now();
+    const rest = await lbs(['--json', 'pitr', 'apply', plan.json.plan.id, '--yes']);
+    expect(rest.code, rest.stderr).toBe(0);
+    expect(Date.now() - started).toBeLessThan(60_000);
+    expect(await psqlAt(port, "SELECT string_agg(name, ',' ORDER BY name) FROM markers")).toBe('t1,t2,t3');
+    const auto = await readFile(path.join(dir, 'postgresql.auto.conf'), 'utf8');
+    expect(auto).toContain(`unix_socket_directories = '${dir}'`);
+    expect(auto).toContain("listen_addresses = 'localhost'");
+  });
+
+  test('into an existing empty 0755 directory: the restore makes it 0700 and the copy starts (issue 11 item 2)', async () => {
+    const dir = path.join(ws.dir, 'made-0755');
+    await mkdir(dir, { mode: 0o755 });
+    await chmod(dir, 0o755);
+    await giveToServer(ws);
+    restored.push(dir);
+    const port = await freePort();
+    const plan = await lb(['--json', 'pitr', 'plan', '-c', 'pg', '--latest', '--to-datadir', dir, '--port', String(port)]);
+    const apply = await lb(['pitr', 'apply', plan.json.plan.id, '--yes']);
+    expect(apply.code, apply.stderr).toBe(0);
+    expect((await stat(dir)).mode & 0o777).toBe(0o700);
+    expect(await psqlAt(port, "SELECT string_agg(name, ',' ORDER BY name) FROM markers")).toBe('t1,t2,t3');
+  });
+
+  test('a target whose parent this user cannot write is refused by check-target, before anything is restored (issue 11 item 2)', async () => {
+    const parent = path.join(ws.dir, 'not-writable');
+    await mkdir(parent, { mode: 0o555 });
+    await chmod(parent, 0o555);
+    if (process.getuid?.() === 0) await execa('chown', ['root:', parent]); // the server user (who runs lifeboat here) may not write it
+    const dir = path.join(parent, 'copy');
+    const plan = await lb(['--json', 'pitr', 'plan', '-c', 'pg', '--latest', '--to-datadir', dir, '--port', String(await freePort())]);
+    const apply = await lb(['pitr', 'apply', plan.json.plan.id, '--yes']);
+    expect(apply.code, apply.stdout).toBe(1);
+    expect(apply.stderr).toMatch(new RegExp(`${dir} cannot be created: ${parent} is not writable by \\S+`));
+    expect(apply.stdout + apply.stderr).toMatch(/step 1\/\d+ check-target/);
+    expect(apply.stdout + apply.stderr).not.toMatch(/step 2\/\d+ restore-base/);
+  });
+
+  test('a copy that cannot start fails within a minute with its own error; one that refuses connections, with why (issue 11 item 1)', async () => {
+    const cases: [string, (dir: string) => Promise<void>, RegExp][] = [
+      ['bad setting', async (dir) => appendFile(path.join(dir, 'postgresql.auto.conf'), "shared_buffers = 'lots'\n"), /the recovering server stopped .*shared_buffers/],
+      ['pg_hba rejects', async (dir) => writeFile(path.join(dir, 'pg_hba.conf'), 'local all all reject\nhost all all 0.0.0.0/0 reject\nhost all all ::/0 reject\n'), /runs but cannot be reached on port \d+ for 15 s: .*pg_hba\.conf rejects connection/],
+    ];
+    for (const [what, spoil, message] of cases) {
+      const port = await freePort();
+      const dir = path.join(ws.dir, `spoiled-${what.replace(/ /g, '-')}`);
+      restored.push(dir);
+      const plan = await lb(['--json', 'pitr', 'plan', '-c', 'pg', '--latest', '--to-datadir', dir, '--port', String(port)]);
+      const first = await lb(['pitr', 'apply', plan.json.plan.id, '--yes', '--through', '3']);
+      expect(first.code, first.stderr).toBe(0);
+      await spoil(dir);
+      const started = Date.now();
+      const rest = await lb(['pitr', 'apply', plan.json.plan.id, '--yes']);
+      expect(rest.code, `${what}: ${rest.stdout}`).toBe(1);
+      expect(rest.stderr, `${what}: ${rest.stderr}`).toMatch(message);
+      expect(Date.now() - started, what).toBeLessThan(60_000);
     }
   });
 
