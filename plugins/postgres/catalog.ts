@@ -46,7 +46,8 @@ export function tablesSql(filter: { schemas?: string[]; tables?: TableRef[] } = 
   if (filter.tables?.length) {
     where += ` AND (${filter.tables.map((t) => `(n.nspname = ${quoteLiteral(t.schema)} AND c.relname = ${quoteLiteral(t.name)})`).join(' OR ')})`;
   }
-  return `SELECT coalesce(json_agg(json_build_array(n.nspname, c.relname, pg_catalog.pg_table_size(c.oid)) ORDER BY n.nspname, c.relname), '[]') ${USER_TABLES}${where}`;
+  // [schema, name, size, readable by the connecting role]
+  return `SELECT coalesce(json_agg(json_build_array(n.nspname, c.relname, pg_catalog.pg_table_size(c.oid), pg_catalog.has_table_privilege(c.oid, 'SELECT')) ORDER BY n.nspname, c.relname), '[]') ${USER_TABLES}${where}`;
 }
 
 /** SQL counting rows of the given tables, as one JSON object `{"schema.table": n}`. */

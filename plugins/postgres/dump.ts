@@ -16,7 +16,7 @@ import { probe, resolveTables, tablesSql, countSql, type TableRef } from './cata
 import { connArgs, toolOpts, type PostgresConfig } from './config.js';
 import { objectName } from './names.js';
 import { PsqlSession, classify } from './psql.js';
-import { exactPattern } from './sql.js';
+import { exactPattern, tableKey } from './sql.js';
 
 type Ctx = StepContext<PostgresConfig>;
 type DatabaseEntry = LogicalDetails['databases'][number];
@@ -73,8 +73,17 @@ async function dumpDatabase(ctx: Ctx, out: BackupWriter, db: string, opts: Logic
     }
     const live = snapshot ? session : new PsqlSession(c, db, ctx.signal);
     try {
-      const listed = JSON.parse(await live.query(tablesSql(filter))) as [string, string, number][];
+      const listed = JSON.parse(await live.query(tablesSql(filter))) as [string, string, number, boolean][];
       const tables = listed.map(([schema, name]) => ({ schema, name }));
+      // pg_dump would fail on them anyway; said now, the cause is named (otherwise the count in the
+      // exporting transaction fails first and pg_dump only says "invalid snapshot identifier")
+      const unreadable = listed.filter((t) => t[3] === false).map(([schema, name]) => tableKey(schema, name));
+      if (unreadable.length) {
+        const role = c.user ?? process.env.PGUSER ?? 'the connecting role';
+        throw new LifeboatError('COMMAND_FAILED', `permission denied for table ${unreadable.slice(0, 5).join(', ')}${unreadable.length > 5 ? ` and ${unreadable.length - 5} more` : ''} in ${db}: ${role} may not read ${unreadable.length === 1 ? 'it' : 'them'}; nothing was backed up`, {
+          hint: `GRANT SELECT ON ... TO ${role}, or GRANT pg_read_all_data TO ${role} (PostgreSQL 14+); or back up selected tables with --table`,
+        });
+      }
       if (scope.kind === 'schemas' && tables.length === 0) {
         throw new LifeboatError('USAGE', `no tables in schema(s) ${filter.schemas!.join(', ')} of ${db}`);
       }
@@ -98,7 +107,15 @@ async function dumpDatabase(ctx: Ctx, out: BackupWriter, db: string, opts: Logic
       })();
       counting.catch(() => undefined);
 
-      const objects = await dumpObjects(ctx, out, db, opts, args, expectedBytes);
+      let objects: string[];
+      try {
+        objects = await dumpObjects(ctx, out, db, opts, args, expectedBytes);
+      } catch (err) {
+        // a failed count aborts the exporting transaction and pg_dump then reports only
+        // "invalid snapshot identifier": the count's own error is the cause
+        const countErr = await Promise.race([counting.then(() => undefined, (e: unknown) => e), new Promise((r) => setTimeout(r, 5000, undefined))]);
+        throw countErr ?? err;
+      }
       const { rows, blobs } = await counting;
       const entry: DatabaseEntry = { name: db, objects, rowCounts: rows, tableCount: tables.length, countsInSnapshot: !!snapshot };
       if (blobs !== undefined) entry.largeObjects = blobs;

@@ -198,6 +198,33 @@ describe('clear one-line errors, non-zero exits, nothing lost', () => {
     expect(after.stderr).toMatch(/manifest\.json changed since first verified on this host/);
   });
 
+  test('a backup role that cannot read one table: the error names the table, not "invalid snapshot identifier" (issue 11 item 6)', async () => {
+    await pg.psql('CREATE TABLE IF NOT EXISTS public.secret_payroll (x int)', SAMPLE_DB);
+    await pg.psql("DO $$ BEGIN CREATE ROLE reader_no_secret LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$");
+    await pg.psql(
+      `DO $$ DECLARE s text; BEGIN
+         FOR s IN SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema' LOOP
+           EXECUTE format('GRANT USAGE ON SCHEMA %I TO reader_no_secret', s);
+           EXECUTE format('GRANT SELECT ON ALL TABLES IN SCHEMA %I TO reader_no_secret', s);
+           EXECUTE format('GRANT SELECT ON ALL SEQUENCES IN SCHEMA %I TO reader_no_secret', s);
+         END LOOP; END $$;
+       GRANT SELECT ON pg_largeobject_metadata TO reader_no_secret;
+       REVOKE SELECT ON public.secret_payroll FROM reader_no_secret`,
+      SAMPLE_DB,
+    );
+    const w = await workspace(pg, { connection: { user: 'reader_no_secret', database: SAMPLE_DB } });
+    try {
+      const r = await lifeboat(['backup', '-c', 'pg'], { config: w.config });
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(/permission denied for table public\.secret_payroll in sample: reader_no_secret may not read it; nothing was backed up/);
+      expect(r.stderr).not.toMatch(/invalid snapshot/);
+      expect((await lifeboat(['--json', 'list'], { config: w.config })).json.backups).toEqual([]);
+    } finally {
+      await w.cleanup();
+      await pg.psql('DROP TABLE public.secret_payroll', SAMPLE_DB);
+    }
+  });
+
   test('restoring onto an existing database without --clean is refused and changes nothing', async () => {
     const before = await tableFingerprints(pg, SAMPLE_DB);
     const r = await lifeboat(['restore', goodId, '--to-database', SAMPLE_DB, '--yes'], { config: ws.config });
