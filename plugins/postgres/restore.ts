@@ -11,6 +11,7 @@ import {
 import { countRows, listTables, matchTable, type TableRef } from './catalog.js';
 import { maintenanceDatabase, type PostgresConfig } from './config.js';
 import { databaseEntry } from './archive.js';
+import { createDatabaseLike, readDatabaseProps } from './dbprops.js';
 import { queryJson, runSql } from './psql.js';
 import { quoteIdent, quoteLiteral } from './sql.js';
 import { compareCounts, loadInto } from './verify.js';
@@ -52,7 +53,10 @@ export async function planRestore(ctx: Ctx, manifest: Manifest, opts: RestoreOpt
     if (state.sessions > 0) actions.push({ kind: 'terminate-connections', description: `terminate ${state.sessions} session(s) connected to ${target}` });
     actions.push({ kind: 'drop-database', description: `drop database ${target}` });
   }
-  actions.push({ kind: 'create-database', description: `create database ${target}` });
+  actions.push({
+    kind: 'create-database',
+    description: state.exists ? `create database ${target} again, with its owner, encoding, locale, tablespace, grants, settings and comment` : `create database ${target}`,
+  });
   const schemas = [...new Set([...opts.schemas, ...tables.map((t) => t.slice(0, t.indexOf('.')))])].filter((s) => s !== 'public');
   if ((tables.length || opts.schemas.length) && schemas.length) {
     actions.push({ kind: 'create-schema', description: `create schema(s) ${schemas.join(', ')}` });
@@ -84,6 +88,9 @@ export async function applyRestore(ctx: Ctx, backup: BackupReader, plan: Restore
   const admin = maintenanceDatabase(c, plan.targetDatabase);
   const target = quoteIdent(plan.targetDatabase);
   const entry = databaseEntry(backup, plan.sourceDatabase);
+  // the database being replaced keeps its owner, encoding, locale, tablespace, grants, settings and comment
+  const props = plan.actions.some((a) => a.kind === 'drop-database') ? await readDatabaseProps(c, admin, plan.targetDatabase, ctx.signal).catch(() => undefined) : undefined;
+  if (props?.comment?.startsWith(PARTIAL_MARK)) props.comment = null; // a partial restore's mark is not a property to keep
   for (const a of plan.actions) {
     if (a.kind === 'terminate-connections') {
       await runSql(c, admin, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = ${quoteLiteral(plan.targetDatabase)} AND pid <> pg_backend_pid()`, ctx.signal);
@@ -91,7 +98,8 @@ export async function applyRestore(ctx: Ctx, backup: BackupReader, plan: Restore
       ctx.log('info', `dropping database ${plan.targetDatabase}`);
       await runSql(c, admin, `DROP DATABASE IF EXISTS ${target} WITH (FORCE)`, ctx.signal);
     } else if (a.kind === 'create-database') {
-      await runSql(c, admin, `CREATE DATABASE ${target} TEMPLATE template0`, ctx.signal);
+      if (props) await createDatabaseLike(ctx, admin, plan.targetDatabase, props);
+      else await runSql(c, admin, `CREATE DATABASE ${target} TEMPLATE template0`, ctx.signal);
       // marked until the restore has finished and its row counts match: a killed or failed
       // restore leaves a database that says what it is (the next restore and lifeboat check say so)
       const mark = `${PARTIAL_MARK} of backup ${plan.backupId}, started ${new Date().toISOString()}; it never finished: do not use it`;
@@ -122,7 +130,7 @@ export async function applyRestore(ctx: Ctx, backup: BackupReader, plan: Restore
     checks.push({ name: 'only the selected tables', ok: extra.length === 0, detail: extra.length ? `also present: ${extra.join(', ')}` : `${plan.tables.length} table(s)` });
   }
   const created = plan.actions.some((a) => a.kind === 'create-database');
-  if (created && checks.every((x) => x.ok)) await runSql(c, admin, `COMMENT ON DATABASE ${target} IS NULL`, ctx.signal);
+  if (created && checks.every((x) => x.ok)) await runSql(c, admin, `COMMENT ON DATABASE ${target} IS ${props?.comment ? quoteLiteral(props.comment) : 'NULL'}`, ctx.signal);
   else if (created) {
     const mark = `${PARTIAL_MARK} of backup ${plan.backupId}, finished ${new Date().toISOString()} but it does not match the backup's row counts: do not use it`;
     await runSql(c, admin, `COMMENT ON DATABASE ${target} IS ${quoteLiteral(mark)}`, ctx.signal);

@@ -159,6 +159,32 @@ describe('a killed restore', () => {
   }, 120_000);
 });
 
+describe('replacing keeps the database\'s own properties', () => {
+  test('restore --clean keeps owner, encoding, locale, connection limit, grants, settings and comment (issue 11 item 4)', async () => {
+    await pg.psql("DO $$ BEGIN CREATE ROLE app_owner; EXCEPTION WHEN duplicate_object THEN NULL; END $$; DO $$ BEGIN CREATE ROLE app_reader; EXCEPTION WHEN duplicate_object THEN NULL; END $$");
+    await pg.psql("CREATE DATABASE propsdb OWNER app_owner ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0 CONNECTION LIMIT 7");
+    await pg.psql(
+      "REVOKE ALL ON DATABASE propsdb FROM PUBLIC; GRANT CONNECT ON DATABASE propsdb TO app_reader; GRANT CREATE ON DATABASE propsdb TO app_reader WITH GRANT OPTION; ALTER DATABASE propsdb SET work_mem = '7MB'; ALTER DATABASE propsdb SET search_path TO app, public; COMMENT ON DATABASE propsdb IS 'payroll, do not drop'",
+    );
+    await pg.psql('CREATE TABLE t (x int); INSERT INTO t SELECT generate_series(1, 50)', 'propsdb');
+    const props = () =>
+      pg.psql(`SELECT pg_get_userbyid(datdba) || '|' || pg_encoding_to_char(encoding) || '|' || datcollate || '|' || datctype || '|' || datconnlimit || '|' || coalesce(datacl::text, '-') || '|' ||
+        coalesce((SELECT array_to_string(setconfig, ';') FROM pg_db_role_setting WHERE setdatabase = d.oid AND setrole = 0), '-') || '|' || coalesce(shobj_description(oid, 'pg_database'), '-')
+        FROM pg_database d WHERE datname = 'propsdb'`);
+    const before = await props();
+    expect(before).toContain('app_owner|LATIN1|C|C|7|');
+    const b = await run(['backup', '-c', 'pg', '-d', 'propsdb']);
+    expect(b.code, b.stderr).toBe(0);
+    const snapshot = await tableFingerprints(pg, 'propsdb');
+    await pg.psql('DELETE FROM t', 'propsdb');
+    const r = await run(['restore', b.json.backup.id, '--to-database', 'propsdb', '--clean', '--yes', '--no-safety-backup']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.restore.plan.actions.map((a: any) => a.description).join('\n')).toMatch(/create database propsdb again, with its owner/);
+    expect(await props()).toBe(before);
+    expect(await tableFingerprints(pg, 'propsdb')).toEqual(snapshot);
+  });
+});
+
 describe('backup scopes', () => {
   test('schema-only restores every table, empty', async () => {
     const b = await run(['backup', '-c', 'pg', '-d', SAMPLE_DB, '--schema-only']);
