@@ -62,7 +62,14 @@ export async function planRestore(ctx: Ctx, manifest: Manifest, opts: RestoreOpt
     actions.push({ kind: 'create-schema', description: `create schema(s) ${schemas.join(', ')}` });
   }
   const what = tables.length ? `table(s) ${tables.join(', ')}` : opts.schemas.length ? `schema(s) ${opts.schemas.join(', ')}` : `all of ${entry.name}`;
-  actions.push({ kind: 'restore', description: `restore ${what} from backup ${manifest.id} (${logical.format} format)` });
+  const skipped = [opts.noOwner ? 'owners' : '', opts.noPrivileges ? 'grants' : ''].filter(Boolean);
+  if (skipped.length && logical.format === 'plain') {
+    throw new LifeboatError('UNSUPPORTED', '--no-owner and --no-privileges need a custom or directory-format backup (a plain dump is SQL that sets owners and grants itself)');
+  }
+  actions.push({
+    kind: 'restore',
+    description: `restore ${what} from backup ${manifest.id} (${logical.format} format${skipped.length ? `; without ${skipped.join(' and ')}: objects belong to the restoring role` : ''})`,
+  });
   actions.push({ kind: 'compare', description: 'compare row counts with the manifest' });
   const warnings: string[] = [];
   if (partial) warnings.push(`database ${target} is ${partial.slice('lifeboat: '.length)}: it is replaced`);
@@ -77,6 +84,8 @@ export async function planRestore(ctx: Ctx, manifest: Manifest, opts: RestoreOpt
     clean: opts.clean,
     tables,
     schemas: opts.schemas,
+    ...(opts.noOwner ? { noOwner: true } : {}),
+    ...(opts.noPrivileges ? { noPrivileges: true } : {}),
     actions,
     warnings,
   };
@@ -109,7 +118,7 @@ export async function applyRestore(ctx: Ctx, backup: BackupReader, plan: Restore
   const tables: TableRef[] = plan.tables.map((t) => ({ schema: t.slice(0, t.indexOf('.')), name: t.slice(t.indexOf('.') + 1) }));
   ctx.log('info', `restoring into ${plan.targetDatabase}`);
   try {
-    await loadInto(ctx, backup, entry, plan.targetDatabase, { tables, schemas: plan.schemas });
+    await loadInto(ctx, backup, entry, plan.targetDatabase, { tables, schemas: plan.schemas, ...(plan.noOwner ? { noOwner: true } : {}), ...(plan.noPrivileges ? { noPrivileges: true } : {}) });
   } catch (err) {
     const e = err instanceof LifeboatError ? err : new LifeboatError('RESTORE_FAILED', String(err));
     throw new LifeboatError(e.code === 'VERIFY_FAILED' || e.code === 'CANCELLED' ? e.code : 'RESTORE_FAILED', `restore into ${plan.targetDatabase} failed: ${e.message}`, {

@@ -50,14 +50,35 @@ export async function verifyRestore(ctx: Ctx, backup: BackupReader): Promise<Che
   const c = ctx.cluster.config;
   const admin = defaultDatabase(c);
   const checks: Check[] = [];
+  // a scratch copy need not reproduce owners and grants; a role that is not a superuser
+  // (one with pg_read_all_data, say) could not take them and the load would fail
+  const superuser = (await runSql(c, admin, 'SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user', ctx.signal)) === 't';
+  const plainNeedsOwners = !superuser && logical.format === 'plain';
+  if (!superuser) ctx.log('info', `restoring without owners and grants: ${c.user ?? 'the connecting role'} is not a superuser`);
   for (const db of logical.databases) {
     // Unique per run: two verifications of one backup at once must never share
     // (and drop) each other's scratch database. At most 48 of NAMEDATALEN's 63.
     const scratch = `lifeboat_verify_${backup.manifest.id.replace(/-/g, '_').toLowerCase()}_${logical.databases.indexOf(db)}_${randomBytes(4).toString('hex')}`;
-    await runSql(c, admin, `CREATE DATABASE ${quoteIdent(scratch)} TEMPLATE template0`, ctx.signal);
+    try {
+      await runSql(c, admin, `CREATE DATABASE ${quoteIdent(scratch)} TEMPLATE template0`, ctx.signal);
+    } catch (err) {
+      if (!/permission denied to create database/.test((err as Error).message)) throw err;
+      const role = c.user ?? 'the connecting role';
+      throw new LifeboatError('UNSUPPORTED', `${role} may not create databases, and a restore-level verification restores into a scratch database`, {
+        hint: `ALTER ROLE ${role} CREATEDB (or verify with a role that may), or verify at --level structure`,
+      });
+    }
     ctx.log('info', `restoring ${db.name} into scratch database ${scratch}`);
     try {
-      await loadInto(ctx, backup, db, scratch, {});
+      await loadInto(ctx, backup, db, scratch, superuser ? {} : { noOwner: true, noPrivileges: true }).catch((err: unknown) => {
+        // a plain dump sets owners itself: for a role that cannot take them, that says nothing about the backup
+        if (plainNeedsOwners && /must be (a )?member of role|permission denied/.test((err as Error).message)) {
+          throw new LifeboatError('UNSUPPORTED', `a plain-format dump sets owners and grants, which ${c.user ?? 'the connecting role'} (not a superuser) cannot: ${(err as Error).message.split('\n').find((l) => /ERROR/.test(l)) ?? ''}`, {
+            hint: 'verify with a superuser, or take custom-format backups',
+          });
+        }
+        throw err;
+      });
       const tables = await listTables(c, scratch, {}, ctx.signal);
       const counts = logical.scope.kind === 'schema-only' ? {} : await countRows(c, scratch, tables, ctx.signal);
       checks.push({
@@ -101,7 +122,7 @@ export async function loadInto(
   backup: BackupReader,
   db: DatabaseEntry,
   target: string,
-  select: { tables?: { schema: string; name: string }[]; schemas?: string[] },
+  select: { tables?: { schema: string; name: string }[]; schemas?: string[]; noOwner?: boolean; noPrivileges?: boolean },
 ): Promise<void> {
   const c = ctx.cluster.config;
   const to = toolOpts(c, ctx.signal);
@@ -122,7 +143,7 @@ export async function loadInto(
     await pipeToTool('psql', ['-X', '-q', '-w', '-v', 'ON_ERROR_STOP=1', ...connArgs(c), '-d', target, '-f', '-'], await backup.open(db.objects[0]!), to);
     return;
   }
-  const base = ['-w', ...connArgs(c), '-d', target, '--exit-on-error'];
+  const base = ['-w', ...connArgs(c), '-d', target, '--exit-on-error', ...(select.noOwner ? ['--no-owner'] : []), ...(select.noPrivileges ? ['--no-privileges'] : [])];
   const runs: string[][] = [];
   if (select.tables?.length) for (const t of select.tables) runs.push([...base, '-n', t.schema, '-t', t.name]);
   else if (select.schemas?.length) runs.push([...base, ...select.schemas.flatMap((s) => ['-n', s])]);

@@ -204,6 +204,8 @@ export const VerificationSchema = z.object({
   host: z.string(),
   checks: z.array(z.object({ name: z.string(), ok: z.boolean(), detail: z.string().optional() })),
   error: z.string().optional(),
+  /** The verification could not run (no CREATEDB, no connection): `ok` is false, but the backup is not known bad. */
+  inconclusive: z.boolean().optional(),
 });
 export type Verification = z.infer<typeof VerificationSchema>;
 

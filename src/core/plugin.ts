@@ -92,6 +92,10 @@ export interface RestoreOptions {
   clean: boolean;
   tables: string[];
   schemas: string[];
+  /** Skip ownership (pg_restore --no-owner): objects belong to the restoring role. */
+  noOwner?: boolean;
+  /** Skip grants (pg_restore --no-privileges). */
+  noPrivileges?: boolean;
 }
 
 export interface RestoreAction {
@@ -109,6 +113,8 @@ export interface RestorePlan {
   clean: boolean;
   tables: string[];
   schemas: string[];
+  noOwner?: boolean;
+  noPrivileges?: boolean;
   actions: RestoreAction[];
   warnings: string[];
 }

@@ -15,8 +15,9 @@ export const layout = {
   backupDir: backupDirKey,
   manifest: (cluster: string, id: string) => `${cluster}/backup/${id}/manifest.json`,
   verifications: (cluster: string, id: string) => `${cluster}/verify/${id}/`,
-  verification: (cluster: string, id: string, at: string) =>
-    `${cluster}/verify/${id}/${at.replace(/[:.]/g, '-')}.json`,
+  /** `inconclusive`: a run that could not verify (it says nothing about the backup; `list` skips it). */
+  verification: (cluster: string, id: string, at: string, inconclusive = false) =>
+    `${cluster}/verify/${id}/${at.replace(/[:.]/g, '-')}${inconclusive ? '.inconclusive' : ''}.json`,
   /** A pinned backup has an empty marker here: retention never removes it. */
   pins: (cluster: string) => `${cluster}/pins/`,
   pin: (cluster: string, id: string) => `${cluster}/pins/${id}`,
@@ -127,7 +128,7 @@ export class Repository {
   }
 
   async writeVerification(cluster: string, v: Verification): Promise<string> {
-    const key = layout.verification(cluster, v.backupId, v.finishedAt);
+    const key = layout.verification(cluster, v.backupId, v.finishedAt, v.inconclusive === true);
     await this.writeJson(key, v);
     return key;
   }

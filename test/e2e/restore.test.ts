@@ -185,6 +185,42 @@ describe('replacing keeps the database\'s own properties', () => {
   });
 });
 
+describe('a backup role that is not a superuser (pg_read_all_data)', () => {
+  test('verify at restore level: without CREATEDB it is "could not verify", never FAILED; with it, owners are skipped and it passes; restore --no-owner works (issue 11 item 5)', async () => {
+    await pg.psql("DO $$ BEGIN CREATE ROLE backup_ro LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$; GRANT pg_read_all_data TO backup_ro; ALTER ROLE backup_ro NOCREATEDB");
+    // pg_read_all_data does not cover large objects
+    await pg.psql("DO $$ DECLARE o oid; BEGIN FOR o IN SELECT oid FROM pg_largeobject_metadata LOOP EXECUTE format('GRANT SELECT ON LARGE OBJECT %s TO backup_ro', o); END LOOP; END $$", SAMPLE_DB);
+    const w = await workspace(pg, { connection: { user: 'backup_ro', database: SAMPLE_DB } });
+    try {
+      const lbw = (args: string[]) => lifeboat(['--json', ...args], { config: w.config });
+      const b = await lbw(['backup', '-c', 'pg']);
+      expect(b.code, b.stderr).toBe(0);
+      const id = b.json.backup.id;
+      expect((await lbw(['verify', id])).code).toBe(0);
+      const cannot = await lifeboat(['verify', id, '--level', 'restore'], { config: w.config });
+      expect(cannot.code, cannot.stderr).toBe(2);
+      expect(cannot.stderr).toMatch(/could not verify backup \S+ \(restore\): backup_ro may not create databases.*this says nothing about the backup/);
+      expect(cannot.stderr).toMatch(/hint: ALTER ROLE backup_ro CREATEDB/);
+      const listed = (await lbw(['list'])).json.backups.find((x: any) => x.id === id);
+      expect(listed.verification).toMatchObject({ ok: true, level: 'checksum' }); // not turned into FAILED
+      const shown = await lifeboat(['show', id], { config: w.config });
+      expect(shown.stdout).toMatch(/restore\s+could not verify\s+backup_ro may not create databases/);
+
+      await pg.psql('ALTER ROLE backup_ro CREATEDB');
+      const v = await lbw(['verify', id, '--level', 'restore']);
+      expect(v.code, v.stderr).toBe(0);
+      expect(v.json.verification.ok).toBe(true);
+      const r = await lbw(['restore', id, '--to-database', 'restored_by_ro', '--no-owner', '--no-privileges', '--yes']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.json.restore.plan.actions.map((a: any) => a.description).join(' ')).toMatch(/without owners and grants/);
+      expect(await tableFingerprints(pg, 'restored_by_ro')).toEqual(original);
+      expect(await pg.psql("SELECT DISTINCT pg_get_userbyid(relowner) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND relkind = 'r'", 'restored_by_ro')).toBe('backup_ro');
+    } finally {
+      await w.cleanup();
+    }
+  });
+});
+
 describe('backup scopes', () => {
   test('schema-only restores every table, empty', async () => {
     const b = await run(['backup', '-c', 'pg', '-d', SAMPLE_DB, '--schema-only']);

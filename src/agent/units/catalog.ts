@@ -65,7 +65,8 @@ async function latestVerifications(repo: Repository, cluster: string): Promise<M
   const newest = new Map<string, string>();
   for await (const o of repo.storage.list(`${cluster}/verify/`)) {
     const m = /^[^/]+\/verify\/([^/]+)\/[^/]+\.json$/.exec(o.key);
-    if (m && (newest.get(m[1]!) ?? '') < o.key) newest.set(m[1]!, o.key);
+    // a run that could not verify says nothing about the backup: the newest real verdict stands
+    if (m && !o.key.endsWith('.inconclusive.json') && (newest.get(m[1]!) ?? '') < o.key) newest.set(m[1]!, o.key);
   }
   const out = new Map<string, Verification>();
   for (const [id, key] of newest) {

@@ -20,6 +20,8 @@ export const RestoreParamsSchema = z
     tables: z.array(z.string()).default([]),
     schemas: z.array(z.string()).default([]),
     safetyBackup: z.boolean().default(true),
+    noOwner: z.boolean().default(false),
+    noPrivileges: z.boolean().default(false),
   })
   .strict();
 export type RestoreParams = z.input<typeof RestoreParamsSchema>;
@@ -51,6 +53,8 @@ export async function planRestore(env: AgentEnv, input: RestoreParams, job?: Job
       clean: p.clean,
       tables: p.tables,
       schemas: p.schemas,
+      ...(p.noOwner ? { noOwner: true } : {}),
+      ...(p.noPrivileges ? { noPrivileges: true } : {}),
       ...(p.database ? { sourceDatabase: p.database } : {}),
     }),
   );

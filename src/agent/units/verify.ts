@@ -31,8 +31,10 @@ export async function checksumAll(storage: Storage, manifest: Manifest, job: Job
   return checks;
 }
 
-/** Errors that say nothing about the backup itself: not recorded as a verdict. */
-const NOT_A_VERDICT = new Set(['CONNECTION_FAILED', 'BINARY_MISSING', 'CANCELLED', 'LOCKED', 'CONFIG_INVALID', 'CONFIG_NOT_FOUND', 'UNSUPPORTED']);
+/** Errors that say nothing about the backup itself: recorded as "could not verify", never as a verdict. */
+const NOT_A_VERDICT = new Set(['CONNECTION_FAILED', 'BINARY_MISSING', 'UNSUPPORTED']);
+/** Not even that: nothing ran (cancelled, another job holds the cluster, the config is wrong). */
+const NOT_RECORDED = new Set(['CANCELLED', 'LOCKED', 'CONFIG_INVALID', 'CONFIG_NOT_FOUND']);
 
 /**
  * Verify a backup: checksum (every object re-read, size and sha256), then structure
@@ -60,7 +62,16 @@ export async function runVerify(env: AgentEnv, input: VerifyParams, job: JobHand
     }
   } catch (err) {
     error = toLifeboatError(err);
-    if (NOT_A_VERDICT.has(error.code) || job.signal.aborted) throw error;
+    if (NOT_RECORDED.has(error.code) || job.signal.aborted) throw error;
+    if (NOT_A_VERDICT.has(error.code)) {
+      // recorded as what it is: this run could not verify, the backup is not known bad
+      const v: Verification = { backupId: manifest.id, level: params.level, ok: false, inconclusive: true, startedAt, finishedAt: new Date().toISOString(), host: env.host, checks, error: error.message };
+      await repo.writeVerification(manifest.cluster, v);
+      throw new LifeboatError(error.code, `could not verify backup ${manifest.id} (${params.level}): ${error.message}; this says nothing about the backup`, {
+        ...(error.hint ? { hint: error.hint } : {}),
+        details: { verification: v },
+      });
+    }
     checks.push({ name: 'verification', ok: false, detail: error.message });
   }
   const v: Verification = {

@@ -203,7 +203,8 @@ export function renderManifest(m: Manifest, verifications: Verification[]): stri
   lines.push('', 'verifications:');
   if (verifications.length === 0) lines.push('  none yet (lifeboat verify ' + m.id + ')');
   for (const v of verifications) {
-    lines.push(`  ${v.finishedAt}  ${v.level.padEnd(9)} ${v.ok ? paint('ok', 'green') : paint('FAILED', 'red')}${v.error ? `  ${v.error}` : ''}`);
+    const verdict = v.ok ? paint('ok', 'green') : v.inconclusive ? paint('could not verify', 'yellow') : paint('FAILED', 'red');
+    lines.push(`  ${v.finishedAt}  ${v.level.padEnd(9)} ${verdict}${v.error ? `  ${v.error}` : ''}`);
   }
   return lines.join('\n') + '\n';
 }

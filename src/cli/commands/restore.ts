@@ -20,6 +20,8 @@ export function registerRestore(program: Command, globals: () => GlobalOptions):
     .option('--dry-run', 'print the plan and stop')
     .option('-y, --yes', 'apply without the typed confirmation (needed without a TTY)')
     .option('--no-safety-backup', 'do not back up an existing target before replacing it')
+    .option('--no-owner', 'do not set owners: objects belong to the restoring role (pg_restore --no-owner)')
+    .option('--no-privileges', 'do not restore grants (pg_restore --no-privileges)')
     .option('--detach', 'start the job and print its id at once (lifeboat jobs attach ID follows it)')
     .addHelpText(
       'after',
@@ -43,6 +45,8 @@ Examples:
         tables: o.table,
         schemas: o.schema,
         safetyBackup: o.safetyBackup !== false,
+        ...(o.owner === false ? { noOwner: true } : {}),
+        ...(o.privileges === false ? { noPrivileges: true } : {}),
         ...(o.cluster ? { cluster: o.cluster } : {}),
         ...(o.database ? { database: o.database } : {}),
       };

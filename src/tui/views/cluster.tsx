@@ -61,7 +61,10 @@ function detailLines(view: ClusterViewState, b: BackupSummary | undefined, now: 
     if (m.objects.length > 3) out.push({ text: `  … ${m.objects.length - 3} more`, tone: 'dim' });
     const v = d!.data!.verifications;
     if (!v.length) out.push({ text: 'never verified: press v', tone: 'warn' });
-    for (const x of v.slice(-3).reverse()) out.push({ text: `verified ${shortTime(x.finishedAt)} ${x.level}: ${x.ok ? 'ok' : `FAILED${x.error ? ` ${x.error}` : ''}`}`, tone: x.ok ? 'ok' : 'bad' });
+    for (const x of v.slice(-3).reverse()) {
+      const verdict = x.ok ? 'ok' : `${x.inconclusive ? 'could not verify' : 'FAILED'}${x.error ? ` ${x.error}` : ''}`;
+      out.push({ text: `verified ${shortTime(x.finishedAt)} ${x.level}: ${verdict}`, tone: x.ok ? 'ok' : x.inconclusive ? 'warn' : 'bad' });
+    }
   } else if (d?.error) out.push({ text: `manifest: ${d.error.message}`, tone: 'bad' });
   else out.push({ text: 'reading the manifest…', tone: 'dim' });
   return out;
