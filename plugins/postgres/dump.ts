@@ -89,13 +89,15 @@ async function dumpDatabase(ctx: Ctx, out: BackupWriter, db: string, opts: Logic
       }
       // heap size of the dumped tables: a rough size of the dump, for the ETA
       const expectedBytes = listed.reduce((n, t) => n + Number(t[2]), 0) || undefined;
-      const withRows = scope.kind !== 'schema-only';
+      const schemaOnly = scope.kind === 'schema-only' || scope.only === 'schema';
+      const dataOnly = scope.kind === 'data-only' || scope.only === 'data';
+      const withRows = !schemaOnly;
       const withBlobs = scope.kind === 'database' || scope.kind === 'data-only';
 
       const args = ['-w', ...connArgs(c), '-d', db];
       if (snapshot) args.push(`--snapshot=${snapshot}`);
-      if (scope.kind === 'schema-only') args.push('--schema-only');
-      if (scope.kind === 'data-only') args.push('--data-only');
+      if (schemaOnly) args.push('--schema-only');
+      if (dataOnly) args.push('--data-only');
       for (const t of filter.tables ?? []) args.push('-t', `${exactPattern(t.schema)}.${exactPattern(t.name)}`);
       for (const s of filter.schemas ?? []) args.push('-n', exactPattern(s));
 

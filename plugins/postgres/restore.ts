@@ -41,6 +41,8 @@ export async function planRestore(ctx: Ctx, manifest: Manifest, opts: RestoreOpt
     ctx.signal,
   );
   const partial = state.comment?.startsWith(PARTIAL_MARK) ? state.comment : undefined;
+  const backupDataOnly = logical.scope.kind === 'data-only' || logical.scope.only === 'data';
+  if (opts.dataOnly || backupDataOnly) return planDataOnly(ctx, manifest, opts, entry, tables, state.exists);
   if (state.exists && !opts.clean) {
     throw new LifeboatError(
       'TARGET_EXISTS',
@@ -91,8 +93,91 @@ export async function planRestore(ctx: Ctx, manifest: Manifest, opts: RestoreOpt
   };
 }
 
+/**
+ * A data-only restore: rows into the existing tables of an existing database
+ * (`pg_restore --data-only [-t ...]`), appended to what is there or, with
+ * --clean, replacing it (the tables are emptied first). The plan names every
+ * table whose rows change and how.
+ */
+async function planDataOnly(ctx: Ctx, manifest: Manifest, opts: RestoreOptions, entry: ReturnType<typeof databaseEntry>, tables: string[], exists: boolean): Promise<RestorePlan> {
+  const c = ctx.cluster.config;
+  const logical = manifest.logical!;
+  const target = opts.targetDatabase;
+  if (logical.scope.kind === 'schema-only' || logical.scope.only === 'schema') throw new LifeboatError('USAGE', `backup ${manifest.id} holds no data (schema only): nothing for a data-only restore`);
+  if (logical.format === 'plain') throw new LifeboatError('UNSUPPORTED', 'a data-only restore needs a custom or directory-format backup');
+  if (!exists) {
+    throw new LifeboatError('USAGE', `a data-only restore loads rows into existing tables, and database ${target} does not exist on cluster ${ctx.cluster.name}`, {
+      hint: 'restore the whole backup into a new database first, or create the tables',
+    });
+  }
+  const inBackup = Object.keys(entry.rowCounts);
+  const chosen = tables.length ? tables : opts.schemas.length ? inBackup.filter((k) => opts.schemas.includes(k.slice(0, k.indexOf('.')))) : inBackup;
+  if (chosen.length === 0) throw new LifeboatError('USAGE', `backup ${manifest.id} has no table data to restore${opts.schemas.length ? ` in schema(s) ${opts.schemas.join(', ')}` : ''}`);
+  const present = new Set((await listTables(c, target, {}, ctx.signal)).map((t) => `${t.schema}.${t.name}`));
+  const missing = chosen.filter((t) => !present.has(t));
+  if (missing.length) {
+    throw new LifeboatError('USAGE', `table(s) ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''} do not exist in ${target}: a data-only restore loads rows into existing tables`, {
+      hint: 'create them first, or restore the whole backup into a new database',
+    });
+  }
+  const rows = chosen.reduce((n, t) => n + (entry.rowCounts[t] ?? 0), 0);
+  const list = chosen.length > 6 ? `${chosen.slice(0, 6).join(', ')} and ${chosen.length - 6} more` : chosen.join(', ');
+  const actions: RestoreAction[] = [];
+  if (opts.clean) actions.push({ kind: 'truncate', description: `empty table(s) ${list} in ${target}: their rows are replaced` });
+  actions.push({
+    kind: 'restore',
+    description: `${opts.clean ? 'load' : 'append'} ${rows} row(s) of ${chosen.length} table(s) from backup ${manifest.id} into ${target} (data only${opts.clean ? '' : '; existing rows are kept, a duplicate key fails the restore'})`,
+  });
+  actions.push({ kind: 'compare', description: opts.clean ? 'compare row counts with the manifest' : 'compare the rows added with the manifest' });
+  const warnings = ['a data-only restore fires the tables\' triggers and checks their constraints row by row; load referenced tables first (or restore them together)'];
+  return {
+    backupId: manifest.id,
+    targetDatabase: target,
+    sourceDatabase: entry.name,
+    targetExists: true,
+    connectedSessions: 0,
+    clean: opts.clean,
+    tables: chosen,
+    schemas: opts.schemas,
+    dataOnly: true,
+    ...(opts.noOwner ? { noOwner: true } : {}),
+    ...(opts.noPrivileges ? { noPrivileges: true } : {}),
+    actions,
+    warnings,
+  };
+}
+
+async function applyDataOnly(ctx: Ctx, backup: BackupReader, plan: RestorePlan): Promise<RestoreResult> {
+  const c = ctx.cluster.config;
+  const entry = databaseEntry(backup, plan.sourceDatabase);
+  const refs: TableRef[] = plan.tables.map((t) => ({ schema: t.slice(0, t.indexOf('.')), name: t.slice(t.indexOf('.') + 1) }));
+  const before = plan.clean ? {} : await countRows(c, plan.targetDatabase, refs, ctx.signal);
+  if (plan.clean) {
+    ctx.log('info', `emptying ${refs.length} table(s) in ${plan.targetDatabase}`);
+    await runSql(c, plan.targetDatabase, `TRUNCATE ONLY ${refs.map((t) => `${quoteIdent(t.schema)}.${quoteIdent(t.name)}`).join(', ')}`, ctx.signal);
+  }
+  ctx.log('info', `loading the rows of ${refs.length} table(s) into ${plan.targetDatabase}`);
+  // one pg_restore for the whole set when it is every table of the backup, else one per table
+  const all = plan.tables.length === Object.keys(entry.rowCounts).length;
+  try {
+    await loadInto(ctx, backup, entry, plan.targetDatabase, { ...(all ? {} : { tables: refs }), dataOnly: true });
+  } catch (err) {
+    const e = err instanceof LifeboatError ? err : new LifeboatError('RESTORE_FAILED', String(err));
+    throw new LifeboatError(e.code === 'VERIFY_FAILED' || e.code === 'CANCELLED' ? e.code : 'RESTORE_FAILED', `data-only restore into ${plan.targetDatabase} failed: ${e.message}`, {
+      hint: plan.clean ? `the tables may be partly loaded: run it again (it empties them first), or go back with the safety backup` : 'rows loaded before the error stay: go back with the safety backup, or fix the cause and restore with --clean',
+      cause: e,
+    });
+  }
+  const after = await countRows(c, plan.targetDatabase, refs, ctx.signal);
+  const added = Object.fromEntries(plan.tables.map((t) => [t, (after[t] ?? 0) - (before[t] ?? 0)]));
+  const expected = Object.fromEntries(plan.tables.map((t) => [t, entry.rowCounts[t] ?? 0]));
+  const cmp = compareCounts(plan.clean ? 'row counts' : 'rows added', expected, added);
+  return { checks: [{ name: cmp.name, ok: cmp.ok, ...(cmp.detail ? { detail: cmp.detail } : {}) }], compared: cmp.compared, mismatches: cmp.mismatches };
+}
+
 /** Carry out a plan. The host has verified checksums and taken any safety backup. */
 export async function applyRestore(ctx: Ctx, backup: BackupReader, plan: RestorePlan): Promise<RestoreResult> {
+  if (plan.dataOnly) return applyDataOnly(ctx, backup, plan);
   const c = ctx.cluster.config;
   const admin = maintenanceDatabase(c, plan.targetDatabase);
   const target = quoteIdent(plan.targetDatabase);

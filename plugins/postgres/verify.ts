@@ -122,7 +122,7 @@ export async function loadInto(
   backup: BackupReader,
   db: DatabaseEntry,
   target: string,
-  select: { tables?: { schema: string; name: string }[]; schemas?: string[]; noOwner?: boolean; noPrivileges?: boolean },
+  select: { tables?: { schema: string; name: string }[]; schemas?: string[]; noOwner?: boolean; noPrivileges?: boolean; dataOnly?: boolean },
 ): Promise<void> {
   const c = ctx.cluster.config;
   const to = toolOpts(c, ctx.signal);
@@ -143,7 +143,7 @@ export async function loadInto(
     await pipeToTool('psql', ['-X', '-q', '-w', '-v', 'ON_ERROR_STOP=1', ...connArgs(c), '-d', target, '-f', '-'], await backup.open(db.objects[0]!), to);
     return;
   }
-  const base = ['-w', ...connArgs(c), '-d', target, '--exit-on-error', ...(select.noOwner ? ['--no-owner'] : []), ...(select.noPrivileges ? ['--no-privileges'] : [])];
+  const base = ['-w', ...connArgs(c), '-d', target, '--exit-on-error', ...(select.noOwner ? ['--no-owner'] : []), ...(select.noPrivileges ? ['--no-privileges'] : []), ...(select.dataOnly ? ['--data-only'] : [])];
   const runs: string[][] = [];
   if (select.tables?.length) for (const t of select.tables) runs.push([...base, '-n', t.schema, '-t', t.name]);
   else if (select.schemas?.length) runs.push([...base, ...select.schemas.flatMap((s) => ['-n', s])]);

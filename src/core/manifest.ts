@@ -37,6 +37,8 @@ export const LogicalDetailsSchema = z.object({
     kind: z.enum(['database', 'schema-only', 'data-only', 'tables', 'schemas', 'all']),
     tables: z.array(z.string()).optional(),
     schemas: z.array(z.string()).optional(),
+    /** With kind tables or schemas: only their data (`pg_dump --data-only -t ...`) or only their definitions. */
+    only: z.enum(['data', 'schema']).optional(),
   }),
   /** The databases in this backup, each with the objects that hold it. */
   databases: z.array(

@@ -96,10 +96,12 @@ export interface RestoreOptions {
   noOwner?: boolean;
   /** Skip grants (pg_restore --no-privileges). */
   noPrivileges?: boolean;
+  /** Load only rows, into the existing tables of an existing database (implied by a data-only backup). */
+  dataOnly?: boolean;
 }
 
 export interface RestoreAction {
-  kind: 'terminate-connections' | 'drop-database' | 'create-database' | 'create-schema' | 'restore' | 'compare';
+  kind: 'terminate-connections' | 'drop-database' | 'create-database' | 'create-schema' | 'truncate' | 'restore' | 'compare';
   description: string;
 }
 
@@ -115,6 +117,8 @@ export interface RestorePlan {
   schemas: string[];
   noOwner?: boolean;
   noPrivileges?: boolean;
+  /** Rows only, into existing tables: appended, or replaced (`clean`: the tables are emptied first). */
+  dataOnly?: boolean;
   actions: RestoreAction[];
   warnings: string[];
 }

@@ -221,6 +221,47 @@ describe('a backup role that is not a superuser (pg_read_all_data)', () => {
   });
 });
 
+describe('data only (issue 11 item 3)', () => {
+  const fp = async (db: string, table: string) => pg.psql(`SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, ',' ORDER BY t::text)), '') FROM ${table} t`, db);
+  test('backup --data-only -t a -t b; restore it into the live database with --clean replaces exactly those tables\' rows', async () => {
+    const b = await run(['backup', '-c', 'pg', '-d', SAMPLE_DB, '--data-only', '-t', 'public.pgbench_branches', '-t', 'public.pgbench_tellers']);
+    expect(b.code, b.stderr).toBe(0);
+    const id = b.json.backup.id;
+    const shown = await run(['show', id]);
+    expect(shown.json.manifest.logical.scope).toEqual({ kind: 'tables', tables: ['public.pgbench_branches', 'public.pgbench_tellers'], only: 'data' });
+    const r0 = await run(['restore', fullId, '--to-database', 'live_app', '--yes']);
+    expect(r0.code, r0.stderr).toBe(0);
+    const want = { b: await fp('live_app', 'pgbench_branches'), t: await fp('live_app', 'pgbench_tellers'), a: await fp('live_app', 'pgbench_accounts') };
+    await pg.psql('DELETE FROM pgbench_tellers WHERE tid % 2 = 0; UPDATE pgbench_branches SET bbalance = bbalance + 1; DELETE FROM pgbench_accounts WHERE aid < 10', 'live_app');
+    const accountsAfterDamage = await fp('live_app', 'pgbench_accounts');
+    const dry = await lifeboat(['restore', id, '--to-database', 'live_app', '--clean', '--dry-run'], { config: ws.config });
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toMatch(/empty table\(s\) public\.pgbench_branches, public\.pgbench_tellers in live_app: their rows are replaced/);
+    const r = await run(['restore', id, '--to-database', 'live_app', '--clean', '--yes', '--no-safety-backup']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.restore.plan.dataOnly).toBe(true);
+    expect(await fp('live_app', 'pgbench_branches')).toBe(want.b);
+    expect(await fp('live_app', 'pgbench_tellers')).toBe(want.t);
+    expect(await fp('live_app', 'pgbench_accounts')).toBe(accountsAfterDamage); // not in the restore: untouched
+    expect(want.a).not.toBe(accountsAfterDamage);
+  });
+
+  test('one table\'s rows from a whole-database backup, appended (pg_restore --table --data-only); a duplicate key fails it', async () => {
+    await pg.psql('TRUNCATE pgbench_history', 'live_app');
+    const dry = await lifeboat(['restore', fullId, '--to-database', 'live_app', '--data-only', '-t', 'public.pgbench_history', '--dry-run'], { config: ws.config });
+    expect(dry.stdout).toMatch(/append \d+ row\(s\) of 1 table\(s\) .*existing rows are kept/);
+    const r = await run(['restore', fullId, '--to-database', 'live_app', '--data-only', '-t', 'public.pgbench_history', '--yes', '--no-safety-backup']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await fp('live_app', 'pgbench_history')).toBe(await fp(SAMPLE_DB, 'pgbench_history'));
+    const dup = await run(['restore', fullId, '--to-database', 'live_app', '--data-only', '-t', 'public.pgbench_branches', '--yes', '--no-safety-backup']);
+    expect(dup.code).toBe(1);
+    expect(dup.stderr).toMatch(/data-only restore into live_app failed: .*duplicate key/);
+    const missing = await run(['restore', fullId, '--to-database', 'no_such_db', '--data-only', '--yes']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/loads rows into existing tables, and database no_such_db does not exist/);
+  });
+});
+
 describe('backup scopes', () => {
   test('schema-only restores every table, empty', async () => {
     const b = await run(['backup', '-c', 'pg', '-d', SAMPLE_DB, '--schema-only']);

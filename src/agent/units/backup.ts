@@ -19,6 +19,8 @@ export const BackupParamsSchema = z
     scope: z.enum(['database', 'schema-only', 'data-only', 'tables', 'schemas', 'all']).default('database'),
     tables: z.array(z.string()).default([]),
     schemas: z.array(z.string()).default([]),
+    /** With scope tables or schemas: only their data, or only their definitions. */
+    only: z.enum(['data', 'schema']).optional(),
     database: z.string().optional(),
     compression: CompressionSchema.optional(),
     tag: z.enum(BACKUP_TAGS).optional(),
@@ -67,6 +69,10 @@ export async function runBackup(env: AgentEnv, input: BackupParams, job: JobHand
         const scope: LogicalScope = { kind: params.scope };
         if (params.tables.length) scope.tables = params.tables;
         if (params.schemas.length) scope.schemas = params.schemas;
+        if (params.only) {
+          if (params.scope !== 'tables' && params.scope !== 'schemas') throw new LifeboatError('USAGE', `only ${params.only} goes with --table or --schema (for a whole database use --${params.only}-only)`);
+          scope.only = params.only;
+        }
         out = await job.step('dump', () =>
           callStep(cluster.plugin.meta.name, 'logicalBackup', env.host, () =>
             steps.logicalBackup(ctx, writer, {

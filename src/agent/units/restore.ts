@@ -22,6 +22,7 @@ export const RestoreParamsSchema = z
     safetyBackup: z.boolean().default(true),
     noOwner: z.boolean().default(false),
     noPrivileges: z.boolean().default(false),
+    dataOnly: z.boolean().default(false),
   })
   .strict();
 export type RestoreParams = z.input<typeof RestoreParamsSchema>;
@@ -55,6 +56,7 @@ export async function planRestore(env: AgentEnv, input: RestoreParams, job?: Job
       schemas: p.schemas,
       ...(p.noOwner ? { noOwner: true } : {}),
       ...(p.noPrivileges ? { noPrivileges: true } : {}),
+      ...(p.dataOnly ? { dataOnly: true } : {}),
       ...(p.database ? { sourceDatabase: p.database } : {}),
     }),
   );

@@ -43,9 +43,15 @@ on the agent's host, and lifeboat jobs attach ID follows it again.`,
     .action(async (o) => {
       const g = globals();
       if (o.physical && o.logical) throw new LifeboatError('USAGE', 'choose one of --logical and --physical');
-      const scopes = [o.allDatabases && 'all', o.schemaOnly && 'schema-only', o.dataOnly && 'data-only', o.table.length && 'tables', o.schema.length && 'schemas'].filter(Boolean);
-      if (scopes.length > 1) throw new LifeboatError('USAGE', `choose one of --all-databases, --schema-only, --data-only, --table, --schema (got ${scopes.join(', ')})`);
-      const params: Record<string, unknown> = { kind: o.physical ? 'physical' : 'logical', scope: scopes[0] ?? 'database', tables: o.table, schemas: o.schema };
+      // --data-only and --schema-only combine with --table or --schema (as in pg_dump); the rest exclude each other
+      const only = o.dataOnly && o.schemaOnly ? 'both' : o.dataOnly ? 'data' : o.schemaOnly ? 'schema' : undefined;
+      if (only === 'both') throw new LifeboatError('USAGE', 'choose one of --data-only and --schema-only');
+      const selected = o.table.length || o.schema.length;
+      const scopes = [o.allDatabases && 'all', !selected && only && `${only}-only`, o.table.length && 'tables', o.schema.length && 'schemas'].filter(Boolean);
+      if (scopes.length > 1 || (o.allDatabases && only)) {
+        throw new LifeboatError('USAGE', `choose one of --all-databases, --table, --schema, each with --data-only or --schema-only or not (got ${[...scopes, only && `${only}-only`].filter(Boolean).join(', ')})`);
+      }
+      const params: Record<string, unknown> = { kind: o.physical ? 'physical' : 'logical', scope: scopes[0] ?? 'database', tables: o.table, schemas: o.schema, ...(selected && only ? { only } : {}) };
       if (o.cluster) params.cluster = o.cluster;
       if (o.format) params.format = o.format;
       if (o.database) params.database = o.database;

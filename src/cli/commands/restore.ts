@@ -22,6 +22,7 @@ export function registerRestore(program: Command, globals: () => GlobalOptions):
     .option('--no-safety-backup', 'do not back up an existing target before replacing it')
     .option('--no-owner', 'do not set owners: objects belong to the restoring role (pg_restore --no-owner)')
     .option('--no-privileges', 'do not restore grants (pg_restore --no-privileges)')
+    .option('--data-only', 'load rows into the existing tables of an existing database (appended; with --clean, replaced)')
     .option('--detach', 'start the job and print its id at once (lifeboat jobs attach ID follows it)')
     .addHelpText(
       'after',
@@ -46,6 +47,7 @@ Examples:
         schemas: o.schema,
         safetyBackup: o.safetyBackup !== false,
         ...(o.owner === false ? { noOwner: true } : {}),
+        ...(o.dataOnly ? { dataOnly: true } : {}),
         ...(o.privileges === false ? { noPrivileges: true } : {}),
         ...(o.cluster ? { cluster: o.cluster } : {}),
         ...(o.database ? { database: o.database } : {}),
@@ -58,8 +60,10 @@ Examples:
           return;
         }
         if (!g.json) process.stderr.write(renderPlan(planned) + '\n');
-        const destructive = planned.plan.targetExists;
-        await confirmTyped(planned.plan.targetDatabase, `restoring into ${planned.plan.targetDatabase}${destructive ? ' (replaces it)' : ''}`, o.yes);
+        const what = planned.plan.dataOnly
+          ? `loading rows into ${planned.plan.tables.length} table(s) of ${planned.plan.targetDatabase}${planned.plan.clean ? ' (replaces their rows)' : ''}`
+          : `restoring into ${planned.plan.targetDatabase}${planned.plan.targetExists ? ' (replaces it)' : ''}`;
+        await confirmTyped(planned.plan.targetDatabase, what, o.yes);
         if (o.detach) return void (await startDetached(client, g, 'restore', params));
         const res = await runJobWithUi<RestoreJobResult>(client, g, 'restore', params);
         const ok = res.checks.every((c) => c.ok);
