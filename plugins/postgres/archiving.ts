@@ -1,4 +1,6 @@
-import { LifeboatError, type ArchivingFinding, type StepContext } from 'lifeboat/plugin';
+import { existsSync, realpathSync } from 'node:fs';
+import path from 'node:path';
+import { LifeboatError, parseArchiveCommand, type ArchivingFinding, type StepContext } from 'lifeboat/plugin';
 import { defaultDatabase, type PostgresConfig } from './config.js';
 import { queryJson, runSql } from './psql.js';
 import { quoteLiteral } from './sql.js';
@@ -47,21 +49,7 @@ export async function checkArchiving(ctx: Ctx, expected: { archiveCommand: strin
   add(f.archiveMode === 'off'
     ? { name: 'archive_mode', ok: false, level: 'error', detail: 'off: no WAL is archived', fix: alter('archive_mode', 'on'), needs: 'restart' }
     : { name: 'archive_mode', ok: true, level: 'ok', detail: f.archiveMode });
-  // sync: `lifeboat ... wal push %p`; async (walArchive.async): `.../lifeboat-archive ... %p`
-  const asyncCmd = (cmd: string) => /lifeboat-archive/.test(cmd) && cmd.includes('%p');
-  const syncCmd = (cmd: string) => /lifeboat/.test(cmd) && /wal push/.test(cmd) && cmd.includes('%p');
-  const wantAsync = asyncCmd(expected.archiveCommand);
-  const mode = (a: boolean) => (a ? 'async' : 'sync');
-  const fixCommand = { fix: alter('archive_command', expected.archiveCommand), needs: 'reload' as const };
-  if (!asyncCmd(f.archiveCommand) && !syncCmd(f.archiveCommand)) {
-    add({ name: 'archive_command', ok: false, level: 'error', detail: f.archiveCommand ? `${f.archiveCommand} (not lifeboat)` : 'empty', ...fixCommand });
-  } else if (asyncCmd(f.archiveCommand) !== wantAsync) {
-    add({ name: 'archive_command', ok: false, level: 'error', detail: `${f.archiveCommand} (${mode(!wantAsync)} archiving, but the config says walArchive.async: ${wantAsync})`, ...fixCommand });
-  } else if (wantAsync && f.archiveCommand !== expected.archiveCommand) {
-    add({ name: 'archive_command', ok: false, level: 'warn', detail: `${f.archiveCommand} (not the line this config gives: another spool, config or node?)`, ...fixCommand });
-  } else {
-    add({ name: 'archive_command', ok: true, level: 'ok', detail: `${f.archiveCommand}${wantAsync ? ' (async)' : ''}` });
-  }
+  add(archiveCommandFinding(f.archiveCommand, expected.archiveCommand, alter('archive_command', expected.archiveCommand)));
   add(f.archiveTimeout > 0
     ? { name: 'archive_timeout', ok: true, level: 'ok', detail: `${f.archiveTimeout} s: a quiet server still archives at least this often` }
     : { name: 'archive_timeout', ok: false, level: 'warn', detail: '0: a quiet server may keep a partly filled segment unarchived for a long time', fix: alter('archive_timeout', '60s'), needs: 'reload' });
@@ -82,11 +70,56 @@ export async function checkArchiving(ctx: Ctx, expected: { archiveCommand: strin
   return out;
 }
 
-/** pg_switch_wal(): closes the current segment; returns its file name (for the end-to-end probe). */
+const sameFile = (a: string, b: string) => {
+  const real = (p: string) => (existsSync(p) ? realpathSync(p) : path.resolve(p));
+  return real(a) === real(b);
+};
+
+/**
+ * archive_command against the line this config gives. A lifeboat command that
+ * names another config or cluster archives somewhere else: it is not "in place".
+ * Replacing what archives elsewhere (another tool, config or cluster) is marked
+ * `replacesForeign`: setup-archiving does it only with --force.
+ */
+export function archiveCommandFinding(actual: string, expected: string, fix: string): Finding {
+  const name = 'archive_command';
+  const fixIt = { fix, needs: 'reload' as const };
+  const want = parseArchiveCommand(expected);
+  const have = parseArchiveCommand(actual);
+  if (!actual) return { name, ok: false, level: 'error', detail: 'empty', ...fixIt };
+  if (!have || !want) return { name, ok: false, level: 'error', detail: `${actual} (not lifeboat)`, ...fixIt, replacesForeign: true };
+  if (have.config && want.config && !sameFile(have.config, want.config)) {
+    return existsSync(have.config)
+      ? { name, ok: false, level: 'warn', detail: `${actual} (archives through config ${have.config}, this config is ${want.config}: its WAL may go to another repository)`, ...fixIt, replacesForeign: true }
+      : { name, ok: false, level: 'error', detail: `${actual} (names config ${have.config}, which does not exist; this config is ${want.config})`, ...fixIt, replacesForeign: true };
+  }
+  if (have.cluster && have.cluster !== want.cluster) {
+    return { name, ok: false, level: 'error', detail: `${actual} (archives as cluster ${have.cluster}, this is ${want.cluster}: its WAL goes under another name)`, ...fixIt, replacesForeign: true };
+  }
+  if (have.mode !== want.mode) {
+    return { name, ok: false, level: 'error', detail: `${actual} (${have.mode} archiving, but the config says walArchive.async: ${want.mode === 'async'})`, ...fixIt };
+  }
+  if (!have.config || !have.cluster) {
+    return { name, ok: false, level: 'warn', detail: `${actual} (names no ${have.config ? '--cluster' : '--config'}: ${have.config ? 'works only while the config has one cluster' : "the server's OS user finds a config by its own lookup"})`, ...fixIt };
+  }
+  if (want.mode === 'async' && actual !== expected) {
+    const why = have.spool !== want.spool ? `spool ${have.spool ?? '(none)'}, this config's is ${want.spool}` : 'not the line this config gives: another node or lifeboat?';
+    return { name, ok: false, level: 'warn', detail: `${actual} (${why})`, ...fixIt };
+  }
+  return { name, ok: true, level: 'ok', detail: `${actual}${want.mode === 'async' ? ' (async)' : ''}` };
+}
+
+/**
+ * pg_switch_wal(): closes the current segment; returns its file name (for the
+ * end-to-end probe). A commit record first (txid_current(), its own
+ * transaction): without WAL since the last switch, pg_switch_wal() closes
+ * nothing and names a segment archived before, and the probe would pass
+ * whatever archive_command does now.
+ */
 export async function switchWal(ctx: Ctx): Promise<string> {
   const c = ctx.cluster.config;
-  const out = await runSql(c, defaultDatabase(c), "SELECT pg_walfile_name(pg_switch_wal())", ctx.signal);
-  const name = out.trim();
+  const out = await runSql(c, defaultDatabase(c), 'SELECT txid_current();\nSELECT pg_walfile_name(pg_switch_wal());', ctx.signal);
+  const name = out.trim().split('\n').at(-1)!.trim();
   if (!/^[0-9A-F]{24}$/.test(name)) throw new LifeboatError('COMMAND_FAILED', `pg_switch_wal returned ${name}`);
   return name;
 }

@@ -14,3 +14,4 @@ export * from './exec.js';
 export * from './wal.js';
 export * from './pitr.js';
 export { pidAlive } from './proc.js';
+export * from './hook-command.js';

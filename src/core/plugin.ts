@@ -138,6 +138,11 @@ export interface ArchivingFinding {
   /** The statement that fixes it, e.g. ALTER SYSTEM SET archive_mode = 'on'; */
   fix?: string;
   needs?: 'reload' | 'restart';
+  /**
+   * The fix replaces a value set for something else (another tool, or lifeboat
+   * with another config or cluster): `setup-archiving` applies it only with --force.
+   */
+  replacesForeign?: boolean;
 }
 
 /** The server's WAL archiver as pg_stat_archiver reports it (times ISO). */

@@ -76,3 +76,49 @@ test.skipIf(!canRun)('an unmounted repository (an empty directory in its place):
   expect(after.code, after.stdout + after.stderr).toBe(0);
   expect(after.json.findings.find((f: any) => f.name === 'repository')).toMatchObject({ ok: true });
 });
+
+test.skipIf(!canRun)('a lifeboat archive_command naming another cluster or config is not "in place"; setup-archiving replaces it only with --force (issue 11 item 8)', async () => {
+  const ours = await pg.psql('SHOW archive_command');
+  expect(ours).toContain(`--config '${ws.config}'`);
+  const setCommand = async (cmd: string) => {
+    await pg.psql(`ALTER SYSTEM SET archive_command = '${cmd.replaceAll("'", "''")}'`);
+    await pg.psql('SELECT pg_reload_conf()');
+    await expect.poll(() => pg.psql('SHOW archive_command')).toBe(cmd);
+  };
+  // a copy of the config with another repository: WAL goes there, so the probe must not pass
+  const { readFile, writeFile } = await import('node:fs/promises');
+  const other = `${ws.dir}/other.json`;
+  const doc = JSON.parse(await readFile(ws.config, 'utf8'));
+  doc.repositories.main.path = `${ws.dir}/other-repo`;
+  await writeFile(other, JSON.stringify(doc));
+  await giveToServer(ws);
+  expect((await lifeboatAsServer(other, ['repo', 'init'])).code).toBe(0);
+  const cases: [string, RegExp, string][] = [
+    [ours.replace(`--config '${ws.config}'`, `--config '${other}'`), /archives through config \S+other\.json, this config is \S+config\.json: its WAL may go to another repository/, 'warn'],
+    [ours.replace("--cluster 'pg'", "--cluster 'other'"), /archives as cluster other, this is pg/, 'FAIL'],
+    [ours.replace(`--config '${ws.config}'`, "--config '/nonexistent/lifeboat.json'"), /names config \/nonexistent\/lifeboat\.json, which does not exist/, 'FAIL'],
+    ["cp %p /mnt/wal-archive/%f", /\(not lifeboat\)/, 'FAIL'],
+  ];
+  try {
+    for (const [cmd, why, mark] of cases) {
+      await setCommand(cmd);
+      const check = await lb(['check', '-c', 'pg', '--probe-seconds', '5']);
+      expect(check.code, check.stdout).toBe(1);
+      expect(check.stdout).toMatch(new RegExp(`${mark} pg: archive_command: .*${why.source}`));
+      expect(check.stdout).toContain(`fix: ALTER SYSTEM SET archive_command = '${ours.replaceAll("'", "''")}';`);
+      if (mark === 'warn') expect(check.stdout).toMatch(/FAIL pg: end-to-end probe: segment \w+ did not reach the repository/);
+      const refused = await lb(['setup-archiving', '-c', 'pg', '--yes']);
+      expect(refused.code, refused.stdout + refused.stderr).toBe(2);
+      expect(refused.stderr).toMatch(why);
+      expect(refused.stderr).toMatch(/run again with --force/);
+      expect(await pg.psql('SHOW archive_command')).toBe(cmd);
+    }
+    const forced = await lb(['setup-archiving', '-c', 'pg', '--yes', '--force']);
+    expect(forced.code, forced.stderr).toBe(0);
+    await expect.poll(() => pg.psql('SHOW archive_command')).toBe(ours);
+  } finally {
+    await setCommand(ours);
+  }
+  const after = await lb(['--json', 'check', '-c', 'pg', '--probe-seconds', '30']);
+  expect(after.code, after.stdout + after.stderr).toBe(0);
+});

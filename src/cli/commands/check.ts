@@ -54,7 +54,8 @@ export function registerCheck(program: Command, globals: () => GlobalOptions): v
     .option('-c, --cluster <name>', 'cluster')
     .option('-y, --yes', 'apply without asking (needed without a TTY)')
     .option('--dry-run', 'only show what would be applied')
-    .action(async (o) => {
+    .option('--force', 'replace an archive_command set for another tool, config or cluster')
+    .action(async (o: { cluster?: string; yes?: boolean; dryRun?: boolean; force?: boolean }) => {
       const g = globals();
       await withAgent(g, async (c) => {
         const fixes = await c.call<{ cluster: string; statements: string[]; restart: boolean; findings: ArchivingFinding[] }>('check.fixes', o.cluster ? { cluster: o.cluster } : {});
@@ -64,8 +65,15 @@ export function registerCheck(program: Command, globals: () => GlobalOptions): v
           return;
         }
         const text = fixes.statements.map((s) => `  ${s}`).join('\n');
-        if (!g.json || o.dryRun) process.stderr.write(`These settings will be changed on ${fixes.cluster}:\n${text}\n${fixes.restart ? 'Some take effect only after a PostgreSQL restart.\n' : ''}`);
+        const foreign = fixes.findings.filter((f) => f.replacesForeign && f.fix && fixes.statements.includes(f.fix));
+        const replaces = foreign.map((f) => `It replaces ${f.name} ${f.detail}${o.force ? '' : ' (only with --force)'}.\n`).join('');
+        if (!g.json || o.dryRun) process.stderr.write(`These settings will be changed on ${fixes.cluster}:\n${text}\n${replaces}${fixes.restart ? 'Some take effect only after a PostgreSQL restart.\n' : ''}`);
         if (o.dryRun) return g.json ? printJson({ ok: true, dryRun: true, statements: fixes.statements }) : undefined;
+        if (foreign.length && !o.force) {
+          throw new LifeboatError('CONFIRMATION_REQUIRED', `${foreign.map((f) => `${f.name} is ${f.detail}`).join('; ')}; replacing it stops that archiving`, {
+            hint: 'make sure nothing else relies on it, then run again with --force',
+          });
+        }
         if (!o.yes) {
           if (!process.stdin.isTTY) throw new LifeboatError('CONFIRMATION_REQUIRED', 'changing server settings needs confirmation', { hint: 'review them (--dry-run), then run again with --yes' });
           const { createInterface } = await import('node:readline/promises');
