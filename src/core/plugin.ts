@@ -143,6 +143,8 @@ export interface ArchivingFinding {
    * with another config or cluster): `setup-archiving` applies it only with --force.
    */
   replacesForeign?: boolean;
+  /** Set but not in effect until a restart: the value it will have (the fix is the restart, not the setting again). */
+  pending?: string;
 }
 
 /** The server's WAL archiver as pg_stat_archiver reports it (times ISO). */
@@ -196,8 +198,11 @@ export interface SourceSteps<TConfig> {
   checkArchiving?(ctx: StepContext<TConfig>, expected: { archiveCommand: string }): Promise<ArchivingFinding[]>;
   /** Close the current WAL segment; returns its file name (optional). */
   switchWal?(ctx: StepContext<TConfig>): Promise<string>;
-  /** Apply setting statements from findings, then reload (optional). */
-  applySettings?(ctx: StepContext<TConfig>, statements: string[]): Promise<void>;
+  /**
+   * Apply setting statements from findings, then reload (optional). Returns,
+   * when the source can tell, the settings that now wait for a restart.
+   */
+  applySettings?(ctx: StepContext<TConfig>, statements: string[]): Promise<void | { pendingRestart: string[] }>;
   /**
    * The live server's version, recovery state and archiver counters (optional).
    * Called for overviews: must be quick and honour ctx.signal (the host gives it a few seconds).

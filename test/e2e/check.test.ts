@@ -122,3 +122,40 @@ test.skipIf(!canRun)('a lifeboat archive_command naming another cluster or confi
   const after = await lb(['--json', 'check', '-c', 'pg', '--probe-seconds', '30']);
   expect(after.code, after.stdout + after.stderr).toBe(0);
 });
+
+test.skipIf(!canRun)('before the restart archive_mode needs, check reads the pending values and setup-archiving names exactly the setting that waits (issue 11 item 10)', async () => {
+  const off = await startCluster({ name: 'check-off' }); // archive_mode off, as a fresh install has it
+  const w = await workspace(off);
+  await giveToServer(w);
+  const run = (args: string[]) => lifeboatAsServer(w.config, args);
+  try {
+    const before = await run(['check', '-c', 'pg', '--probe-seconds', '5']);
+    expect(before.code).toBe(1);
+    expect(before.stdout).toMatch(/FAIL pg: archive_mode: off: no WAL is archived\n\s+fix: ALTER SYSTEM SET archive_mode = 'on';\s+\(then restart PostgreSQL\)/);
+    expect(before.stdout).toMatch(/FAIL pg: archive_command: empty/);
+    expect(before.stdout).not.toContain('(disabled)');
+
+    const apply = await run(['setup-archiving', '-c', 'pg', '--yes']);
+    expect(apply.code, apply.stderr).toBe(0);
+    expect(apply.stderr).toMatch(/^archive_mode: in effect only after a PostgreSQL restart\.$/m);
+    expect(apply.stdout).toMatch(/applied 3 setting\(s\) and reloaded\. Restart PostgreSQL for archive_mode to take effect\./);
+
+    // set, not in effect yet: the fix is the restart, and archive_command is the line just set
+    const pending = await run(['check', '-c', 'pg', '--probe-seconds', '5']);
+    expect(pending.code).toBe(1);
+    expect(pending.stdout).toMatch(/FAIL pg: archive_mode: off now; on once PostgreSQL restarts \(set, not in effect yet\)\n\s+fix: restart PostgreSQL\n/);
+    expect(pending.stdout).toMatch(/ok {3}pg: archive_command: .*wal push --cluster 'pg' %p \(not in effect while archive_mode is off\)/);
+    expect(pending.stdout).not.toMatch(/ALTER SYSTEM SET archive_(mode|command)/);
+    const again = await run(['setup-archiving', '-c', 'pg', '--yes']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/archiving settings are set; archive_mode takes effect only after a PostgreSQL restart/);
+
+    await off.stopServer();
+    await off.startServer();
+    const after = await run(['--json', 'check', '-c', 'pg', '--probe-seconds', '30']);
+    expect(after.code, after.stdout + after.stderr).toBe(0);
+  } finally {
+    await off.stop();
+    await w.cleanup();
+  }
+});

@@ -59,9 +59,12 @@ export async function checkCluster(env: AgentEnv, p: { cluster?: string; probeSe
     findings.push({ name: 'end-to-end probe', ok: false, level: 'warn', detail: 'skipped: the repository is missing (see above)' });
     return { cluster: cluster.name, ok: false, findings };
   }
-  const blocking = findings.some((f) => !f.ok && f.level === 'error' && ['wal_level', 'archive_mode', 'archive_command'].includes(f.name));
-  if (blocking) {
-    findings.push({ name: 'end-to-end probe', ok: false, level: 'warn', detail: 'skipped: archiving is not set up (lifeboat setup-archiving applies the fixes above)' });
+  const blocking = findings.filter((f) => !f.ok && f.level === 'error' && ['wal_level', 'archive_mode', 'archive_command'].includes(f.name));
+  if (blocking.length) {
+    const detail = blocking.every((f) => f.pending !== undefined)
+      ? `skipped: ${blocking.map((f) => f.name).join(', ')} is set but waits for a PostgreSQL restart`
+      : 'skipped: archiving is not set up (lifeboat setup-archiving applies the fixes above)';
+    findings.push({ name: 'end-to-end probe', ok: false, level: 'warn', detail });
   } else {
     const segment = await callStep(cluster.plugin.meta.name, 'switchWal', env.host, () => steps.switchWal(ctx));
     const storage = await env.storage(cluster.repoName);
@@ -80,24 +83,33 @@ export async function checkCluster(env: AgentEnv, p: { cluster?: string; probeSe
   return { cluster: cluster.name, ok: findings.every((f) => f.ok || f.level === 'warn'), findings };
 }
 
+/** The settings among `statements` that take effect only after a restart. */
+function restartNames(findings: ArchivingFinding[], statements: string[]): string[] {
+  return findings.filter((f) => f.needs === 'restart' && f.fix && statements.includes(f.fix)).map((f) => f.name);
+}
+
 /** The ALTER SYSTEM lines `setup-archiving` would apply (read-only). */
-export async function archivingFixes(env: AgentEnv, p: { cluster?: string }): Promise<{ cluster: string; statements: string[]; restart: boolean; findings: ArchivingFinding[] }> {
+export async function archivingFixes(env: AgentEnv, p: { cluster?: string }): Promise<{ cluster: string; statements: string[]; restart: boolean; restartSettings: string[]; findings: ArchivingFinding[] }> {
   const cluster = await env.cluster(p.cluster);
   const steps = archivingSteps(cluster);
   const ctx = stepContext(cluster, env.host, quickJob());
   const expected = await hookCommands(env, cluster.name);
   const findings = await callStep(cluster.plugin.meta.name, 'checkArchiving', env.host, () => steps.checkArchiving(ctx, expected));
   const fixes = findings.filter((f) => !f.ok && f.fix?.startsWith('ALTER SYSTEM'));
-  return { cluster: cluster.name, statements: fixes.map((f) => f.fix!), restart: fixes.some((f) => f.needs === 'restart'), findings };
+  const statements = fixes.map((f) => f.fix!);
+  const restartSettings = restartNames(findings, statements);
+  return { cluster: cluster.name, statements, restart: restartSettings.length > 0, restartSettings, findings };
 }
 
 /** Apply exactly the statements the operator saw (they must still be the fixes). */
-export async function applyArchivingFixes(env: AgentEnv, p: { cluster?: string; statements: string[] }): Promise<{ applied: string[]; restart: boolean }> {
+export async function applyArchivingFixes(env: AgentEnv, p: { cluster?: string; statements: string[] }): Promise<{ applied: string[]; restart: boolean; pendingRestart: string[] }> {
   const now = await archivingFixes(env, p);
   const unknown = p.statements.filter((s) => !now.statements.includes(s));
   if (unknown.length) throw new LifeboatError('USAGE', `not a current fix: ${unknown[0]}`, { hint: 'run lifeboat setup-archiving again to see the current fixes' });
   const cluster = await env.cluster(p.cluster);
   const ctx = stepContext(cluster, env.host, quickJob());
-  await callStep(cluster.plugin.meta.name, 'applySettings', env.host, () => archivingSteps(cluster).applySettings(ctx, p.statements));
-  return { applied: p.statements, restart: now.restart };
+  const r = await callStep(cluster.plugin.meta.name, 'applySettings', env.host, () => archivingSteps(cluster).applySettings(ctx, p.statements));
+  // the source says which settings wait for a restart; else those whose fix said so
+  const pendingRestart = r?.pendingRestart ?? restartNames(now.findings, p.statements);
+  return { applied: p.statements, restart: pendingRestart.length > 0, pendingRestart };
 }

@@ -58,16 +58,19 @@ export function registerCheck(program: Command, globals: () => GlobalOptions): v
     .action(async (o: { cluster?: string; yes?: boolean; dryRun?: boolean; force?: boolean }) => {
       const g = globals();
       await withAgent(g, async (c) => {
-        const fixes = await c.call<{ cluster: string; statements: string[]; restart: boolean; findings: ArchivingFinding[] }>('check.fixes', o.cluster ? { cluster: o.cluster } : {});
+        const fixes = await c.call<{ cluster: string; statements: string[]; restart: boolean; restartSettings?: string[]; findings: ArchivingFinding[] }>('check.fixes', o.cluster ? { cluster: o.cluster } : {});
         if (fixes.statements.length === 0) {
-          if (g.json) return printJson({ ok: true, applied: [] });
-          process.stdout.write(`${fixes.cluster}: archiving settings are already in place; run lifeboat check for the end-to-end probe\n`);
+          const waiting = fixes.findings.filter((f) => f.pending !== undefined).map((f) => f.name);
+          if (g.json) return printJson({ ok: true, applied: [], pendingRestart: waiting });
+          process.stdout.write(waiting.length
+            ? `${fixes.cluster}: archiving settings are set; ${waiting.join(', ')} take${waiting.length === 1 ? 's' : ''} effect only after a PostgreSQL restart. Restart it, then: lifeboat check\n`
+            : `${fixes.cluster}: archiving settings are already in place; run lifeboat check for the end-to-end probe\n`);
           return;
         }
         const text = fixes.statements.map((s) => `  ${s}`).join('\n');
         const foreign = fixes.findings.filter((f) => f.replacesForeign && f.fix && fixes.statements.includes(f.fix));
         const replaces = foreign.map((f) => `It replaces ${f.name} ${f.detail}${o.force ? '' : ' (only with --force)'}.\n`).join('');
-        if (!g.json || o.dryRun) process.stderr.write(`These settings will be changed on ${fixes.cluster}:\n${text}\n${replaces}${fixes.restart ? 'Some take effect only after a PostgreSQL restart.\n' : ''}`);
+        if (!g.json || o.dryRun) process.stderr.write(`These settings will be changed on ${fixes.cluster}:\n${text}\n${replaces}${fixes.restartSettings?.length ? `${fixes.restartSettings.join(', ')}: in effect only after a PostgreSQL restart.\n` : ''}`);
         if (o.dryRun) return g.json ? printJson({ ok: true, dryRun: true, statements: fixes.statements }) : undefined;
         if (foreign.length && !o.force) {
           throw new LifeboatError('CONFIRMATION_REQUIRED', `${foreign.map((f) => `${f.name} is ${f.detail}`).join('; ')}; replacing it stops that archiving`, {
@@ -82,9 +85,10 @@ export function registerCheck(program: Command, globals: () => GlobalOptions): v
           rl.close();
           if (!/^y(es)?$/i.test(answer.trim())) throw new LifeboatError('CONFIRMATION_REQUIRED', 'not applied; nothing was changed');
         }
-        const r = await c.call<{ applied: string[]; restart: boolean }>('check.apply', { statements: fixes.statements, ...(o.cluster ? { cluster: o.cluster } : {}) });
+        const r = await c.call<{ applied: string[]; restart: boolean; pendingRestart?: string[] }>('check.apply', { statements: fixes.statements, ...(o.cluster ? { cluster: o.cluster } : {}) });
         if (g.json) return printJson({ ok: true, ...r });
-        process.stdout.write(`applied ${r.applied.length} setting(s) and reloaded.${r.restart ? ' Restart PostgreSQL for wal_level/archive_mode/max_wal_senders to take effect.' : ''} Then: lifeboat check\n`);
+        const waiting = r.pendingRestart ?? fixes.restartSettings ?? [];
+        process.stdout.write(`applied ${r.applied.length} setting(s) and reloaded.${waiting.length ? ` Restart PostgreSQL for ${waiting.join(', ')} to take effect.` : ''} Then: lifeboat check\n`);
       });
     });
 }
