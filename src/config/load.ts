@@ -1,8 +1,7 @@
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { LifeboatError } from '../core/errors.js';
 import { formatPath } from '../core/manifest.js';
-import { configCandidates, stateDirPath } from './paths.js';
+import { configCandidates, findConfig, stateDirPath } from './paths.js';
 import { MAX_CONFIG_BYTES, readSmallFile } from './small-file.js';
 import { AgentConfigSchema, type AgentConfig } from './schema.js';
 
@@ -21,7 +20,7 @@ export function defaultConfigPath(explicit?: string): string {
 /** Find, read and validate the agent config; one clear error naming file and JSON path. */
 export function loadConfig(explicit?: string): LoadedConfig {
   const candidates = configCandidates(explicit);
-  const found = candidates.find((c) => existsSync(c.path));
+  const found = findConfig(candidates);
   if (!found) {
     throw new LifeboatError('CONFIG_NOT_FOUND', `no lifeboat config found (looked in ${candidates.map((c) => c.path).join(', ')})`, {
       hint: 'create one with: lifeboat init --cluster NAME --repo DIR (or pass --config FILE)',

@@ -1,5 +1,6 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { LifeboatError } from '../core/errors.js';
+import { closeSync, existsSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { currentOsUser, deniedBecause, describeStat, groupNameOf } from '../core/access.js';
+import { LifeboatError, osUserName } from '../core/errors.js';
 
 /** A config is a few KiB; a bigger file is the wrong file (or /dev/zero). */
 export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
@@ -16,9 +17,8 @@ export function readSmallFile(file: string, what: string, maxBytes: number): str
     fd = openSync(file, 'r');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new LifeboatError('CONFIG_INVALID', `${what} ${file}: cannot be read (${code ?? (err as Error).message})`, {
-      hint: code === 'EACCES' ? `give the agent's OS user read access to ${file}` : `check the path ${file}`,
-    });
+    if (code === 'EACCES' || code === 'EPERM') throw unreadable(what, file, err);
+    throw new LifeboatError('CONFIG_INVALID', `${what} ${file}: cannot be read (${code ?? (err as Error).message})`, { hint: `check the path ${file}` });
   }
   try {
     const st = fstatSync(fd);
@@ -36,4 +36,22 @@ export function readSmallFile(file: string, what: string, maxBytes: number): str
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * A file this OS user may not read (EACCES), named as such: which user, what
+ * stops it (the file's mode, or a directory above it such as a 0700 home) and
+ * what to change. Not "no config found": the server's OS user running
+ * archive_command against root's config must learn that the file is there.
+ */
+export function unreadable(what: string, file: string, cause?: unknown, more = ''): LifeboatError {
+  const me = osUserName();
+  const denial = deniedBecause(file, 'read', currentOsUser(me));
+  const seen = existsSync(file);
+  const why = denial?.text ?? (seen ? `${file} is ${describeStat(statSync(file))} (an ACL or the mount may deny it)` : (cause as Error | undefined)?.message ?? 'permission denied');
+  const group = groupNameOf(process.getegid?.() ?? -1);
+  const hint = denial?.kind === 'enter'
+    ? `${me} must be able to read it: put it where ${me} can${what === 'config' ? ` (e.g. /etc/lifeboat/config.json, owner root, group ${group}, mode 640) and point --config there` : ''}, or run lifeboat as ${me} with its own ${what}`
+    : `let ${me} read it (chgrp ${group} ${file} && chmod g+r ${file}), or run lifeboat as ${me} with its own ${what}`;
+  return new LifeboatError('FILE_ACCESS', `${what} ${file} ${seen ? 'exists' : 'may exist'} but user ${me} may not read it: ${why}${more}`, { hint, ...(cause ? { cause } : {}) });
 }

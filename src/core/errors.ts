@@ -4,7 +4,10 @@
  * Errors cross the RPC wire as `{ code, message, hint, cause }` and are rebuilt
  * on the other side with `LifeboatError.fromJSON`.
  */
+import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
+import path from 'node:path';
+import { currentOsUser, deniedBecause, type Denial } from './access.js';
 
 export const ErrorCodes = {
   // the operator must act (exit code 2: usage or configuration)
@@ -139,11 +142,13 @@ export function fileError(err: NodeJS.ErrnoException, what = ''): LifeboatError 
   const opts = { cause: err };
   switch (err.code) {
     case 'EACCES':
-    case 'EPERM':
-      return new LifeboatError('FILE_ACCESS', `permission denied: ${whoami()} may not use ${where || 'a file'}${op}`, {
+    case 'EPERM': {
+      const denial = err.path ? whyDenied(err.path, err.syscall) : undefined;
+      return new LifeboatError('FILE_ACCESS', `permission denied: ${whoami()} may not use ${where || 'a file'}${op}${denial ? `: ${denial.text}` : ''}`, {
         ...opts,
-        hint: where ? `give ${whoami()} access to ${err.path ?? where} (or run lifeboat as the user that owns it)` : 'check the permissions of the paths in the config',
+        hint: where ? `give ${whoami()} access to ${denial?.path ?? err.path ?? where} (or run lifeboat as the user that owns it)` : 'check the permissions of the paths in the config',
       });
+    }
     case 'EISDIR':
       return new LifeboatError('FILE_ACCESS', `${where || 'a path Lifeboat reads as a file'} is a directory, where a file belongs${op}`, { ...opts, hint: 'point the setting at a file' });
     case 'ENOTDIR':
@@ -157,6 +162,18 @@ export function fileError(err: NodeJS.ErrnoException, what = ''): LifeboatError 
       return new LifeboatError('FILE_ACCESS', `${where || 'a path'} is on a read-only file system${op}`, { ...opts, hint: 'remount it read-write or point the setting elsewhere' });
     default:
       return undefined;
+  }
+}
+
+/** What stopped this process at `file` for `syscall` (mode bits of it and the directories above). */
+function whyDenied(file: string, syscall: string | undefined): Denial | undefined {
+  try {
+    const me = currentOsUser(whoami());
+    if (!existsSync(file)) return deniedBecause(file, 'write', me); // being created, or a directory above stops it
+    const changesEntries = ['rmdir', 'rename', 'link', 'unlink', 'symlink', 'copyfile'].includes(syscall ?? '');
+    return changesEntries ? deniedBecause(path.dirname(file), 'write', me) : deniedBecause(file, 'read', me);
+  } catch {
+    return undefined; // an explanation only: never let it hide the error
   }
 }
 

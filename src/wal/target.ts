@@ -13,12 +13,11 @@
  * here: a typo there must not stop WAL archiving; every other command reports it.
  * test/unit/wal-target.test.ts holds the light checks to the zod schema.
  */
-import { existsSync } from 'node:fs';
 import { MAX_CONFIG_BYTES, readSmallFile } from '../config/small-file.js';
 import path from 'node:path';
 import { LifeboatError } from '../core/errors.js';
 import type { Storage } from '../core/storage.js';
-import { configCandidates, stateDirPath } from '../config/paths.js';
+import { configCandidates, findConfig, stateDirPath } from '../config/paths.js';
 import { createLocalStorage } from '../storage/local/index.js';
 import type { WalCompression } from './zstd.js';
 
@@ -158,13 +157,14 @@ export function lightResolve(text: string, file: string, clusterName: string | u
 /** Resolve config, cluster and storage for a WAL hook (light path, else the agent's loaders). */
 export async function resolveWalTarget(configArg: string | undefined, clusterName: string | undefined): Promise<WalTarget> {
   const candidates = configCandidates(configArg);
-  const found = candidates.find((c) => existsSync(c.path));
+  const found = findConfig(candidates); // a config this OS user may not read is named as such, here as in the full loader
   if (found) {
     let text: string | undefined;
     try {
       text = readSmallFile(found.path, 'config', MAX_CONFIG_BYTES);
-    } catch {
-      text = undefined; // the full loader reports it (too big, not a file, unreadable)
+    } catch (err) {
+      if (err instanceof LifeboatError && err.code === 'FILE_ACCESS') throw err; // unreadable: the full loader could only say the same
+      text = undefined; // the full loader reports it (too big, not a file)
     }
     const light = text === undefined ? undefined : lightResolve(text, found.path, clusterName);
     if (light) {

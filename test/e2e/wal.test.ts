@@ -124,3 +124,36 @@ describe('PostgreSQL archiving through lifeboat', () => {
     }
   });
 });
+
+describe.skipIf(process.getuid?.() !== 0)('as the server\'s OS user (issue 11 item 9)', () => {
+  // root set lifeboat up (config 0600 in its 0700 home, repository 0700): PostgreSQL runs the hook as postgres
+  const asPostgres = (args: string[], env: Record<string, string> = {}) => // runuser sets HOME: env(1) sets it again
+    execa('runuser', ['-u', 'postgres', '--', 'env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), process.execPath, BIN, ...args], { reject: false, env: { NO_COLOR: '1', LIFEBOAT_CONFIG: '' } });
+  test('a config or repository it may not read is named with what stops it, not "no lifeboat config found"', async () => {
+    await chmod(ws.dir, 0o755);
+    const home = path.join(ws.dir, 'roothome');
+    const cfg = path.join(home, '.config', 'lifeboat', 'config.json');
+    await mkdir(path.dirname(cfg), { recursive: true, mode: 0o755 });
+    await chmod(home, 0o700);
+    await writeFile(cfg, await readFile(ws.config), { mode: 0o600 });
+    const seg = path.join(ws.dir, 'segs', SEG);
+    await mkdir(path.dirname(seg), { recursive: true, mode: 0o755 });
+    await writeFile(seg, Buffer.alloc(16 * 1024 * 1024, 3), { mode: 0o644 });
+
+    for (const r of [await asPostgres(['--config', cfg, 'wal', 'push', seg]), await asPostgres(['wal', 'push', seg], { HOME: home, XDG_CONFIG_HOME: '' })]) {
+      expect(r.exitCode).not.toBe(0);
+      expect(r.stderr).not.toMatch(/no lifeboat config found/);
+      expect(r.stderr).toContain(`lifeboat: wal push: config ${cfg} may exist but user postgres may not read it: ${home} is drwx------ root:root (postgres may not enter it)`);
+      expect(r.stderr).toMatch(/hint: postgres must be able to read it: put it where postgres can \(e\.g\. \/etc\/lifeboat\/config\.json/);
+    }
+    await chmod(home, 0o755);
+    const file = await asPostgres(['--config', cfg, 'wal', 'push', seg]);
+    expect(file.stderr).toContain(`config ${cfg} exists but user postgres may not read it: ${cfg} is -rw------- root:root (postgres may not read it)`);
+    expect(file.stderr).toContain(`hint: let postgres read it (chgrp postgres ${cfg} && chmod g+r ${cfg})`);
+    await chmod(cfg, 0o644);
+    const repo = await asPostgres(['--config', cfg, 'wal', 'push', seg]);
+    expect(repo.exitCode).not.toBe(0);
+    expect(repo.stderr).toContain(`permission denied: postgres may not use ${ws.repo}/lifeboat.json (realpath): ${ws.repo} is drwx------ root:root (postgres may not enter it)`);
+    expect(repo.stderr).toContain(`hint: give postgres access to ${ws.repo}`);
+  });
+});

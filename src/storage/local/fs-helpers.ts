@@ -2,7 +2,7 @@ import * as fsp from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import { Readable, Writable } from 'node:stream';
-import { LifeboatError, toLifeboatError } from '../../core/errors.js';
+import { fileError, LifeboatError, toLifeboatError } from '../../core/errors.js';
 
 /** Name prefix of in-flight uploads; never listed, removed by `removeStaleTemps`. */
 export const TMP_PREFIX = '.lifeboat-tmp-';
@@ -57,6 +57,9 @@ export function mapError(err: unknown, op: string, key: string): LifeboatError {
   if ((err as { name?: unknown } | null)?.name === 'AbortError') {
     return new LifeboatError('CANCELLED', `${op} ${key} cancelled`, { cause });
   }
+  // a repository this OS user may not read or write (the server's user running archive_command, say): say who and where
+  const code = errnoCode(err);
+  if (code === 'EACCES' || code === 'EPERM') return fileError(err as NodeJS.ErrnoException)!;
   const message = err instanceof Error ? err.message : String(err);
   return new LifeboatError('STORAGE_FAILED', `${op} ${key} failed: ${message}`, { cause, details: { op, key } });
 }
