@@ -1,6 +1,6 @@
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { LifeboatError, parseArchiveCommand, type ArchivingFinding, type StepContext } from 'lifeboat/plugin';
+import { LifeboatError, parseArchiveCommand, userNameOf, type ArchivingFinding, type StepContext } from 'lifeboat/plugin';
 import { defaultDatabase, type PostgresConfig } from './config.js';
 import { queryJson, runSql } from './psql.js';
 import { quoteLiteral } from './sql.js';
@@ -163,6 +163,27 @@ export function archiveCommandFinding(actual: string, expected: string, fix: str
     return { name, ok: false, level: 'warn', detail: `${actual} (${why})`, ...fixIt };
   }
   return { name, ok: true, level: 'ok', detail: `${actual}${want.mode === 'async' ? ' (async)' : ''}` };
+}
+
+/**
+ * The OS user the server runs as: connection.serverUser, else the owner of its
+ * data directory (PostgreSQL refuses to start from one it does not own), else
+ * postgres. The data directory is connection.dataDirectory or the server's
+ * data_directory (a superuser or pg_read_all_settings sees it), looked at here,
+ * on the database host.
+ */
+export async function serverOsUser(ctx: Ctx): Promise<{ name: string; source: string }> {
+  const c = ctx.cluster.config;
+  if (c.serverUser) return { name: c.serverUser, source: 'connection.serverUser' };
+  const dir = c.dataDirectory ?? (await runSql(c, defaultDatabase(c), "SELECT setting FROM pg_settings WHERE name = 'data_directory'", ctx.signal)).trim();
+  if (dir && !c.commandPrefix) {
+    try {
+      return { name: userNameOf(statSync(dir).uid), source: `owner of the data directory ${dir}` };
+    } catch {
+      // not visible from here: the default
+    }
+  }
+  return { name: 'postgres', source: 'the default; set connection.serverUser if the server runs as another user' };
 }
 
 /**

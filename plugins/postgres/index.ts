@@ -3,7 +3,7 @@ import { probe } from './catalog.js';
 import { PostgresConfigSchema, type PostgresConfig } from './config.js';
 import { logicalBackup } from './dump.js';
 import { physicalBackup } from './physical.js';
-import { applySettings, checkArchiving, switchWal } from './archiving.js';
+import { applySettings, checkArchiving, serverOsUser, switchWal } from './archiving.js';
 import { createRestorePoint, pitrSteps, runPitrStep } from './pitr.js';
 import { applyRestore, planRestore } from './restore.js';
 import { serverStatus } from './status.js';
@@ -21,6 +21,7 @@ export default definePlugin<PostgresConfig>({
       logicalBackup,
       physicalBackup,
       checkArchiving,
+      serverOsUser,
       switchWal,
       applySettings,
       serverStatus,

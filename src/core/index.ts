@@ -15,3 +15,4 @@ export * from './wal.js';
 export * from './pitr.js';
 export { pidAlive } from './proc.js';
 export * from './hook-command.js';
+export { userNameOf } from './access.js';

@@ -196,6 +196,11 @@ export interface SourceSteps<TConfig> {
   ): Promise<{ server: ServerInfo; physical: PhysicalDetails }>;
   /** Inspect what WAL archiving needs; each finding carries the fix (optional). */
   checkArchiving?(ctx: StepContext<TConfig>, expected: { archiveCommand: string }): Promise<ArchivingFinding[]>;
+  /**
+   * The OS user the server runs as, which runs archive_command and so must read
+   * the config and write the repository (optional), and how that was learnt.
+   */
+  serverOsUser?(ctx: StepContext<TConfig>): Promise<{ name: string; source: string }>;
   /** Close the current WAL segment; returns its file name (optional). */
   switchWal?(ctx: StepContext<TConfig>): Promise<string>;
   /**

@@ -159,3 +159,51 @@ test.skipIf(!canRun)('before the restart archive_mode needs, check reads the pen
     await w.cleanup();
   }
 });
+
+test.skipIf(!canRun || process.getuid?.() !== 0)('set up as root: check and setup-archiving say the server\'s OS user cannot read the config or write the repository, and what to change (issue 11 item 9)', async () => {
+  const { chmod, mkdir, readFile, writeFile } = await import('node:fs/promises');
+  const { execa } = await import('execa');
+  const { lifeboat } = await import('../helpers/cli.js');
+  const server = await startCluster({ name: 'check-root', settings: { archive_mode: 'on' } });
+  const w = await workspace(server); // made by root: the repository is root's, 0700
+  try {
+    // as the README's quick start leaves it when done as root: the config 0600 in root's 0700 home
+    const home = `${w.dir}/root`;
+    const config = `${home}/.config/lifeboat/config.json`;
+    await mkdir(`${home}/.config/lifeboat`, { recursive: true, mode: 0o755 });
+    await chmod(home, 0o700);
+    await writeFile(config, await readFile(w.config), { mode: 0o600 });
+    await chmod(w.dir, 0o755);
+    const asRoot = (args: string[]) => lifeboat(args, { config });
+
+    const check = await asRoot(['check', '-c', 'pg', '--probe-seconds', '5']);
+    expect(check.code).toBe(1);
+    expect(check.stdout).toContain(`FAIL pg: config access: postgres (the server's OS user, which runs archive_command: owner of the data directory ${server.dataDir}) may not read the config ${config}: ${home} is drwx------ root:root (postgres may not enter it)`);
+    expect(check.stdout).toMatch(/fix: install -D -m 640 -g postgres .* \/etc\/lifeboat\/config\.json/);
+    expect(check.stdout).toContain(`FAIL pg: repository access: postgres may not write WAL into ${w.repo}: ${w.repo} is drwx------ root:root (postgres may not enter it)`);
+    expect(check.stdout).toContain(`fix: chown -R postgres: ${w.repo}`);
+    expect(check.stdout).toMatch(/ok {3}pg: lifeboat access: postgres may run /);
+    expect(check.stdout).toMatch(/end-to-end probe: skipped/);
+
+    const setup = await asRoot(['setup-archiving', '-c', 'pg', '--yes']);
+    expect(setup.code).toBe(1);
+    expect(setup.stderr).toMatch(/archive_command would fail on pg as the server's OS user: config access, repository access \(above\); nothing was changed/);
+    expect(await server.psql('SHOW archive_command')).toBe('');
+
+    // the file itself, once the home lets postgres in
+    await chmod(home, 0o755);
+    const file = await asRoot(['--json', 'check', '-c', 'pg', '--probe-seconds', '5']);
+    expect(file.json.findings.find((f: any) => f.name === 'config access')).toMatchObject({ ok: false, detail: expect.stringContaining(`${config} is -rw------- root:root (postgres may not read it)`), fix: `chgrp postgres ${config} && chmod g+r ${config}` });
+
+    // the fixes it named: then setup-archiving applies and the probe passes
+    await execa('sh', ['-c', `chgrp postgres ${config} && chmod g+r ${config} && chown -R postgres: ${w.repo}`]);
+    const apply = await asRoot(['setup-archiving', '-c', 'pg', '--yes']);
+    expect(apply.code, apply.stderr).toBe(0);
+    const after = await asRoot(['--json', 'check', '-c', 'pg', '--probe-seconds', '30']);
+    expect(after.code, after.stdout).toBe(0);
+    expect(after.json.findings.filter((f: any) => f.name.endsWith(' access')).map((f: any) => [f.name, f.ok])).toEqual([['config access', true], ['lifeboat access', true], ['repository access', true]]);
+  } finally {
+    await server.stop();
+    await w.cleanup();
+  }
+});

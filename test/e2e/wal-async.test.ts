@@ -70,9 +70,9 @@ async function expectArchivedIntact(pg: PgCluster, ws: Workspace, segs: string[]
   }
 }
 
-/** The async archive_command as lifeboat setup-archiving installs it. */
-async function setupAsync(ws: Workspace, pg: PgCluster): Promise<string> {
-  const r = await lifeboatAsServer(ws.config, ['--json', 'setup-archiving', '-c', 'pg', '--yes']);
+/** The async archive_command as lifeboat setup-archiving installs it (`force`: although check says it would fail). */
+async function setupAsync(ws: Workspace, pg: PgCluster, o: { force?: boolean } = {}): Promise<string> {
+  const r = await lifeboatAsServer(ws.config, ['--json', 'setup-archiving', '-c', 'pg', '--yes', ...(o.force ? ['--force'] : [])]);
   expect(r.code, r.stderr).toBe(0);
   const cmd = await pg.psql('SHOW archive_command');
   expect(cmd).toContain('lifeboat-archive');
@@ -148,7 +148,11 @@ describe.skipIf(!canRun)('async archiving with a real cluster', () => {
     const segs = await workload(pg, 3); // a backlog, so a pusher works on it
     await execa('chmod', ['-R', 'a-w', ws.repo]);
     try {
-      await setupAsync(ws, pg);
+      // setup-archiving sees the repository the server may not write, and applies only with --force
+      const refused = await lifeboatAsServer(ws.config, ['setup-archiving', '-c', 'pg', '--yes']);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/FAIL pg: repository access: postgres .*may not write WAL into .*\(postgres may not write in it\)/);
+      await setupAsync(ws, pg, { force: true });
       await expect.poll(async () => Number(await pg.psql('SELECT failed_count FROM pg_stat_archiver')), { timeout: 60_000, interval: 250 }).toBeGreaterThan(before + 1);
       expect(await pg.psql('SELECT last_failed_wal FROM pg_stat_archiver')).toBe(segs[0]);
       await expect.poll(async () => /lifeboat: wal push: .*(permission denied|EACCES)/i.test(await serverLog(pg)), { timeout: 30_000 }).toBe(true);

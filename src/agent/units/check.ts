@@ -7,25 +7,46 @@ import { walLayout } from '../../core/wal.js';
 import { callStep } from '../plugins.js';
 import type { AgentEnv, ResolvedCluster } from '../env.js';
 import { stepContext, type JobHandle } from '../context.js';
+import { ACCESS_FINDINGS, accessFindings, type HookPaths } from './check-access.js';
 
 const shq = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
 
 /**
  * The archive_command / restore_command lines for a cluster: this lifeboat, this
  * config. With walArchive.async, archive_command is bin/lifeboat-archive (a
- * POSIX sh script that answers from the spool without starting Node).
+ * POSIX sh script that answers from the spool without starting Node). `paths`:
+ * what the server's OS user needs to run them.
  */
-export async function hookCommands(env: AgentEnv, cluster: string): Promise<{ archiveCommand: string; restoreCommand: string }> {
+export async function hookCommands(env: AgentEnv, cluster: string): Promise<{ archiveCommand: string; restoreCommand: string; paths: HookPaths }> {
   const { path, config } = await env.config();
-  const base = `${shq(process.execPath)} ${shq(process.argv[1]!)} --config ${shq(path)}`;
-  const wa = config.clusters[cluster]?.walArchive;
+  const lifeboat = process.argv[1]!;
+  const base = `${shq(process.execPath)} ${shq(lifeboat)} --config ${shq(path)}`;
+  const c = config.clusters[cluster];
+  const wa = c?.walArchive;
+  const repo = c ? config.repositories[c.repository] : undefined;
+  const paths: HookPaths = { cluster, config: path, programs: [{ path: process.execPath, want: 'exec' }, { path: lifeboat, want: 'read' }] };
+  if (repo?.type === 'local' && typeof repo.path === 'string') paths.repoDir = repo.path;
   let archiveCommand = `${base} wal push --cluster ${shq(cluster)} %p`;
   if (wa?.async) {
-    const script = nodePath.join(nodePath.dirname(realpathSync(process.argv[1]!)), 'lifeboat-archive');
+    const script = nodePath.join(nodePath.dirname(realpathSync(lifeboat)), 'lifeboat-archive');
     const spool = wa.spoolDir ? nodePath.resolve(nodePath.dirname(path), wa.spoolDir) : nodePath.join(stateDirFor(config), 'wal-spool');
     archiveCommand = `${shq(script)} --node ${shq(process.execPath)} --config ${shq(path)} --cluster ${shq(cluster)} --spool ${shq(spool)} %p`;
+    paths.programs.unshift({ path: script, want: 'exec' });
+    paths.spool = spool;
   }
-  return { archiveCommand, restoreCommand: `${base} wal fetch --cluster ${shq(cluster)} %f %p` };
+  return { archiveCommand, restoreCommand: `${base} wal fetch --cluster ${shq(cluster)} %f %p`, paths };
+}
+
+/** The plugin's findings, then whether the server's OS user can use what archive_command needs. */
+async function archivingFindings(env: AgentEnv, cluster: ResolvedCluster): Promise<ArchivingFinding[]> {
+  const steps = archivingSteps(cluster);
+  const ctx = stepContext(cluster, env.host, quickJob());
+  const expected = await hookCommands(env, cluster.name);
+  const plugin = cluster.plugin.meta.name;
+  const findings = await callStep(plugin, 'checkArchiving', env.host, () => steps.checkArchiving(ctx, { archiveCommand: expected.archiveCommand }));
+  const who = cluster.plugin.source.steps.serverOsUser;
+  if (who) findings.push(...accessFindings(await callStep(plugin, 'serverOsUser', env.host, () => who(ctx)), expected.paths));
+  return findings;
 }
 
 function quickJob(): JobHandle {
@@ -46,8 +67,7 @@ export async function checkCluster(env: AgentEnv, p: { cluster?: string; probeSe
   const cluster = await env.cluster(p.cluster);
   const steps = archivingSteps(cluster);
   const ctx = stepContext(cluster, env.host, quickJob());
-  const expected = await hookCommands(env, cluster.name);
-  const findings = await callStep(cluster.plugin.meta.name, 'checkArchiving', env.host, () => steps.checkArchiving(ctx, expected));
+  const findings = await archivingFindings(env, cluster);
   // The repository proves it is one (lifeboat.json): an unmounted mount point passes every other check.
   const repo = await env.repository(cluster.repoName);
   const identity = await repo.open().then(
@@ -59,11 +79,13 @@ export async function checkCluster(env: AgentEnv, p: { cluster?: string; probeSe
     findings.push({ name: 'end-to-end probe', ok: false, level: 'warn', detail: 'skipped: the repository is missing (see above)' });
     return { cluster: cluster.name, ok: false, findings };
   }
-  const blocking = findings.filter((f) => !f.ok && f.level === 'error' && ['wal_level', 'archive_mode', 'archive_command'].includes(f.name));
+  const blocking = findings.filter((f) => !f.ok && f.level === 'error' && ['wal_level', 'archive_mode', 'archive_command', ...ACCESS_FINDINGS].includes(f.name));
   if (blocking.length) {
     const detail = blocking.every((f) => f.pending !== undefined)
       ? `skipped: ${blocking.map((f) => f.name).join(', ')} is set but waits for a PostgreSQL restart`
-      : 'skipped: archiving is not set up (lifeboat setup-archiving applies the fixes above)';
+      : blocking.every((f) => ACCESS_FINDINGS.includes(f.name))
+        ? "skipped: archive_command would fail as the server's OS user (see above)"
+        : 'skipped: archiving is not set up (lifeboat setup-archiving applies the fixes above)';
     findings.push({ name: 'end-to-end probe', ok: false, level: 'warn', detail });
   } else {
     const segment = await callStep(cluster.plugin.meta.name, 'switchWal', env.host, () => steps.switchWal(ctx));
@@ -89,16 +111,15 @@ function restartNames(findings: ArchivingFinding[], statements: string[]): strin
 }
 
 /** The ALTER SYSTEM lines `setup-archiving` would apply (read-only). */
-export async function archivingFixes(env: AgentEnv, p: { cluster?: string }): Promise<{ cluster: string; statements: string[]; restart: boolean; restartSettings: string[]; findings: ArchivingFinding[] }> {
+export async function archivingFixes(env: AgentEnv, p: { cluster?: string }): Promise<{ cluster: string; statements: string[]; restart: boolean; restartSettings: string[]; blockers: ArchivingFinding[]; findings: ArchivingFinding[] }> {
   const cluster = await env.cluster(p.cluster);
-  const steps = archivingSteps(cluster);
-  const ctx = stepContext(cluster, env.host, quickJob());
-  const expected = await hookCommands(env, cluster.name);
-  const findings = await callStep(cluster.plugin.meta.name, 'checkArchiving', env.host, () => steps.checkArchiving(ctx, expected));
+  const findings = await archivingFindings(env, cluster);
+  // what archive_command would fail on as the server's OS user: setup-archiving stops for these
+  const blockers = findings.filter((f) => !f.ok && ACCESS_FINDINGS.includes(f.name));
   const fixes = findings.filter((f) => !f.ok && f.fix?.startsWith('ALTER SYSTEM'));
   const statements = fixes.map((f) => f.fix!);
   const restartSettings = restartNames(findings, statements);
-  return { cluster: cluster.name, statements, restart: restartSettings.length > 0, restartSettings, findings };
+  return { cluster: cluster.name, statements, restart: restartSettings.length > 0, restartSettings, blockers, findings };
 }
 
 /** Apply exactly the statements the operator saw (they must still be the fixes). */

@@ -54,11 +54,21 @@ export function registerCheck(program: Command, globals: () => GlobalOptions): v
     .option('-c, --cluster <name>', 'cluster')
     .option('-y, --yes', 'apply without asking (needed without a TTY)')
     .option('--dry-run', 'only show what would be applied')
-    .option('--force', 'replace an archive_command set for another tool, config or cluster')
+    .option('--force', "replace an archive_command set for another tool, config or cluster; apply even if the server's OS user cannot use what it names")
     .action(async (o: { cluster?: string; yes?: boolean; dryRun?: boolean; force?: boolean }) => {
       const g = globals();
       await withAgent(g, async (c) => {
-        const fixes = await c.call<{ cluster: string; statements: string[]; restart: boolean; restartSettings?: string[]; findings: ArchivingFinding[] }>('check.fixes', o.cluster ? { cluster: o.cluster } : {});
+        const fixes = await c.call<{ cluster: string; statements: string[]; restart: boolean; restartSettings?: string[]; blockers?: ArchivingFinding[]; findings: ArchivingFinding[] }>('check.fixes', o.cluster ? { cluster: o.cluster } : {});
+        // archive_command would fail as the server's OS user: say what to change before anything is set
+        const blockers = fixes.blockers ?? [];
+        if (blockers.length) {
+          process.stderr.write(`${renderFindings(fixes.cluster, blockers)}\n`);
+          if (!o.force && !o.dryRun) {
+            throw new LifeboatError('FILE_ACCESS', `archive_command would fail on ${fixes.cluster} as the server's OS user: ${blockers.map((f) => f.name).join(', ')} (above); nothing was changed`, {
+              hint: 'change what the fix lines above say, then run setup-archiving again (--force applies the settings anyway)',
+            });
+          }
+        }
         if (fixes.statements.length === 0) {
           const waiting = fixes.findings.filter((f) => f.pending !== undefined).map((f) => f.name);
           if (g.json) return printJson({ ok: true, applied: [], pendingRestart: waiting });
