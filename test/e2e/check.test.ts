@@ -202,6 +202,20 @@ test.skipIf(!canRun || process.getuid?.() !== 0)('set up as root: check and setu
     const after = await asRoot(['--json', 'check', '-c', 'pg', '--probe-seconds', '30']);
     expect(after.code, after.stdout).toBe(0);
     expect(after.json.findings.filter((f: any) => f.name.endsWith(' access')).map((f: any) => [f.name, f.ok])).toEqual([['config access', true], ['lifeboat access', true], ['repository access', true]]);
+
+    // async archiving: the spool root made the server's
+    const spool = `${w.dir}/spool`;
+    await mkdir(spool, { mode: 0o700 });
+    const doc = JSON.parse(await readFile(config, 'utf8'));
+    doc.clusters.pg.walArchive = { async: true, spoolDir: spool };
+    await writeFile(config, JSON.stringify(doc));
+    const spooled = await asRoot(['--json', 'check', '-c', 'pg', '--probe-seconds', '5']);
+    const finding = spooled.json.findings.find((f: any) => f.name === 'spool access');
+    expect(finding).toMatchObject({ ok: false, detail: `postgres may not write the spool ${spool}/pg: ${spool} is drwx------ root:root (postgres may not enter it)` });
+    expect(finding.fix).toBe(`install -d -o postgres -g postgres -m 700 ${spool} ${spool}/pg && chown -R postgres: ${spool}/pg`);
+    await execa('sh', ['-c', finding.fix]);
+    const fixed = await asRoot(['--json', 'check', '-c', 'pg', '--probe-seconds', '5']);
+    expect(fixed.json.findings.find((f: any) => f.name === 'spool access')).toMatchObject({ ok: true });
   } finally {
     await server.stop();
     await w.cleanup();

@@ -68,7 +68,7 @@ export function accessFindings(server: { name: string; source: string }, p: Hook
     finding('spool access', `write the spool ${dir}`, deniedTo(user, dir, 'write'), (d) =>
       d.kind === 'enter' && !inside(p.spool!, d.path)
         ? `set walArchive.spoolDir to a directory ${u} can write (e.g. /var/spool/lifeboat, made with install -d -o ${u} -m 700), then setup-archiving again`
-        : `install -d -o ${u} -g ${group} -m 700 ${dir} && chown -R ${u}: ${dir}`);
+        : `install -d -o ${u} -g ${group} -m 700 ${p.spool} ${dir} && chown -R ${u}: ${dir}`);
   }
   return out;
 }
