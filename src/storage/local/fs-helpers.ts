@@ -57,9 +57,13 @@ export function mapError(err: unknown, op: string, key: string): LifeboatError {
   if ((err as { name?: unknown } | null)?.name === 'AbortError') {
     return new LifeboatError('CANCELLED', `${op} ${key} cancelled`, { cause });
   }
-  // a repository this OS user may not read or write (the server's user running archive_command, say): say who and where
+  // a repository this OS user may not read or write (the server's user running archive_command, say): say who and
+  // where; still STORAGE_FAILED, so a backup reports it rather than the tool it had to stop
   const code = errnoCode(err);
-  if (code === 'EACCES' || code === 'EPERM') return fileError(err as NodeJS.ErrnoException)!;
+  if (code === 'EACCES' || code === 'EPERM') {
+    const file = fileError(err as NodeJS.ErrnoException)!;
+    return new LifeboatError('STORAGE_FAILED', file.message, { ...(file.hint ? { hint: file.hint } : {}), cause, details: { op, key } });
+  }
   const message = err instanceof Error ? err.message : String(err);
   return new LifeboatError('STORAGE_FAILED', `${op} ${key} failed: ${message}`, { cause, details: { op, key } });
 }
