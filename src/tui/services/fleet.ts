@@ -82,12 +82,18 @@ export class FleetService {
 
   /** The host's client, connecting when needed (one attempt at a time). */
   client(host: string): Promise<AgentClient> {
+    // after close nothing connects again: a connection opened then would keep the process alive
+    if (this.closed) return Promise.reject(new LifeboatError('CANCELLED', 'the TUI is closing'));
     const c = this.conn(host);
     if (c.client) return Promise.resolve(c.client);
     if (!c.connecting) {
       this.dispatch({ type: 'host/connecting', host });
       c.connecting = timeout(connectClient(this.connector, host), this.o.timeoutMs, `the agent on ${host}`)
         .then((client) => {
+          if (this.closed) {
+            client.close(); // connected while the TUI was quitting
+            throw new LifeboatError('CANCELLED', 'the TUI is closing');
+          }
           c.client = client;
           c.retryMs = this.o.retryMs;
           this.dispatch({ type: 'host/up', host, hello: client.hello! });
@@ -124,6 +130,7 @@ export class FleetService {
 
   /** Ask one host for its overview and jobs; marks it slow while it takes long. */
   refresh(host: string): Promise<void> {
+    if (this.closed) return Promise.resolve();
     const c = this.conn(host);
     if (c.refreshing) return c.refreshing;
     const t0 = Date.now();
@@ -238,6 +245,8 @@ export class FleetService {
   }
 
   private finished(host: string, jobId: string, ok: boolean, result?: unknown, error?: SerializedError): void {
+    // closing ends every attach (its connection is closed): that is not the job's end, and no refresh follows
+    if (this.closed) return;
     this.dispatch({ type: 'live/done', host, jobId, ok, ...(result !== undefined ? { result } : {}), ...(error ? { error } : {}) });
     void this.refresh(host);
   }
