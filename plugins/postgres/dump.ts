@@ -47,8 +47,32 @@ export async function logicalBackup(
       });
     }
     logical.databases.push(await dumpDatabase(ctx, out, db, opts));
+    // the roles (and tablespaces) the database's objects belong to travel with it: a restore
+    // onto another server can create them first (restore --with-globals)
+    if (await dumpGlobals(ctx, out, server.database, opts)) logical.globals = objectName.globals;
   }
   return { server, logical };
+}
+
+/**
+ * pg_dumpall --globals-only into `globals.sql`, as well as this role may: a
+ * superuser's includes password hashes, another role's is taken with
+ * --no-role-passwords (pg_authid is a superuser's). Not being able to is a
+ * warning: the database itself is backed up.
+ */
+async function dumpGlobals(ctx: Ctx, out: BackupWriter, db: string, opts: LogicalBackupOptions): Promise<boolean> {
+  const c = ctx.cluster.config;
+  try {
+    const superuser = (await runTool('psql', ['-X', '-A', '-t', '-q', '-w', ...connArgs(c), '-d', db, '-c', 'SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user'], toolOpts(c, ctx.signal))).trim() === 't';
+    const child = spawnTool('pg_dumpall', ['-w', '--globals-only', ...(superuser ? [] : ['--no-role-passwords']), ...connArgs(c), '-l', db], toolOpts(c, ctx.signal));
+    await runWrite('pg_dumpall', child, () => out.write(objectName.globals, child.readable(), { compression: opts.compression }), ctx);
+    return true;
+  } catch (err) {
+    // the repository failing (a full disk) fails the backup; only pg_dumpall's own refusal is a warning
+    if (ctx.signal.aborted || (err as { code?: string }).code === 'STORAGE_FAILED') throw err;
+    ctx.log('warn', `roles not backed up with this database (pg_dumpall --globals-only: ${(err as Error).message.split('\n')[0]}); restore --with-globals will not be possible from this backup`);
+    return false;
+  }
 }
 
 async function dumpDatabase(ctx: Ctx, out: BackupWriter, db: string, opts: LogicalBackupOptions): Promise<DatabaseEntry> {

@@ -1,5 +1,7 @@
 import {
   LifeboatError,
+  spawnTool,
+  toolError,
   type BackupReader,
   type Manifest,
   type RestoreAction,
@@ -9,7 +11,7 @@ import {
   type StepContext,
 } from 'lifeboat/plugin';
 import { countRows, listTables, matchTable, type TableRef } from './catalog.js';
-import { maintenanceDatabase, type PostgresConfig } from './config.js';
+import { connArgs, defaultDatabase, maintenanceDatabase, toolOpts, type PostgresConfig } from './config.js';
 import { databaseEntry } from './archive.js';
 import { createDatabaseLike, readDatabaseProps } from './dbprops.js';
 import { queryJson, runSql } from './psql.js';
@@ -51,6 +53,7 @@ export async function planRestore(ctx: Ctx, manifest: Manifest, opts: RestoreOpt
     );
   }
   const actions: RestoreAction[] = [];
+  if (opts.withGlobals) actions.push(globalsAction(manifest, ctx.cluster.name));
   if (state.exists) {
     if (state.sessions > 0) actions.push({ kind: 'terminate-connections', description: `terminate ${state.sessions} session(s) connected to ${target}` });
     actions.push({ kind: 'drop-database', description: `drop database ${target}` });
@@ -86,6 +89,7 @@ export async function planRestore(ctx: Ctx, manifest: Manifest, opts: RestoreOpt
     clean: opts.clean,
     tables,
     schemas: opts.schemas,
+    ...(opts.withGlobals ? { withGlobals: true } : {}),
     ...(opts.noOwner ? { noOwner: true } : {}),
     ...(opts.noPrivileges ? { noPrivileges: true } : {}),
     actions,
@@ -123,6 +127,7 @@ async function planDataOnly(ctx: Ctx, manifest: Manifest, opts: RestoreOptions, 
   const rows = chosen.reduce((n, t) => n + (entry.rowCounts[t] ?? 0), 0);
   const list = chosen.length > 6 ? `${chosen.slice(0, 6).join(', ')} and ${chosen.length - 6} more` : chosen.join(', ');
   const actions: RestoreAction[] = [];
+  if (opts.withGlobals) actions.push(globalsAction(manifest, ctx.cluster.name));
   if (opts.clean) actions.push({ kind: 'truncate', description: `empty table(s) ${list} in ${target}: their rows are replaced` });
   actions.push({
     kind: 'restore',
@@ -140,6 +145,7 @@ async function planDataOnly(ctx: Ctx, manifest: Manifest, opts: RestoreOptions, 
     tables: chosen,
     schemas: opts.schemas,
     dataOnly: true,
+    ...(opts.withGlobals ? { withGlobals: true } : {}),
     ...(opts.noOwner ? { noOwner: true } : {}),
     ...(opts.noPrivileges ? { noPrivileges: true } : {}),
     actions,
@@ -177,7 +183,12 @@ async function applyDataOnly(ctx: Ctx, backup: BackupReader, plan: RestorePlan):
 
 /** Carry out a plan. The host has verified checksums and taken any safety backup. */
 export async function applyRestore(ctx: Ctx, backup: BackupReader, plan: RestorePlan): Promise<RestoreResult> {
-  if (plan.dataOnly) return applyDataOnly(ctx, backup, plan);
+  const roles = plan.withGlobals ? await loadGlobals(ctx, backup) : undefined;
+  const res = plan.dataOnly ? await applyDataOnly(ctx, backup, plan) : await applyWhole(ctx, backup, plan);
+  return roles ? { ...res, checks: [roles, ...res.checks] } : res;
+}
+
+async function applyWhole(ctx: Ctx, backup: BackupReader, plan: RestorePlan): Promise<RestoreResult> {
   const c = ctx.cluster.config;
   const admin = maintenanceDatabase(c, plan.targetDatabase);
   const target = quoteIdent(plan.targetDatabase);
@@ -230,6 +241,79 @@ export async function applyRestore(ctx: Ctx, backup: BackupReader, plan: Restore
     await runSql(c, admin, `COMMENT ON DATABASE ${target} IS ${quoteLiteral(mark)}`, ctx.signal);
   }
   return { checks, compared: cmp.compared, mismatches: cmp.mismatches };
+}
+
+function globalsAction(manifest: Manifest, cluster: string): RestoreAction {
+  if (!manifest.logical?.globals) {
+    throw new LifeboatError('USAGE', `backup ${manifest.id} carries no roles (globals.sql): it was taken before backups carried them, or its role could not run pg_dumpall --globals-only`, {
+      hint: 'create the roles on the target by hand (pg_dumpall --globals-only on the source), or restore with --no-owner',
+    });
+  }
+  return { kind: 'load-globals', description: `create the roles and tablespaces of the backup's globals.sql that cluster ${cluster} lacks (existing ones are left as they are)` };
+}
+
+/** Role and tablespace statements of pg_dumpall --globals-only output, by the name they are about. */
+const ROLE_LINE = /^(?:CREATE|ALTER|COMMENT ON) ROLE ("(?:[^"]|"")+"|[^\s;]+)/;
+const TABLESPACE_LINE = /^CREATE TABLESPACE ("(?:[^"]|"")+"|[^\s;]+)/;
+const unquote = (name: string) => (name.startsWith('"') ? name.slice(1, -1).replaceAll('""', '"') : name);
+
+/**
+ * Load the backup's globals into the target, leaving what exists as it is:
+ * statements about a role or tablespace the target already has are dropped
+ * (an ALTER ROLE would change its password or attributes). The rest runs with
+ * errors reported, not fatal (a tablespace whose directory is missing there).
+ */
+async function loadGlobals(ctx: Ctx, backup: BackupReader): Promise<{ name: string; ok: boolean; detail: string }> {
+  const c = ctx.cluster.config;
+  const admin = defaultDatabase(c);
+  const text = await readAll(await backup.open(backup.manifest.logical!.globals!), 64 * 1024 * 1024);
+  const have = await queryJson<{ roles: string[]; spaces: string[] }>(
+    c,
+    admin,
+    "SELECT json_build_object('roles', (SELECT json_agg(rolname) FROM pg_roles), 'spaces', (SELECT json_agg(spcname) FROM pg_tablespace))",
+    ctx.signal,
+  );
+  const roles = new Set(have.roles);
+  const spaces = new Set(have.spaces);
+  const created: string[] = [];
+  const kept = new Set<string>();
+  const lines = text.split('\n').filter((line) => {
+    const r = ROLE_LINE.exec(line);
+    if (r) {
+      const name = unquote(r[1]!);
+      if (roles.has(name)) return kept.add(name), false;
+      if (line.startsWith('CREATE ROLE')) created.push(name);
+      return true;
+    }
+    const t = TABLESPACE_LINE.exec(line);
+    if (t && spaces.has(unquote(t[1]!))) return false;
+    return true;
+  });
+  // errors do not stop psql here (each statement stands alone); they are read from its stderr
+  const child = spawnTool('psql', ['-X', '-q', '-w', '-v', 'ON_ERROR_STOP=0', ...connArgs(c), '-d', admin, '-f', '-'], { ...toolOpts(c, ctx.signal), stdin: 'pipe', stdout: 'ignore' });
+  child.stdin!.end(lines.join('\n'));
+  let stderr: string;
+  try {
+    stderr = String((await child).stderr ?? '');
+  } catch (err) {
+    throw toolError('psql', err, toolOpts(c, ctx.signal));
+  }
+  const errors = stderr.split('\n').filter((l) => /ERROR:/.test(l));
+  for (const e of errors) ctx.log('warn', `globals: ${e.trim()}`);
+  const detail = `${created.length ? `created ${created.join(', ')}` : 'no role created'}${kept.size ? `; left as they are: ${[...kept].join(', ')}` : ''}${errors.length ? `; ${errors.length} statement(s) failed: ${errors[0]!.trim()}` : ''}`;
+  ctx.log('info', `roles: ${detail}`);
+  return { name: 'roles and tablespaces', ok: errors.length === 0, detail };
+}
+
+async function readAll(s: NodeJS.ReadableStream, max: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of s) {
+    n += (c as Buffer).length;
+    if (n > max) throw new LifeboatError('MANIFEST_INVALID', `globals.sql is larger than ${max} bytes`);
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** The start of the comment a database carries while a restore into it has not finished. */

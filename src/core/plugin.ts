@@ -98,10 +98,12 @@ export interface RestoreOptions {
   noPrivileges?: boolean;
   /** Load only rows, into the existing tables of an existing database (implied by a data-only backup). */
   dataOnly?: boolean;
+  /** First create the roles and tablespaces the backup carries (its globals) that the target lacks. */
+  withGlobals?: boolean;
 }
 
 export interface RestoreAction {
-  kind: 'terminate-connections' | 'drop-database' | 'create-database' | 'create-schema' | 'truncate' | 'restore' | 'compare';
+  kind: 'load-globals' | 'terminate-connections' | 'drop-database' | 'create-database' | 'create-schema' | 'truncate' | 'restore' | 'compare';
   description: string;
 }
 
@@ -119,6 +121,7 @@ export interface RestorePlan {
   noPrivileges?: boolean;
   /** Rows only, into existing tables: appended, or replaced (`clean`: the tables are emptied first). */
   dataOnly?: boolean;
+  withGlobals?: boolean;
   actions: RestoreAction[];
   warnings: string[];
 }

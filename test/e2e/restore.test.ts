@@ -3,6 +3,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { largeObjectFingerprint, SAMPLE_DB, startCluster, tableFingerprints, type PgCluster } from '../harness/pg.js';
+import { readFile, writeFile } from 'node:fs/promises';
 import { lifeboat, slowToolBinDir, workspace, type Workspace } from '../helpers/cli.js';
 
 let pg: PgCluster;
@@ -259,6 +260,52 @@ describe('data only (issue 11 item 3)', () => {
     const missing = await run(['restore', fullId, '--to-database', 'no_such_db', '--data-only', '--yes']);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/loads rows into existing tables, and database no_such_db does not exist/);
+  });
+});
+
+describe('onto another server (issue 11 item 7)', () => {
+  test('restore --to-cluster --with-globals: the roles come along, objects keep their owner, the safety backup lands in the target\'s catalog', async () => {
+    const other = await startCluster({ name: 'restore-other' });
+    try {
+      await pg.psql("DO $$ BEGIN CREATE ROLE shop_owner LOGIN CONNECTION LIMIT 9; EXCEPTION WHEN duplicate_object THEN NULL; END $$");
+      await pg.psql('CREATE DATABASE shop OWNER shop_owner');
+      await pg.psql('SET ROLE shop_owner; CREATE TABLE orders (id int PRIMARY KEY, item text); INSERT INTO orders SELECT g, md5(g::text) FROM generate_series(1, 300) g', 'shop');
+      // one config, two clusters in one repository: the source and another server
+      const cfg = JSON.parse(await readFile(ws.config, 'utf8'));
+      cfg.clusters.other = { repository: cfg.clusters.pg.repository, connection: { host: other.host, port: other.port, user: other.user, database: 'postgres' } };
+      const two = path.join(ws.dir, 'two-clusters.json');
+      await writeFile(two, JSON.stringify(cfg));
+      const lb2 = (args: string[]) => lifeboat(['--json', ...args], { config: two });
+      const b = await lb2(['backup', '-c', 'pg', '-d', 'shop']);
+      expect(b.code, b.stderr).toBe(0);
+      expect((await lb2(['show', b.json.backup.id])).json.manifest.logical.globals).toBe('globals.sql');
+      const snapshot = await tableFingerprints(pg, 'shop');
+
+      const without = await lb2(['restore', b.json.backup.id, '--to-cluster', 'other', '--to-database', 'shop', '--dry-run']);
+      expect(without.code, without.stderr).toBe(0);
+      expect(without.json.targetCluster).toBe('other');
+      const dry = await lifeboat(['restore', b.json.backup.id, '--to-cluster', 'other', '--to-database', 'shop', '--with-globals', '--dry-run'], { config: two });
+      expect(dry.stdout).toMatch(/into cluster other/);
+      expect(dry.stdout).toMatch(/create the roles and tablespaces of the backup's globals\.sql that cluster other lacks/);
+      const r = await lb2(['restore', b.json.backup.id, '--to-cluster', 'other', '--to-database', 'shop', '--with-globals', '--yes']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.json.restore.checks[0]).toMatchObject({ name: 'roles and tablespaces', ok: true });
+      expect(r.json.restore.checks[0].detail).toMatch(/created .*shop_owner.*; left as they are: .*postgres/);
+      expect(await other.psql("SELECT rolcanlogin || ' ' || rolconnlimit FROM pg_roles WHERE rolname = 'shop_owner'")).toBe('true 9');
+      expect(await other.psql("SELECT pg_get_userbyid(relowner) FROM pg_class WHERE relname = 'orders'", 'shop')).toBe('shop_owner');
+      expect(await tableFingerprints(other, 'shop')).toEqual(snapshot);
+      expect(await pg.psql("SELECT count(*) FROM pg_database WHERE datname = 'shop'")).toBe('1'); // the source is untouched
+
+      // replacing it there: the safety backup is of the target, in the target cluster's catalog
+      const again = await lb2(['restore', b.json.backup.id, '--to-cluster', 'other', '--to-database', 'shop', '--clean', '--with-globals', '--yes']);
+      expect(again.code, again.stderr).toBe(0);
+      const safety = again.json.restore.safetyBackupId;
+      expect((await lb2(['list', '-c', 'other'])).json.backups.map((x: any) => x.id)).toContain(safety);
+      expect((await lb2(['list', '-c', 'pg'])).json.backups.map((x: any) => x.id)).not.toContain(safety);
+      expect(again.json.restore.checks[0].detail).toMatch(/no role created; left as they are: .*shop_owner/);
+    } finally {
+      await other.stop();
+    }
   });
 });
 

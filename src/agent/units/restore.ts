@@ -4,7 +4,7 @@ import type { RestorePlan, RestoreResult } from '../../core/plugin.js';
 import { lockForJob } from '../lock.js';
 import { callStep } from '../plugins.js';
 import { requireManifestUnchanged } from './integrity.js';
-import type { AgentEnv } from '../env.js';
+import type { AgentEnv, ResolvedCluster } from '../env.js';
 import { objectReader, stepContext, type JobHandle } from '../context.js';
 import { resolveBackup, summarize, type BackupSummary } from './catalog.js';
 import { runBackup } from './backup.js';
@@ -23,6 +23,10 @@ export const RestoreParamsSchema = z
     noOwner: z.boolean().default(false),
     noPrivileges: z.boolean().default(false),
     dataOnly: z.boolean().default(false),
+    /** Restore into another configured cluster (another server); the backup stays the source cluster's. */
+    toCluster: z.string().min(1).optional(),
+    /** Create the roles (and tablespaces) the backup carries that the target lacks, first. */
+    withGlobals: z.boolean().default(false),
   })
   .strict();
 export type RestoreParams = z.input<typeof RestoreParamsSchema>;
@@ -32,6 +36,8 @@ export interface PlanResult {
   plan: RestorePlan;
   /** Taken before anything destructive: a logical backup of the target, tagged safety. */
   safetyBackup: boolean;
+  /** The cluster restored into (the backup's own unless --to-cluster). */
+  targetCluster: string;
 }
 
 /** What `latest` means for a restore: the newest logical backup (of the asked-for database). */
@@ -42,11 +48,25 @@ function restorable(p: { database?: string | undefined }): { usable: (b: BackupS
   };
 }
 
+/**
+ * The cluster a restore goes into: the backup's own, or `--to-cluster` (another
+ * server in the config). Same source plugin: a postgres backup restores into postgres.
+ */
+async function targetCluster(env: AgentEnv, source: string, to: string | undefined): Promise<ResolvedCluster> {
+  const from = await env.cluster(source);
+  if (!to || to === source) return from;
+  const target = await env.cluster(to);
+  if (target.plugin.meta.name !== from.plugin.meta.name) {
+    throw new LifeboatError('USAGE', `cluster ${to} is a ${target.plugin.meta.name} source and backup's cluster ${source} a ${from.plugin.meta.name} one: they do not restore into each other`);
+  }
+  return target;
+}
+
 /** Read-only: what a restore would do. */
 export async function planRestore(env: AgentEnv, input: RestoreParams, job?: JobHandle): Promise<PlanResult> {
   const p = RestoreParamsSchema.parse(input);
   const { manifest, cluster: clusterName } = await resolveBackup(env, p.id, p.cluster, restorable(p));
-  const cluster = await env.cluster(clusterName);
+  const cluster = await targetCluster(env, clusterName, p.toCluster);
   const ctx = stepContext(cluster, env.host, job ?? readOnlyJob());
   const plan = await callStep(cluster.plugin.meta.name, 'planRestore', env.host, () =>
     cluster.plugin.source.steps.planRestore(ctx, manifest, {
@@ -57,10 +77,11 @@ export async function planRestore(env: AgentEnv, input: RestoreParams, job?: Job
       ...(p.noOwner ? { noOwner: true } : {}),
       ...(p.noPrivileges ? { noPrivileges: true } : {}),
       ...(p.dataOnly ? { dataOnly: true } : {}),
+      ...(p.withGlobals ? { withGlobals: true } : {}),
       ...(p.database ? { sourceDatabase: p.database } : {}),
     }),
   );
-  return { backup: summarize(manifest), plan, safetyBackup: plan.targetExists && p.safetyBackup };
+  return { backup: summarize(manifest), plan, safetyBackup: plan.targetExists && p.safetyBackup, targetCluster: cluster.name };
 }
 
 export interface RestoreJobResult extends RestoreResult {
@@ -77,7 +98,8 @@ export async function runRestore(env: AgentEnv, input: RestoreParams, job: JobHa
   const p = RestoreParamsSchema.parse(input);
   const { plan, safetyBackup } = await job.step('plan', () => planRestore(env, p, job));
   const { manifest, repo, cluster: clusterName } = await resolveBackup(env, p.id, p.cluster, restorable(p));
-  const cluster = await env.cluster(clusterName);
+  // the target's lock, and its catalog for the safety backup: the backup may come from another cluster
+  const cluster = await targetCluster(env, clusterName, p.toCluster);
   const lock = lockForJob(await env.stateDir(), cluster.name, job);
   try {
     await requireManifestUnchanged(env, repo, manifest);

@@ -12,7 +12,9 @@ export function registerRestore(program: Command, globals: () => GlobalOptions):
     .description('restore a logical backup into a database (plan first, then apply)')
     .argument('<id>', 'backup id, a unique prefix of one, or "latest"', parseId)
     .requiredOption('--to-database <name>', 'database to restore into')
-    .option('-c, --cluster <name>', 'cluster (when ids are ambiguous)')
+    .option('-c, --cluster <name>', 'cluster the backup is of (when ids are ambiguous)')
+    .option('--to-cluster <name>', 'restore into another configured cluster (another server); its catalog gets the safety backup')
+    .option('--with-globals', 'first create the roles and tablespaces the backup carries that the target lacks')
     .option('-d, --database <name>', 'source database inside an --all-databases backup')
     .option('--clean', 'replace the target database if it exists (after a safety backup)')
     .option('-t, --table <name>', 'restore only this table (repeatable)', collect, [])
@@ -35,7 +37,8 @@ with the manifest.
 Examples:
   lifeboat restore latest --to-database app_copy
   lifeboat restore 20261121-0845 --to-database app --clean --dry-run
-  lifeboat restore 20261121-0845 --to-database scratch -t public.orders --yes`,
+  lifeboat restore 20261121-0845 --to-database scratch -t public.orders --yes
+  lifeboat restore latest -c main --to-cluster standby --to-database app --with-globals`,
     )
     .action(async (id: string, o) => {
       const g = globals();
@@ -48,6 +51,8 @@ Examples:
         safetyBackup: o.safetyBackup !== false,
         ...(o.owner === false ? { noOwner: true } : {}),
         ...(o.dataOnly ? { dataOnly: true } : {}),
+        ...(o.toCluster ? { toCluster: o.toCluster } : {}),
+        ...(o.withGlobals ? { withGlobals: true } : {}),
         ...(o.privileges === false ? { noPrivileges: true } : {}),
         ...(o.cluster ? { cluster: o.cluster } : {}),
         ...(o.database ? { database: o.database } : {}),
@@ -79,6 +84,7 @@ Examples:
 
 export function renderPlan(p: PlanResult): string {
   const lines = [`Restore plan: backup ${p.backup.id} (${p.backup.cluster}, ${p.backup.format ?? p.backup.kind}, taken ${p.backup.startedAt})`];
+  if (p.targetCluster && p.targetCluster !== p.backup.cluster) lines.push(`  into cluster ${p.targetCluster}`);
   let n = 1;
   lines.push(`  ${n++}. check the backup's checksums`);
   if (p.safetyBackup) lines.push(`  ${n++}. back up database ${p.plan.targetDatabase} first (tag safety)`);
