@@ -225,6 +225,12 @@ describe('clear one-line errors, non-zero exits, nothing lost', () => {
     }
   });
 
+  test('--tag safety by hand is refused: only a restore gives it (issue 11 item 17)', async () => {
+    const r = await lifeboat(['backup', '-c', 'pg', '--tag', 'safety'], { config: ws.config });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/tag safety is given only to the backup a restore takes of what it replaces/);
+  });
+
   test('restoring onto an existing database without --clean is refused and changes nothing', async () => {
     const before = await tableFingerprints(pg, SAMPLE_DB);
     const r = await lifeboat(['restore', goodId, '--to-database', SAMPLE_DB, '--yes'], { config: ws.config });

@@ -101,7 +101,11 @@ describe.skipIf(!serverCanRunLifeboat)('retention that respects PITR', () => {
   test('a pinned backup stays; expire removes the rest and the WAL only the removed one needed; PITR still works', async () => {
     const pin = await lb(['pin', logical[0]!]);
     expect(pin.code, pin.stderr).toBe(0);
-    const del = await lb(['delete', logical[0]!, '--dry-run']);
+    // the dry run shows the plan: kept, and why (issue 11 item 17: it used to refuse to show one)
+    const dry = await lb(['delete', logical[0]!, '--dry-run']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toContain(`note: backup ${logical[0]} is pinned: delete refuses it (lifeboat unpin ${logical[0]} first, or --force)`);
+    const del = await lb(['delete', logical[0]!, '--yes']);
     expect(del.code).toBe(2);
     expect(del.stderr).toMatch(/is pinned/);
 

@@ -23,7 +23,8 @@ export const BackupParamsSchema = z
     only: z.enum(['data', 'schema']).optional(),
     database: z.string().optional(),
     compression: CompressionSchema.optional(),
-    tag: z.enum(BACKUP_TAGS).optional(),
+    // "safety" is the restore's own tag (never latest, not counted by status): not for backups by hand
+    tag: z.enum(BACKUP_TAGS).refine((t) => t !== 'safety', 'tag safety is given only to the backup a restore takes of what it replaces').optional(),
     // shown in list and show: no newlines or terminal escape sequences
     label: z.string().max(200).regex(/^[^\p{Cc}]*$/u, 'a label must not contain control characters (newlines, escape sequences)').optional(),
   })
@@ -40,7 +41,7 @@ export interface BackupResult extends BackupSummary {
  * the manifest last. On any failure the written objects are removed (best effort;
  * a killed agent leaves them for `repo gc`), so no backup is listed that is not whole.
  */
-export async function runBackup(env: AgentEnv, input: BackupParams, job: JobHandle, opts: { lockHeld?: boolean } = {}): Promise<BackupResult> {
+export async function runBackup(env: AgentEnv, input: BackupParams, job: JobHandle, opts: { lockHeld?: boolean; safety?: boolean } = {}): Promise<BackupResult> {
   const params = BackupParamsSchema.parse(input);
   const { config } = await env.config();
   const cluster = await env.cluster(params.cluster);
@@ -95,7 +96,7 @@ export async function runBackup(env: AgentEnv, input: BackupParams, job: JobHand
         startedAt: startedAt.toISOString(),
         finishedAt: finishedAt.toISOString(),
         durationMs: finishedAt.getTime() - startedAt.getTime(),
-        tag: params.tag ?? config.defaults.tag,
+        tag: opts.safety ? 'safety' : (params.tag ?? config.defaults.tag),
         host: env.host,
         server: { version: out.server.version, versionNum: out.server.versionNum, systemIdentifier: out.server.systemIdentifier },
         compression,

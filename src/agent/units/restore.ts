@@ -112,7 +112,7 @@ export async function runRestore(env: AgentEnv, input: RestoreParams, job: JobHa
     let safetyBackupId: string | undefined;
     if (safetyBackup) {
       const b = await job.step('safety-backup', () =>
-        runBackup(env, { cluster: cluster.name, database: plan.targetDatabase, format: 'custom', tag: 'safety', label: `before restore of ${manifest.id} into ${plan.targetDatabase}` }, job, { lockHeld: true }),
+        runBackup(env, { cluster: cluster.name, database: plan.targetDatabase, format: 'custom', label: `before restore of ${manifest.id} into ${plan.targetDatabase}` }, job, { lockHeld: true, safety: true }),
       );
       safetyBackupId = b.id;
       job.log('info', `safety backup ${b.id} of ${plan.targetDatabase} taken`);

@@ -67,6 +67,8 @@ export interface RetentionPlan {
     last?: string;
   };
   notes: string[];
+  /** Named for delete but pinned (dry run only: doing it refuses them). */
+  pinnedRefused?: string[];
   bytes: number;
   applied: boolean;
 }
@@ -99,13 +101,16 @@ async function candidates(repo: Repository, cluster: string): Promise<{ list: Ca
 }
 
 /** The ids `refs` name, among the listed backups and, when `invalid` is given, the damaged ones. */
-function pick(list: Candidate[], refs: string[], force: boolean, invalid: Damaged[] = []): Set<string> {
+function pick(list: Candidate[], refs: string[], force: boolean, invalid: Damaged[] = [], refused?: Set<string>): Set<string> {
   const chosen = new Set<string>();
   const byId = [...list.map((c) => ({ id: c.m.id, pinned: c.pinned })), ...invalid];
   for (const ref of refs) {
     const hit = oneBackup(backupsMatching(byId, ref), ref);
     if (hit.pinned && !force) {
-      throw new LifeboatError('USAGE', `backup ${hit.id} is pinned`, { hint: `unpin it first (lifeboat unpin ${hit.id}), or pass --force` });
+      // a plan (dry run) shows it kept and why; doing it refuses
+      if (refused) refused.add(hit.id);
+      else throw new LifeboatError('USAGE', `backup ${hit.id} is pinned`, { hint: `unpin it first (lifeboat unpin ${hit.id}), or pass --force` });
+      continue;
     }
     chosen.add(hit.id);
   }
@@ -147,14 +152,21 @@ export async function planRetention(env: AgentEnv, input: RetentionParams): Prom
   const remove = new Map<string, string>();
   const keepReason = new Map<string, string>();
   let policy: RetentionPlan['policy'];
+  let pinnedRefused: string[] | undefined;
   if (p.backups?.length) {
     if (p.keepPhysical !== undefined || p.keepLogical !== undefined || p.keepDays !== undefined) {
       throw new LifeboatError('USAGE', 'name backups or give a policy (--keep-*), not both');
     }
     policy = 'explicit';
-    for (const id of pick(list, p.backups, p.force, invalid)) {
+    const refused = new Set<string>();
+    for (const id of pick(list, p.backups, p.force, invalid, p.dryRun ? refused : undefined)) {
       if (invalid.some((d) => d.id === id)) damagedNamed.add(id);
       else remove.set(id, 'named');
+    }
+    if (refused.size) pinnedRefused = [...refused];
+    for (const id of refused) {
+      keepReason.set(id, 'pinned (delete refuses it)');
+      notes.push(`backup ${id} is pinned: delete refuses it (lifeboat unpin ${id} first, or --force)`);
     }
   } else {
     const cfg = c.config.retention ?? {};
@@ -249,6 +261,7 @@ export async function planRetention(env: AgentEnv, input: RetentionParams): Prom
     keep: kept,
     wal,
     notes,
+    ...(pinnedRefused ? { pinnedRefused } : {}),
     bytes: removed.reduce((n, r) => n + r.storedSize, 0) + wal.bytes,
     applied: false,
   };

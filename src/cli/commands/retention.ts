@@ -33,7 +33,8 @@ export function renderRetentionPlan(p: RetentionPlan): string {
 async function planThenApply(g: GlobalOptions, params: Record<string, unknown>, o: { dryRun?: boolean; yes?: boolean }): Promise<void> {
   await withAgent(g, async (c) => {
     const plan = await c.call<RetentionPlan>('retention.plan', { ...params, dryRun: true });
-    if (o.dryRun || (plan.remove.length === 0 && plan.wal.count === 0)) {
+    // a pinned backup named for delete: the plan shows it kept; doing it goes on to the agent's refusal
+    if (o.dryRun || (plan.remove.length === 0 && plan.wal.count === 0 && !plan.pinnedRefused?.length)) {
       if (g.json) printJson({ ok: true, plan });
       else process.stdout.write(renderRetentionPlan(plan) + '\n');
       return;
