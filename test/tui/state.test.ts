@@ -88,3 +88,15 @@ describe('time bar and colour', () => {
     expect(colorOn()).toBe(false);
   });
 });
+
+describe('stored text never drives the terminal (issue 10 item 18)', () => {
+  test('cell() and <T> show control characters and escape sequences as \\xNN', async () => {
+    const { cell, T } = await import('../../src/tui/views/common.js');
+    const { render } = await import('ink-testing-library');
+    const React = (await import('react')).default;
+    expect(cell('evil\x1b]0;owned\x07label', 40)).toBe('evil\\x1b]0;owned\\x07label'.padEnd(40));
+    const ink = render(React.createElement(T, null, 'a\x1b[2Jb\nc'));
+    expect(ink.lastFrame()).toBe('a\\x1b[2Jb\\nc');
+    ink.unmount();
+  });
+});

@@ -6,6 +6,7 @@
  */
 import React from 'react';
 import { Box, Text } from 'ink';
+import { printable } from '../../cli/format.js';
 import type { ProgressEvent } from '../../protocol/index.js';
 import { bytes, rateAndEta } from '../../cli/format.js';
 import type { Health } from '../state/selectors.js';
@@ -21,9 +22,16 @@ export function T(props: { tone?: Tone | undefined; bold?: boolean; inverse?: bo
   const color = props.tone && colorOn() ? TONES[props.tone] : undefined;
   return (
     <Text {...(color ? { color } : {})} {...(props.bold ? { bold: true } : {})} {...(props.inverse ? { inverse: true } : {})} {...(props.wrap ? { wrap: props.wrap } : {})}>
-      {props.children}
+      {safe(props.children)}
     </Text>
   );
+}
+
+/** Text from agents and repositories (labels, names, errors) never drives the terminal: control characters show as \xNN. */
+function safe(children: React.ReactNode): React.ReactNode {
+  if (typeof children === 'string') return printable(children);
+  if (Array.isArray(children)) return children.map((c) => (typeof c === 'string' ? printable(c) : c));
+  return children;
 }
 
 export const HEALTH_MARK: Record<Health, { mark: string; tone: Tone; word: string }> = {
@@ -35,8 +43,9 @@ export const HEALTH_MARK: Record<Health, { mark: string; tone: Tone; word: strin
 };
 
 /** Pad or cut to exactly `w` characters (a cut ends in …). */
-export function cell(s: string, w: number, align: 'left' | 'right' = 'left'): string {
+export function cell(text: string, w: number, align: 'left' | 'right' = 'left'): string {
   if (w <= 0) return '';
+  const s = printable(text);
   const str = s.length > w ? (w > 1 ? s.slice(0, w - 1) + '…' : s.slice(0, w)) : s;
   return align === 'right' ? str.padStart(w) : str.padEnd(w);
 }
