@@ -1,5 +1,5 @@
 import { LifeboatError, toLifeboatError } from '../core/errors.js';
-import { AgentClient, CLIENT_VERSION, type JobCallbacks } from '../fleet/client.js';
+import { AgentClient, CLIENT_VERSION, ConnectionLostError, type JobCallbacks } from '../fleet/client.js';
 import { spawnLocalAgent, type Transport } from '../fleet/transport.js';
 import type { JobType, LogEvent } from '../protocol/index.js';
 import { paint } from './format.js';
@@ -122,10 +122,10 @@ async function followWithUi<T>(g: GlobalOptions, run: (cb: JobCallbacks) => Prom
   try {
     return await run(cb);
   } catch (err) {
-    const e = toLifeboatError(err);
-    // the channel went away, not the job: it runs on in its runner on the agent
-    if (jobId && !controller.signal.aborted && (e.code === 'CONNECTION_FAILED' || (e.code === 'AGENT_FAILED' && !e.details?.job))) {
-      throw new LifeboatError(e.code, `${e.message}; job ${jobId} goes on on the agent`, { hint: `follow it again: ${attachCommand(g, jobId)} (or cancel it: ${attachCommand(g, jobId, 'cancel')})` });
+    // only the channel went away, not the job: it runs on in its runner on the agent.
+    // Any other error is the job's own (its done event), whatever its code.
+    if (err instanceof ConnectionLostError && !controller.signal.aborted) {
+      throw new LifeboatError(err.code, `${err.message}; job ${err.jobId} goes on on the agent`, { hint: `follow it again: ${attachCommand(g, err.jobId)} (or cancel it: ${attachCommand(g, err.jobId, 'cancel')})` });
     }
     throw err;
   } finally {

@@ -6,6 +6,21 @@ export const CLIENT_VERSION = '0.1.0';
 
 type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
 
+/**
+ * Following a job ended because the connection to its agent did (SSH cut, agent
+ * killed), not because the job did: it runs on in its detached runner. Only the
+ * client knows this; a job's own error, whatever its code, arrives in its done
+ * event and is thrown as the plain LifeboatError it is.
+ */
+export class ConnectionLostError extends LifeboatError {
+  constructor(
+    readonly jobId: string,
+    lost: LifeboatError,
+  ) {
+    super(lost.code, lost.message, { ...(lost.hint ? { hint: lost.hint } : {}), ...(lost.details ? { details: lost.details } : {}) });
+  }
+}
+
 export interface JobCallbacks {
   onProgress?: (p: ProgressEvent) => void;
   onLog?: (l: LogEvent) => void;
@@ -18,7 +33,7 @@ export interface JobCallbacks {
 export class AgentClient {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
-  private readonly jobWaiters = new Map<string, JobCallbacks & { done: (e: DoneEvent) => void }>();
+  private readonly jobWaiters = new Map<string, JobCallbacks & { done: (e: DoneEvent) => void; lost: (e: LifeboatError) => void }>();
   private readonly early = new Map<string, { logs: LogEvent[]; done?: DoneEvent }>();
   private gone?: LifeboatError;
   hello?: HelloResult;
@@ -32,7 +47,7 @@ export class AgentClient {
       });
       for (const p of this.pending.values()) p.reject(this.gone);
       this.pending.clear();
-      for (const [jobId, w] of this.jobWaiters) w.done({ jobId, ok: false, error: this.gone.toJSON() });
+      for (const w of this.jobWaiters.values()) w.lost(this.gone);
       this.jobWaiters.clear();
     });
   }
@@ -107,19 +122,18 @@ export class AgentClient {
     return this.followJob<T>(jobId, cb);
   }
 
-  /** Wait for a started or attached job's done event; its error is thrown. */
+  /**
+   * Wait for a started or attached job's done event; its error is thrown. When
+   * the connection ends first, a ConnectionLostError is (the job goes on).
+   */
   private async followJob<T>(jobId: string, cb: JobCallbacks): Promise<T> {
-    const done = await new Promise<DoneEvent>((resolve) => {
-      this.jobWaiters.set(jobId, { ...cb, done: resolve });
+    const done = await new Promise<DoneEvent>((resolve, reject) => {
       const early = this.early.get(jobId);
-      if (early) {
-        this.early.delete(jobId);
-        for (const l of early.logs) cb.onLog?.(l);
-        if (early.done) {
-          this.jobWaiters.delete(jobId);
-          resolve(early.done);
-        }
-      }
+      this.early.delete(jobId);
+      for (const l of early?.logs ?? []) cb.onLog?.(l);
+      if (early?.done) return resolve(early.done);
+      if (this.gone) return reject(new ConnectionLostError(jobId, this.gone));
+      this.jobWaiters.set(jobId, { ...cb, done: resolve, lost: (e) => reject(new ConnectionLostError(jobId, e)) });
       cb.signal?.addEventListener('abort', () => void this.call('job.cancel', { jobId }).catch(() => undefined), { once: true });
     });
     if (!done.ok) throw LifeboatError.fromJSON(done.error ?? { code: 'INTERNAL', message: `job ${jobId} failed` });

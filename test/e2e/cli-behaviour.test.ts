@@ -1,0 +1,47 @@
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { startCluster, type PgCluster } from '../harness/pg.js';
+import { lifeboat, workspace, type Workspace } from '../helpers/cli.js';
+
+// How the CLI reports what happened (issue 11): a job's own failure versus a
+// lost connection, usage errors before any job starts, a closed stdout,
+// suggested commands that carry the user's --config, and --quiet for cron.
+
+let pg: PgCluster;
+let ws: Workspace;
+/** A workspace whose cluster refuses connections (nothing listens on port 1). */
+let dead: Workspace;
+
+const jobsOf = async (w: Workspace): Promise<{ id: string; type: string; status: string; error?: { code: string; message: string } }[]> => {
+  const r = await lifeboat(['--json', 'jobs', 'list'], { config: w.config });
+  expect(r.code, r.stderr).toBe(0);
+  return r.json.recent;
+};
+
+beforeAll(async () => {
+  pg = await startCluster({ name: 'cli-behaviour' });
+  ws = await workspace(pg);
+  dead = await workspace(pg, { connection: { port: 1 } });
+});
+
+afterAll(async () => {
+  await pg?.stop();
+  await ws?.cleanup();
+  await dead?.cleanup();
+});
+
+describe('a failed job is reported as its own error (issue 11 item 11)', () => {
+  test('a backup that cannot connect to PostgreSQL: its error and exit code, no "goes on on the agent", no attach hint', async () => {
+    const r = await lifeboat(['backup', '-c', 'pg'], { config: dead.config });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^lifeboat: error: cannot connect to PostgreSQL at 127\.0\.0\.1:1: .*$/m);
+    expect(r.stderr).not.toMatch(/goes on/);
+    expect(r.stderr).not.toMatch(/jobs (attach|cancel)/);
+    const json = await lifeboat(['--json', 'backup', '-c', 'pg'], { config: dead.config });
+    expect(json.code).toBe(1);
+    expect(json.json.error.code).toBe('CONNECTION_FAILED');
+    expect(json.json.error.message).not.toMatch(/goes on/);
+    // and lifeboat jobs agrees: the job failed, it does not go on
+    const jobs = await jobsOf(dead);
+    expect(jobs.filter((j) => j.type === 'backup').map((j) => j.status)).toEqual(['failed', 'failed']);
+  });
+});
