@@ -8,14 +8,14 @@ import { AgentEnv, LIFEBOAT_VERSION } from './env.js';
 import { cancelRunner, currentRecord, Follower, jobsDirOf, listRecords, startRunner, type Send } from './runner.js';
 import type { JobRecord } from './state.js';
 import { PluginRegistry } from './plugins.js';
-import { clusterStatus, listBackups, showBackup } from './units/catalog.js';
-import { BackupParamsSchema, runBackup } from './units/backup.js';
+import { clusterStatus, listBackups, resolveBackup, showBackup } from './units/catalog.js';
+import { BackupParamsSchema, checkBackup, runBackup } from './units/backup.js';
 import { runVerify, VerifyParamsSchema } from './units/verify.js';
-import { planRestore, RestoreParamsSchema, runRestore } from './units/restore.js';
+import { checkRestore, planRestore, RestoreParamsSchema, runRestore } from './units/restore.js';
 import { GcParamsSchema, initRepository, runGc, runReindex } from './units/repo.js';
 import { checkConfig, initConfig, InitParamsSchema } from './units/config.js';
 import { applyArchivingFixes, archivingFixes, checkCluster } from './units/check.js';
-import { applyPitr, listPlans, PitrApplyParamsSchema, PitrPlanParamsSchema, planPitr, recoverableWindow, restorePoint, showPlan, walVerify } from './units/pitr.js';
+import { applyPitr, checkPitrApply, listPlans, PitrApplyParamsSchema, PitrPlanParamsSchema, planPitr, recoverableWindow, restorePoint, showPlan, walVerify } from './units/pitr.js';
 import { clusterOverview } from './units/overview.js';
 import { PinParamsSchema, planRetention, RetentionParamsSchema, runRetention, setPinned } from './units/retention.js';
 import { pitrTargets, PitrTargetsParamsSchema } from './units/pitr-targets.js';
@@ -36,36 +36,40 @@ function parse<T extends z.ZodType>(schema: T, params: unknown, method: string):
   return res.data;
 }
 
-/** What each job type runs; params are checked here (a USAGE error names the field). */
-export function jobWork(env: AgentEnv): Record<(typeof JobTypes)[number], (p: Record<string, unknown>) => { cluster?: string; work: (job: JobHandle) => Promise<unknown> }> {
+/**
+ * What each job type runs. Params are checked here (a USAGE error names the
+ * field); `check` is the read-only rest that job.start does before a job exists:
+ * the cluster and backup or plan resolve, the options go together.
+ */
+export function jobWork(env: AgentEnv): Record<(typeof JobTypes)[number], (p: Record<string, unknown>) => { cluster?: string; check?: () => Promise<unknown>; work: (job: JobHandle) => Promise<unknown> }> {
   return {
     backup: (p) => {
       const params = parse(BackupParamsSchema, p, 'backup');
-      return { ...(params.cluster ? { cluster: params.cluster } : {}), work: (job) => runBackup(env, params, job) };
+      return { ...(params.cluster ? { cluster: params.cluster } : {}), check: () => checkBackup(env, params), work: (job) => runBackup(env, params, job) };
     },
     verify: (p) => {
       const params = parse(VerifyParamsSchema, p, 'verify');
-      return { work: (job) => runVerify(env, params, job) };
+      return { check: () => resolveBackup(env, params.id, params.cluster), work: (job) => runVerify(env, params, job) };
     },
     restore: (p) => {
       const params = parse(RestoreParamsSchema, p, 'restore');
-      return { work: (job) => runRestore(env, params, job) };
+      return { check: () => checkRestore(env, params), work: (job) => runRestore(env, params, job) };
     },
     gc: (p) => {
       const params = parse(GcParamsSchema, p, 'gc');
-      return { work: (job) => runGc(env, params, job) };
+      return { ...(params.cluster ? { check: () => env.cluster(params.cluster) } : {}), work: (job) => runGc(env, params, job) };
     },
     pitr: (p) => {
       const params = parse(PitrApplyParamsSchema, p, 'pitr');
-      return { work: (job) => applyPitr(env, params, job) };
+      return { check: () => checkPitrApply(env, params), work: (job) => applyPitr(env, params, job) };
     },
     expire: (p) => {
       const params = parse(RetentionParamsSchema, p, 'expire');
-      return { ...(params.cluster ? { cluster: params.cluster } : {}), work: (job) => runRetention(env, params, job) };
+      return { ...(params.cluster ? { cluster: params.cluster } : {}), check: () => planRetention(env, { ...params, dryRun: true }), work: (job) => runRetention(env, params, job) };
     },
     reindex: (p) => {
       const params = parse(ClusterOnly, p, 'reindex');
-      return { work: () => runReindex(env, params) };
+      return { ...(params.cluster ? { check: () => env.cluster(params.cluster) } : {}), work: () => runReindex(env, params) };
     },
   };
 }
@@ -142,7 +146,8 @@ export function handlers(env: AgentEnv, session: JobSession): Record<string, Han
     'job.start': async (p) => {
       const q = parse(JobStart, p, 'job.start');
       const loaded = await env.config(); // a config error fails the call, not the job
-      const { cluster } = work[q.type](q.params); // so do bad params
+      const { cluster, check } = work[q.type](q.params); // so do bad params,
+      await check?.(); // an unknown cluster, backup or plan, and options that do not go together
       const rec = await startRunner(await env.stateDir(), loaded.path, { type: q.type, params: q.params, ...(cluster ? { cluster } : {}) });
       await follow(rec.id, { fromEvent: 0 }); // the starting connection sees every event
       return { jobId: rec.id };

@@ -45,3 +45,21 @@ describe('a failed job is reported as its own error (issue 11 item 11)', () => {
     expect(jobs.filter((j) => j.type === 'backup').map((j) => j.status)).toEqual(['failed', 'failed']);
   });
 });
+
+describe('usage errors are found before a job starts (issue 11 item 12)', () => {
+  test.each([
+    [['backup', '--physical', '--format', 'plain'], /a physical backup is of the whole cluster/],
+    [['backup', '-c', 'nosuch'], /no cluster "nosuch"/],
+    [['backup', '-c', 'nosuch', '--detach'], /no cluster "nosuch"/],
+    [['verify', 'nosuch'], /no backup nosuch/],
+    [['verify', 'nosuch', '--detach'], /no backup nosuch/],
+  ])('%j: exit 2, one error line, no start line, no job left', async (args, message) => {
+    const before = (await jobsOf(ws)).length;
+    const r = await lifeboat(args, { config: ws.config });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`^lifeboat: error: ${message.source}`, 'm'));
+    expect(r.stderr).not.toMatch(/^info /m);
+    expect(r.stdout).toBe('');
+    expect((await jobsOf(ws)).length).toBe(before);
+  });
+});

@@ -6,7 +6,7 @@ import { lockForJob } from '../lock.js';
 import { callStep } from '../plugins.js';
 import type { LogicalScope, ServerInfo } from '../../core/plugin.js';
 import type { LogicalDetails, PhysicalDetails } from '../../core/manifest.js';
-import { LIFEBOAT_VERSION, type AgentEnv } from '../env.js';
+import { LIFEBOAT_VERSION, type AgentEnv, type ResolvedCluster } from '../env.js';
 import { ObjectWriter, stepContext, type JobHandle } from '../context.js';
 import { summarize, type BackupSummary } from './catalog.js';
 import { recordManifestDigest } from './integrity.js';
@@ -36,6 +36,26 @@ export interface BackupResult extends BackupSummary {
   peakRssBytes: number;
 }
 
+/** The plugin's physical backup step, or why these params cannot have one (UNSUPPORTED, USAGE). */
+function physicalStep(cluster: ResolvedCluster, params: z.output<typeof BackupParamsSchema>) {
+  const step = cluster.plugin.source.steps.physicalBackup;
+  if (!step) throw new LifeboatError('UNSUPPORTED', `source plugin ${cluster.plugin.meta.name} has no physical backups`);
+  if (params.scope !== 'database' || params.format || params.database) {
+    throw new LifeboatError('USAGE', 'a physical backup is of the whole cluster: --format, --database and scope options are for --logical');
+  }
+  return step;
+}
+
+/**
+ * What job.start refuses before a backup job exists: an unknown or unnamed
+ * cluster, options that do not go together. Read-only.
+ */
+export async function checkBackup(env: AgentEnv, input: BackupParams): Promise<void> {
+  const params = BackupParamsSchema.parse(input);
+  const cluster = await env.cluster(params.cluster);
+  if (params.kind === 'physical') physicalStep(cluster, params);
+}
+
 /**
  * One logical backup: lock the cluster, stream objects through the pipeline, write
  * the manifest last. On any failure the written objects are removed (best effort;
@@ -60,11 +80,7 @@ export async function runBackup(env: AgentEnv, input: BackupParams, job: JobHand
       const steps = cluster.plugin.source.steps;
       let out: { server: ServerInfo; logical?: LogicalDetails; physical?: PhysicalDetails };
       if (params.kind === 'physical') {
-        const physicalBackup = steps.physicalBackup;
-        if (!physicalBackup) throw new LifeboatError('UNSUPPORTED', `source plugin ${cluster.plugin.meta.name} has no physical backups`);
-        if (params.scope !== 'database' || params.format || params.database) {
-          throw new LifeboatError('USAGE', 'a physical backup is of the whole cluster: --format, --database and scope options are for --logical');
-        }
+        const physicalBackup = physicalStep(cluster, params);
         out = await job.step('basebackup', () => callStep(cluster.plugin.meta.name, 'physicalBackup', env.host, () => physicalBackup(ctx, writer, { compression })));
       } else {
         const scope: LogicalScope = { kind: params.scope };

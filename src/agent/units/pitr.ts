@@ -280,6 +280,33 @@ export const PitrApplyParamsSchema = z
   })
   .strict();
 
+/** The steps an apply runs: every pending one, one (`step`), or the pending ones up to `through`; USAGE when they cannot run. */
+function stepsToRun(plan: PitrPlan, p: z.output<typeof PitrApplyParamsSchema>): { s: PitrPlan['steps'][number]; i: number }[] {
+  let todo = plan.steps.map((s, i) => ({ s, i })).filter(({ s }) => s.status !== 'done');
+  if (p.step !== undefined) {
+    const idx = p.step - 1;
+    const st = plan.steps[idx];
+    if (!st) throw new LifeboatError('USAGE', `plan ${plan.id} has ${plan.steps.length} steps`);
+    const missing = plan.steps.slice(0, idx).find((s) => s.status !== 'done');
+    if (missing) throw new LifeboatError('USAGE', `step ${p.step} (${st.name}) needs step ${plan.steps.indexOf(missing) + 1} (${missing.name}) done first`);
+    todo = [{ s: st, i: idx }];
+  }
+  if (p.through !== undefined) {
+    if (p.step !== undefined) throw new LifeboatError('USAGE', 'give --step or --through, not both');
+    if (!plan.steps[p.through - 1]) throw new LifeboatError('USAGE', `plan ${plan.id} has ${plan.steps.length} steps`);
+    todo = todo.filter(({ i }) => i < p.through!);
+  }
+  return todo;
+}
+
+/** What job.start refuses before a pitr job exists: an unknown plan, steps that cannot run. */
+export async function checkPitrApply(env: AgentEnv, input: z.input<typeof PitrApplyParamsSchema>): Promise<void> {
+  const p = PitrApplyParamsSchema.parse(input);
+  const plan = await showPlan(env, p.plan);
+  await env.cluster(plan.cluster);
+  stepsToRun(plan, p);
+}
+
 /**
  * Walk a plan: every pending step in order (or one, with `step`), each recorded
  * in the agent's state as it starts and ends, so an interrupted walk resumes
@@ -306,20 +333,7 @@ export async function applyPitr(env: AgentEnv, input: z.input<typeof PitrApplyPa
     state.update((d) => {
       d.plans[plan.id] = plan;
     });
-  let todo = plan.steps.map((s, i) => ({ s, i })).filter(({ s }) => s.status !== 'done');
-  if (p.step !== undefined) {
-    const idx = p.step - 1;
-    const st = plan.steps[idx];
-    if (!st) throw new LifeboatError('USAGE', `plan ${plan.id} has ${plan.steps.length} steps`);
-    const missing = plan.steps.slice(0, idx).find((s) => s.status !== 'done');
-    if (missing) throw new LifeboatError('USAGE', `step ${p.step} (${st.name}) needs step ${plan.steps.indexOf(missing) + 1} (${missing.name}) done first`);
-    todo = [{ s: st, i: idx }];
-  }
-  if (p.through !== undefined) {
-    if (p.step !== undefined) throw new LifeboatError('USAGE', 'give --step or --through, not both');
-    if (!plan.steps[p.through - 1]) throw new LifeboatError('USAGE', `plan ${plan.id} has ${plan.steps.length} steps`);
-    todo = todo.filter(({ i }) => i < p.through!);
-  }
+  const todo = stepsToRun(plan, p);
   // in place, the server is stopped and its directory moved aside before the base backup is
   // extracted: every object is read back and checked first, while the server still runs
   if (plan.mode === 'in-place' && todo.some(({ s }) => s.name === 'stop-server' || s.name === 'move-aside')) {

@@ -62,6 +62,13 @@ async function targetCluster(env: AgentEnv, source: string, to: string | undefin
   return target;
 }
 
+/** What job.start refuses before a restore job exists: a backup that does not resolve (unknown, ambiguous, not restorable). */
+export async function checkRestore(env: AgentEnv, input: RestoreParams): Promise<void> {
+  const p = RestoreParamsSchema.parse(input);
+  const { cluster } = await resolveBackup(env, p.id, p.cluster, restorable(p));
+  await targetCluster(env, cluster, p.toCluster);
+}
+
 /** Read-only: what a restore would do. */
 export async function planRestore(env: AgentEnv, input: RestoreParams, job?: JobHandle): Promise<PlanResult> {
   const p = RestoreParamsSchema.parse(input);
