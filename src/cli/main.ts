@@ -11,10 +11,12 @@ import { registerVerify } from './commands/verify.js';
 import { registerHosts } from './commands/hosts.js';
 import { registerRetention } from './commands/retention.js';
 import { Exit, reportError, type GlobalOptions } from './session.js';
+import { endQuietlyOnClosedOutput } from './closed-output.js';
 
 export const VERSION = '0.1.0';
 
-export function buildProgram(): Command {
+export function buildProgram(opts: { ownOutput?: () => void } = {}): Command {
+  const ownOutput = opts.ownOutput ?? (() => undefined);
   const program = new Command('lifeboat');
   program
     .version(VERSION, '-V, --version')
@@ -70,6 +72,7 @@ key. Quitting never cancels a running job. Docs: docs/tui.md.`,
     .action(async (o: { hosts?: string; group?: string[]; refresh: number }) => {
       const g = globals();
       if (!Number.isFinite(o.refresh) || o.refresh < 1) throw new LifeboatError('USAGE', '--refresh must be at least 1 second');
+      ownOutput(); // the TUI handles its own terminal going away
       const { runTui } = await import('../tui/index.js');
       process.exitCode = await runTui({
         ...(g.config ? { config: g.config } : {}),
@@ -85,6 +88,7 @@ key. Quitting never cancels a running job. Docs: docs/tui.md.`,
     .addOption(new Option('--stdio', 'speak JSON-RPC on stdin/stdout'))
     .addOption(new Option('--run-job <spec>', 'run one detached job (the agent starts these itself)').hideHelp())
     .action(async (o: { stdio?: boolean; runJob?: string }) => {
+      ownOutput(); // stdout is the protocol channel: a client gone is the agent's to handle
       if (o.runJob) {
         const { runDetachedJob } = await import('../agent/runner.js');
         await runDetachedJob(o.runJob, globals().config);
@@ -135,7 +139,7 @@ export function defaultToTui(argv: string[], tty: boolean): string[] {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  const program = buildProgram({ ownOutput: endQuietlyOnClosedOutput() });
   try {
     await program.parseAsync(routeInitHost(defaultToTui(argv, !!process.stdin.isTTY && !!process.stdout.isTTY)));
     return typeof process.exitCode === 'number' ? process.exitCode : Exit.OK;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startCluster, type PgCluster } from '../harness/pg.js';
-import { lifeboat, workspace, type Workspace } from '../helpers/cli.js';
+import { allCommands, lifeboat, lifeboatClosedStdout, workspace, type Workspace } from '../helpers/cli.js';
 
 // How the CLI reports what happened (issue 11): a job's own failure versus a
 // lost connection, usage errors before any job starts, a closed stdout,
@@ -61,5 +61,29 @@ describe('usage errors are found before a job starts (issue 11 item 12)', () => 
     expect(r.stderr).not.toMatch(/^info /m);
     expect(r.stdout).toBe('');
     expect((await jobsOf(ws)).length).toBe(before);
+  });
+});
+
+describe('a closed stdout ends the process quietly (issue 11 item 14)', () => {
+  test('every command\'s --help, and commands that print results, with stdout closed: exit 0, no stack trace', async () => {
+    const commands = await allCommands();
+    expect(commands.length).toBeGreaterThan(30);
+    const runs: [string[], string | undefined][] = [
+      ...commands.map((c): [string[], string | undefined] => [[...c, '--help'], undefined]),
+      [['help', 'backup'], undefined],
+      [['backup', '-c', 'pg'], ws.config], // the job runs to its end; only its result line is not read
+      [['list'], ws.config],
+      [['show', 'latest'], ws.config],
+      [['status'], ws.config],
+      [['jobs', 'list'], ws.config],
+      [['--json', 'list'], ws.config],
+    ];
+    for (const [args, config] of runs) {
+      const r = await lifeboatClosedStdout(args, config ? { config } : {});
+      // the job log of a backup still goes to stderr; a stack trace or an error never does
+      const trace = /EPIPE|Unhandled|^\s+at |lifeboat: error/m.exec(r.stderr)?.[0];
+      expect({ args, code: r.code, signal: r.signal, trace }).toEqual({ args, code: 0, signal: null, trace: undefined });
+      if (args.at(-1) === '--help') expect(r.stderr).toBe('');
+    }
   });
 });

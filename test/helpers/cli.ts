@@ -112,3 +112,36 @@ export async function slowToolBinDir(dir: string, binDir: string, tool: string, 
   }
   return dir;
 }
+
+/**
+ * Every command path the CLI has (`[]` is the program, then `['backup']`,
+ * `['jobs', 'attach']`, ...), read from the Commands: sections of its own
+ * --help, so a new command is covered without a list to keep.
+ */
+export async function allCommands(): Promise<string[][]> {
+  const out: string[][] = [];
+  const walk = async (path: string[]): Promise<void> => {
+    out.push(path);
+    const r = await lifeboat([...path, '--help']);
+    if (r.code !== 0) throw new Error(`lifeboat ${path.join(' ')} --help: exit ${r.code}: ${r.stderr}`);
+    const section = /^Commands:\n([\s\S]*?)(?:\n\n|(?![\s\S]))/m.exec(r.stdout)?.[1] ?? '';
+    const names = [...section.matchAll(/^ {2}([a-z][\w-]*)/gm)].map((m) => m[1]!).filter((n) => n !== 'help');
+    for (const n of names) await walk([...path, n]);
+  };
+  await walk([]);
+  return out;
+}
+
+/** Run the CLI with its stdout closed before it writes (a reader that went away: `| head -0`). */
+export async function lifeboatClosedStdout(args: string[], opts: { config?: string } = {}): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, [BIN, ...(opts.config ? ['--config', opts.config] : []), ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1', LIFEBOAT_CONFIG: '' },
+  });
+  child.stdout.destroy();
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (c, s) => resolve([c, s])));
+  return { code, signal, stderr };
+}
