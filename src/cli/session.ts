@@ -4,6 +4,7 @@ import { spawnLocalAgent, type Transport } from '../fleet/transport.js';
 import type { JobType, LogEvent } from '../protocol/index.js';
 import { paint } from './format.js';
 import { ProgressLine } from './progress.js';
+import { suggest, withGlobals } from './suggest.js';
 
 export interface GlobalOptions {
   config?: string;
@@ -39,7 +40,7 @@ export async function openTransport(g: GlobalOptions, hostName: string | undefin
 export function checkAgentVersion(host: string, agentVersion: string): void {
   if (host === 'local' || agentVersion === CLIENT_VERSION) return;
   throw new LifeboatError('PROTOCOL', `the agent on ${host} is lifeboat ${agentVersion}, this is lifeboat ${CLIENT_VERSION}`, {
-    hint: `install this version there with: lifeboat hosts deploy ${host}`,
+    hint: `install this version there with: ${suggest({}, 'hosts', 'deploy', host)}`,
   });
 }
 
@@ -58,8 +59,7 @@ export async function withAgent<T>(g: GlobalOptions, fn: (client: AgentClient) =
 
 /** The command that re-attaches to a job from any terminal, with the same -H/--config. */
 export function attachCommand(g: GlobalOptions, jobId: string, verb: 'attach' | 'cancel' = 'attach'): string {
-  const where = [g.host && g.host !== 'local' ? `-H ${g.host}` : '', g.config ? `--config ${g.config}` : ''].filter(Boolean).join(' ');
-  return `lifeboat ${where ? where + ' ' : ''}jobs ${verb} ${jobId}`;
+  return suggest(g, 'jobs', verb, jobId);
 }
 
 /**
@@ -116,7 +116,7 @@ async function followWithUi<T>(g: GlobalOptions, run: (cb: JobCallbacks) => Prom
       if (g.quiet && l.level !== 'error' && l.level !== 'warn') return;
       if (l.level === 'debug' && !g.verbose) return;
       progress.clear();
-      process.stderr.write(formatLog(l) + '\n');
+      process.stderr.write(formatLog(l, g) + '\n');
     },
   };
   try {
@@ -134,18 +134,19 @@ async function followWithUi<T>(g: GlobalOptions, run: (cb: JobCallbacks) => Prom
   }
 }
 
-function formatLog(l: LogEvent): string {
+function formatLog(l: LogEvent, g: GlobalOptions): string {
   const s = process.stderr;
   const prefix = l.level === 'error' ? paint('error', 'red', s) : l.level === 'warn' ? paint('warn ', 'yellow', s) : paint(l.level === 'debug' ? 'debug' : 'info ', 'dim', s);
-  return `${prefix} ${l.message}`;
+  return `${prefix} ${withGlobals(g, l.message)}`;
 }
 
 /** Print an error as one line (plus a hint line) and return the exit code for it. */
 export function reportError(err: unknown, g: GlobalOptions): number {
   const e = toLifeboatError(err);
   if (g.json) process.stdout.write(JSON.stringify({ ok: false, error: e.toJSON() }, null, 2) + '\n');
-  process.stderr.write(`lifeboat: ${paint('error', 'red', process.stderr)}: ${e.message}\n`);
-  if (e.hint) process.stderr.write(`  hint: ${e.hint}\n`);
+  // an agent's hint names commands without the -H/--config this run was given
+  process.stderr.write(`lifeboat: ${paint('error', 'red', process.stderr)}: ${withGlobals(g, e.message)}\n`);
+  if (e.hint) process.stderr.write(`  hint: ${withGlobals(g, e.hint)}\n`);
   return e.exitCode;
 }
 

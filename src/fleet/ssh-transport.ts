@@ -28,6 +28,7 @@ import { appendKnownHost, checkHostKey, fingerprint, hostKeyName, keyTypeOf, rea
 import { askHidden, askLine, interactive } from './prompt.js';
 import { loadSshConfig, resolveEndpoint, type SshConfig, type SshEndpoint } from './ssh-config.js';
 import type { Transport, TransportEnd } from './transport.js';
+import { shellQuote } from '../core/shell.js';
 
 const { Client, utils } = ssh2;
 
@@ -77,9 +78,7 @@ function tilde(p: string, home: string): string {
 }
 
 /** Quote one word for the remote POSIX shell. */
-export function shellQuote(s: string): string {
-  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
-}
+export { shellQuote };
 
 /** Resolve a target through ~/.ssh/config and the inventory's overrides. */
 export function resolveTarget(target: Pick<SshTarget, 'destination' | 'identityFile' | 'jump'>, opts: SshOptions = {}): SshEndpoint {

@@ -14,6 +14,7 @@ import { realConnector, type RealConnectorOptions } from './services/connector.j
 import { FleetService, type FleetServiceOptions } from './services/fleet.js';
 import { initialState, type AppState } from './state/model.js';
 import { reducer, type Action } from './state/reducer.js';
+import { stillRunning } from './state/selectors.js';
 import { Store } from './state/store.js';
 
 export interface TuiOptions extends RealConnectorOptions, FleetServiceOptions {
@@ -65,7 +66,6 @@ export async function runTui(o: TuiOptions = {}): Promise<number> {
     process.off('SIGHUP', hangUp);
     restore();
   }
-  const running = Object.values(store.getState().live).filter((j) => j.status === 'running');
-  for (const j of running) process.stderr.write(`lifeboat: job ${j.jobId} (${j.label}) goes on on ${j.host}; follow it: lifeboat${j.host === 'local' ? '' : ` -H ${j.host}`} jobs attach ${j.jobId}\n`);
+  for (const line of stillRunning(store.getState(), o.config)) process.stderr.write(line + '\n');
   return 0;
 }

@@ -1,6 +1,10 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startCluster, type PgCluster } from '../harness/pg.js';
-import { allCommands, lifeboat, lifeboatClosedStdout, workspace, type Workspace } from '../helpers/cli.js';
+import { allCommands, BIN, lifeboat, lifeboatClosedStdout, workspace, type Workspace } from '../helpers/cli.js';
 
 // How the CLI reports what happened (issue 11): a job's own failure versus a
 // lost connection, usage errors before any job starts, a closed stdout,
@@ -85,5 +89,56 @@ describe('a closed stdout ends the process quietly (issue 11 item 14)', () => {
       expect({ args, code: r.code, signal: r.signal, trace }).toEqual({ args, code: 0, signal: null, trace: undefined });
       if (args.at(-1) === '--help') expect(r.stderr).toBe('');
     }
+  });
+});
+
+describe('suggested commands carry --config (issue 11 item 15)', () => {
+  let bin: string;
+  beforeAll(async () => {
+    bin = await mkdtemp(path.join(os.tmpdir(), 'lifeboat-shim-'));
+    await writeFile(path.join(bin, 'lifeboat'), `#!/bin/sh\nexec ${process.execPath} ${BIN} "$@"\n`, { mode: 0o755 });
+  });
+  afterAll(async () => {
+    if (bin) await rm(bin, { recursive: true, force: true });
+  });
+  /** Paste a suggested line into a shell where lifeboat has no default config: it must reach ours. */
+  const paste = async (line: string) => {
+    const r = await execa('sh', ['-c', line], { reject: false, env: { PATH: `${bin}:${process.env.PATH}`, NO_COLOR: '1', LIFEBOAT_CONFIG: '', HOME: bin, XDG_CONFIG_HOME: bin } });
+    return { code: r.exitCode, stderr: String(r.stderr) };
+  };
+  const suggested = (text: string, re: RegExp): string => {
+    const m = re.exec(text);
+    expect(m, `${re} in:\n${text}`).not.toBeNull();
+    return m![1]!;
+  };
+  const cfg = () => ws.config;
+
+  test('init: the next commands name the config it wrote', async () => {
+    const config = path.join(ws.dir, 'other', 'config.json');
+    const r = await lifeboat(['init', '--cluster', 'x', '--repo', path.join(ws.dir, 'other-repo'), '-h', pg.host, '-p', String(pg.port), '-U', pg.user], { config });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`next: lifeboat --config ${config} config check, then lifeboat --config ${config} backup --cluster x`);
+    expect(await paste(suggested(r.stdout, /next: (.*?), then/))).toMatchObject({ code: 0 });
+  });
+
+  test('--detach: the follow and cancel lines work as printed', async () => {
+    const r = await lifeboat(['backup', '-c', 'pg', '--detach'], { config: cfg() });
+    expect(r.code, r.stderr).toBe(0);
+    const follow = suggested(r.stdout, /follow it: +(.*)$/m);
+    expect(follow).toMatch(new RegExp(`^lifeboat --config ${cfg()} jobs attach \\d{14}-[0-9a-f]{6}$`));
+    expect(await paste(follow)).toMatchObject({ code: 0 });
+  });
+
+  test('hints of errors, show, list and restore-point name the config', async () => {
+    const v = await lifeboat(['verify', 'nosuch'], { config: cfg() });
+    expect(await paste(suggested(v.stderr, /hint: see the backups with: (.*)$/m))).toMatchObject({ code: 0 });
+    const show = await lifeboat(['show', 'latest'], { config: cfg() });
+    expect(show.code, show.stderr).toBe(0);
+    expect(await paste(suggested(show.stdout, /none yet \((.*)\)$/m))).toMatchObject({ code: 0 });
+    const empty = await lifeboat(['list'], { config: dead.config });
+    expect(suggested(empty.stdout, /Take one with: (.*)$/m)).toBe(`lifeboat --config ${dead.config} backup --cluster NAME`);
+    const rp = await lifeboat(['restore-point', "before it's done"], { config: cfg() });
+    expect(rp.code, rp.stderr).toBe(0);
+    expect(suggested(rp.stdout, /recover to it with: (.*)$/m)).toBe(`lifeboat --config ${cfg()} pitr plan -c pg --name 'before it'\\''s done'`);
   });
 });

@@ -15,6 +15,7 @@ import { stepContext, TempDirs } from '../context.js';
 import type { AgentEnv } from '../env.js';
 import { callStep } from '../plugins.js';
 import { walFetch } from './wal.js';
+import { shellQuote } from '../../core/shell.js';
 
 const Time = z.string().refine((s) => !Number.isNaN(Date.parse(s)), { message: "not a time; use ISO 8601 with a zone, e.g. '2026-11-21 14:05:00+01'" });
 
@@ -171,7 +172,6 @@ export function selectWalRange(o: {
   return { pieces, range, warnings };
 }
 
-const shellWord = (s: string) => (/^[A-Za-z0-9_.,:+@%/=-]+$/.test(s) ? s : `'${s.replaceAll("'", "'\\''")}'`);
 
 async function readText(stream: NodeJS.ReadableStream): Promise<string> {
   const chunks: Buffer[] = [];
@@ -268,10 +268,10 @@ export async function pitrTargets(env: AgentEnv, input: PitrTargetsParams): Prom
     const at = parseLsn(c.lsn);
     const base = physical.filter((b) => b.stop <= at).at(-1);
     const s = c.suggested;
-    const target = s.kind === 'name' ? `--name ${shellWord(s.value)}` : s.kind === 'time' ? `--time ${shellWord(s.value)}` : `--${s.kind} ${s.value}`;
+    const target = s.kind === 'name' ? `--name ${shellQuote(s.value)}` : s.kind === 'time' ? `--time ${shellQuote(s.value)}` : `--${s.kind} ${s.value}`;
     if (base) {
       c.baseBackup = base.id;
-      c.command = `lifeboat pitr plan -c ${shellWord(cluster.name)} ${target}${s.inclusive ? '' : ' --exclusive'} --backup ${base.id}`;
+      c.command = `lifeboat pitr plan -c ${shellQuote(cluster.name)} ${target}${s.inclusive ? '' : ' --exclusive'} --backup ${base.id}`;
     } else {
       c.note = [c.note, 'no physical backup ends before this point: recovery cannot reach it'].filter(Boolean).join('; ');
     }

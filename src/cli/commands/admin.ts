@@ -6,6 +6,7 @@ import { LifeboatError, toLifeboatError } from '../../core/errors.js';
 import { bytes, compactBytes, paint, table } from '../format.js';
 import { attachJobWithUi, Exit, printJson, runJobWithUi, withAgent, type GlobalOptions } from '../session.js';
 import { parsePort } from '../args.js';
+import { suggest } from '../suggest.js';
 
 export function registerAdmin(program: Command, globals: () => GlobalOptions): void {
   program
@@ -29,7 +30,7 @@ export function registerAdmin(program: Command, globals: () => GlobalOptions): v
       if (o.commandPrefix) params.commandPrefix = String(o.commandPrefix).split(' ').filter(Boolean);
       const res = await withAgent(g, (c) => c.call<{ path: string; created: boolean; cluster: string }>('config.init', params));
       if (g.json) return printJson({ ok: true, ...res });
-      process.stdout.write(`${res.created ? 'wrote' : 'updated'} ${res.path} with cluster ${res.cluster}\nnext: lifeboat config check, then lifeboat backup --cluster ${res.cluster}\n`);
+      process.stdout.write(`${res.created ? 'wrote' : 'updated'} ${res.path} with cluster ${res.cluster}\nnext: ${suggest(g, 'config', 'check')}, then ${suggest(g, 'backup', '--cluster', res.cluster)}\n`);
     });
 
   const config = program.command('config').description('check the agent config');

@@ -7,6 +7,7 @@ import type { FleetFlags } from '../../fleet/fleet.js';
 import { addFleetOptions, FLEET_HELP, fleetFooter, hostDownCell, runOnFleet, setFleetExit } from './hosts.js';
 import { fleetDocument } from '../../fleet/fleet.js';
 import { parseId } from '../args.js';
+import { suggest, type Where } from '../suggest.js';
 
 const LEVEL_SHORT: Record<string, string> = { checksum: 'sum', structure: 'str', restore: 'rst' };
 
@@ -54,7 +55,7 @@ export function registerCatalog(program: Command, globals: () => GlobalOptions):
       if (g.json) return printJson(res);
       printInvalid(res.invalid);
       if (res.backups.length === 0) {
-        process.stdout.write('no backups yet. Take one with: lifeboat backup --cluster NAME\n');
+        process.stdout.write(`no backups yet. Take one with: ${suggest(g, 'backup', '--cluster', o.cluster ?? 'NAME')}\n`);
         return;
       }
       process.stdout.write(
@@ -84,7 +85,7 @@ export function registerCatalog(program: Command, globals: () => GlobalOptions):
       const g = globals();
       const res = await withAgent(g, (c) => c.call<{ manifest: Manifest; verifications: Verification[] }>('catalog.show', { id, ...(o.cluster ? { cluster: o.cluster } : {}) }));
       if (g.json) return printJson(res);
-      process.stdout.write(renderManifest(res.manifest, res.verifications));
+      process.stdout.write(renderManifest(res.manifest, res.verifications, g));
     });
 
   addFleetOptions(
@@ -168,7 +169,7 @@ function printInvalid(invalid: InvalidBackup[], host?: string): void {
 }
 
 /** The manifest as readable text. */
-export function renderManifest(m: Manifest, verifications: Verification[]): string {
+export function renderManifest(m: Manifest, verifications: Verification[], g: Where = {}): string {
   const lines: string[] = [];
   const kv = (k: string, v: string | number | undefined) => lines.push(`${(k + ':').padEnd(16)}${v === undefined ? '-' : printable(String(v))}`);
   kv('backup', m.id);
@@ -201,7 +202,7 @@ export function renderManifest(m: Manifest, verifications: Verification[]): stri
     ),
   );
   lines.push('', 'verifications:');
-  if (verifications.length === 0) lines.push('  none yet (lifeboat verify ' + m.id + ')');
+  if (verifications.length === 0) lines.push(`  none yet (${suggest(g, 'verify', m.id)})`);
   for (const v of verifications) {
     const verdict = v.ok ? paint('ok', 'green') : v.inconclusive ? paint('could not verify', 'yellow') : paint('FAILED', 'red');
     lines.push(`  ${v.finishedAt}  ${v.level.padEnd(9)} ${verdict}${v.error ? `  ${v.error}` : ''}`);

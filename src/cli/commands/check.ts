@@ -3,15 +3,16 @@ import type { ArchivingFinding } from '../../core/plugin.js';
 import { LifeboatError } from '../../core/errors.js';
 import { paint } from '../format.js';
 import { Exit, printJson, withAgent, type GlobalOptions } from '../session.js';
+import { suggest, withGlobals, type Where } from '../suggest.js';
 import { fleetDocument, type FleetFlags } from '../../fleet/fleet.js';
 import { addFleetOptions, FLEET_HELP, fleetFooter, runOnFleet, setFleetExit } from './hosts.js';
 
 /** One line per finding (`ok`/`warn`/`FAIL`), then its fix; with `host`, the fix line names it too. */
-function renderFindings(cluster: string, findings: ArchivingFinding[], host?: string): string {
+function renderFindings(cluster: string, findings: ArchivingFinding[], g: Where, host?: string): string {
   const lines: string[] = [];
   for (const f of findings) {
     const mark = f.ok ? paint('ok  ', 'green') : f.level === 'warn' ? paint('warn', 'yellow') : paint('FAIL', 'red');
-    lines.push(`${mark} ${cluster}: ${f.name}: ${f.detail}`);
+    lines.push(`${mark} ${cluster}: ${f.name}: ${withGlobals(host ? { ...g, host } : g, f.detail)}`);
     if (!f.ok && f.fix) lines.push(`       ${host ? `${host}: ` : ''}fix: ${f.fix}${f.needs ? `  (then ${f.needs === 'restart' ? 'restart PostgreSQL' : 'SELECT pg_reload_conf()'})` : ''}`);
   }
   return lines.join('\n');
@@ -36,7 +37,7 @@ export function registerCheck(program: Command, globals: () => GlobalOptions): v
         else {
           const parts: string[] = [];
           for (const f of fleet) {
-            if (f.result) parts.push(renderFindings(`${f.host}: ${f.result.cluster}`, f.result.findings, f.host));
+            if (f.result) parts.push(renderFindings(`${f.host}: ${f.result.cluster}`, f.result.findings, g, f.host));
             else parts.push(`${paint('FAIL', 'red')} ${f.host}: no answer (below)`);
           }
           process.stdout.write(parts.join('\n') + '\n' + fleetFooter(fleet));
@@ -45,7 +46,7 @@ export function registerCheck(program: Command, globals: () => GlobalOptions): v
       }
       const r = await withAgent(g, (c) => call(c));
       if (g.json) printJson(r);
-      else process.stdout.write(renderFindings(r.cluster, r.findings) + '\n');
+      else process.stdout.write(renderFindings(r.cluster, r.findings, g) + '\n');
       if (!r.ok) process.exitCode = Exit.FAILED;
     });
   program
@@ -62,7 +63,7 @@ export function registerCheck(program: Command, globals: () => GlobalOptions): v
         // archive_command would fail as the server's OS user: say what to change before anything is set
         const blockers = fixes.blockers ?? [];
         if (blockers.length) {
-          process.stderr.write(`${renderFindings(fixes.cluster, blockers)}\n`);
+          process.stderr.write(`${renderFindings(fixes.cluster, blockers, g)}\n`);
           if (!o.force && !o.dryRun) {
             throw new LifeboatError('FILE_ACCESS', `archive_command would fail on ${fixes.cluster} as the server's OS user: ${blockers.map((f) => f.name).join(', ')} (above); nothing was changed`, {
               hint: 'change what the fix lines above say, then run setup-archiving again (--force applies the settings anyway)',
@@ -73,8 +74,8 @@ export function registerCheck(program: Command, globals: () => GlobalOptions): v
           const waiting = fixes.findings.filter((f) => f.pending !== undefined).map((f) => f.name);
           if (g.json) return printJson({ ok: true, applied: [], pendingRestart: waiting });
           process.stdout.write(waiting.length
-            ? `${fixes.cluster}: archiving settings are set; ${waiting.join(', ')} take${waiting.length === 1 ? 's' : ''} effect only after a PostgreSQL restart. Restart it, then: lifeboat check\n`
-            : `${fixes.cluster}: archiving settings are already in place; run lifeboat check for the end-to-end probe\n`);
+            ? `${fixes.cluster}: archiving settings are set; ${waiting.join(', ')} take${waiting.length === 1 ? 's' : ''} effect only after a PostgreSQL restart. Restart it, then: ${suggest(g, 'check', '-c', fixes.cluster)}\n`
+            : `${fixes.cluster}: archiving settings are already in place; run ${suggest(g, 'check', '-c', fixes.cluster)} for the end-to-end probe\n`);
           return;
         }
         const text = fixes.statements.map((s) => `  ${s}`).join('\n');
@@ -98,7 +99,7 @@ export function registerCheck(program: Command, globals: () => GlobalOptions): v
         const r = await c.call<{ applied: string[]; restart: boolean; pendingRestart?: string[] }>('check.apply', { statements: fixes.statements, ...(o.cluster ? { cluster: o.cluster } : {}) });
         if (g.json) return printJson({ ok: true, ...r });
         const waiting = r.pendingRestart ?? fixes.restartSettings ?? [];
-        process.stdout.write(`applied ${r.applied.length} setting(s) and reloaded.${waiting.length ? ` Restart PostgreSQL for ${waiting.join(', ')} to take effect.` : ''} Then: lifeboat check\n`);
+        process.stdout.write(`applied ${r.applied.length} setting(s) and reloaded.${waiting.length ? ` Restart PostgreSQL for ${waiting.join(', ')} to take effect.` : ''} Then: ${suggest(g, 'check', '-c', fixes.cluster)}\n`);
       });
     });
 }

@@ -5,6 +5,7 @@ import { LifeboatError } from '../../core/errors.js';
 import { paint } from '../format.js';
 import { confirmTyped, printJson, runJobWithUi, startDetached, withAgent, type GlobalOptions } from '../session.js';
 import { parsePort, parseId } from '../args.js';
+import { suggest, withGlobals, type Where } from '../suggest.js';
 
 function describeTarget(p: PitrPlan): string {
   const t = p.target;
@@ -13,7 +14,7 @@ function describeTarget(p: PitrPlan): string {
   return what + incl;
 }
 
-export function renderPitrPlan(p: PitrPlan): string {
+export function renderPitrPlan(p: PitrPlan, g: Where = {}): string {
   const lines = [
     `Recovery plan ${p.id} for cluster ${p.cluster}`,
     `  target:       ${describeTarget(p)}, then ${p.action}`,
@@ -25,7 +26,7 @@ export function renderPitrPlan(p: PitrPlan): string {
   p.steps.forEach((s, i) => {
     const mark = s.status === 'done' ? paint('done', 'green') : s.status === 'failed' ? paint('FAILED', 'red') : s.status === 'running' ? paint('running', 'yellow') : 'pending';
     lines.push(`    ${i + 1}. [${mark}] ${s.name}: ${s.description}`);
-    lines.push(`       needs: ${s.precondition}${s.detail ? `; result: ${s.detail}` : ''}${s.error ? `; error: ${s.error}` : ''}`);
+    lines.push(`       needs: ${s.precondition}${s.detail ? `; result: ${s.detail}` : ''}${s.error ? `; error: ${withGlobals(g, s.error)}` : ''}`);
   });
   return lines.join('\n');
 }
@@ -40,7 +41,7 @@ export function registerPitr(program: Command, globals: () => GlobalOptions): vo
       const g = globals();
       const r = await withAgent(g, (c) => c.call<{ cluster: string; name: string; lsn: string }>('pitr.restorePoint', { name, ...(o.cluster ? { cluster: o.cluster } : {}) }));
       if (g.json) return printJson({ ok: true, ...r });
-      process.stdout.write(`restore point "${r.name}" of ${r.cluster} at ${r.lsn}; recover to it with: lifeboat pitr plan -c ${r.cluster} --name ${JSON.stringify(r.name)}\n`);
+      process.stdout.write(`restore point "${r.name}" of ${r.cluster} at ${r.lsn}; recover to it with: ${suggest(g, 'pitr', 'plan', '-c', r.cluster, '--name', r.name)}\n`);
     });
 
   const pitr = program.command('pitr').description('point-in-time recovery: plan, then apply step by step');
@@ -78,7 +79,7 @@ Examples:
       if (o.immediate) params.immediate = true;
       const plan = await withAgent(g, (c) => c.call<PitrPlan>('pitr.plan', params));
       if (g.json) return printJson({ ok: true, plan });
-      process.stdout.write(renderPitrPlan(plan) + `\n\nNothing was changed. Apply with: lifeboat pitr apply ${plan.id} --yes\n`);
+      process.stdout.write(renderPitrPlan(plan, g) + `\n\nNothing was changed. Apply with: ${suggest(g, 'pitr', 'apply', plan.id, '--yes')}\n`);
     });
   pitr
     .command('show')
@@ -88,7 +89,7 @@ Examples:
       const g = globals();
       const plan = await withAgent(g, (c) => c.call<PitrPlan>('pitr.show', { plan: id }));
       if (g.json) return printJson({ ok: true, plan });
-      process.stdout.write(renderPitrPlan(plan) + '\n');
+      process.stdout.write(renderPitrPlan(plan, g) + '\n');
     });
   pitr
     .command('apply')
@@ -104,13 +105,13 @@ Examples:
         const plan = await c.call<PitrPlan>('pitr.show', { plan: id });
         if (o.step !== undefined && Number.isNaN(o.step)) throw new LifeboatError('USAGE', '--step takes a number');
         if (o.through !== undefined && Number.isNaN(o.through)) throw new LifeboatError('USAGE', '--through takes a number');
-        if (!g.json) process.stderr.write(renderPitrPlan(plan) + '\n');
+        if (!g.json) process.stderr.write(renderPitrPlan(plan, g) + '\n');
         await confirmTyped(plan.cluster, `recovery of ${plan.cluster} into ${plan.dataDir}`, o.yes);
         const jobParams = { plan: plan.id, ...(o.step !== undefined ? { step: o.step } : {}), ...(o.through !== undefined ? { through: o.through } : {}) };
         if (o.detach) return void (await startDetached(c, g, 'pitr', jobParams));
         const done = await runJobWithUi<PitrPlan>(c, g, 'pitr', jobParams);
         if (g.json) return printJson({ ok: true, plan: done });
-        process.stdout.write(renderPitrPlan(done) + '\n');
+        process.stdout.write(renderPitrPlan(done, g) + '\n');
       });
     });
 }
@@ -154,7 +155,7 @@ function wrapCommand(cmd: string, indent: string, width = 80): string[] {
   return lines;
 }
 
-export function renderPitrTargets(r: PitrTargetsResult, opts: { config?: string } = {}): string {
+export function renderPitrTargets(r: PitrTargetsResult, g: Where = {}): string {
   const out: string[] = [];
   const rg = r.range;
   const why = { backup: 'since the newest backup', from: 'from --from on', 'newest-segments': 'the newest only', 'archive-start': 'from the archive start' }[rg.startedAt];
@@ -181,8 +182,7 @@ export function renderPitrTargets(r: PitrTargetsResult, opts: { config?: string 
       out.push(c.destructive ? paint(line, 'yellow') : line);
       for (const m of more) out.push(`${' '.repeat(lead)}${m}`);
       if (c.command) {
-        const cmd = opts.config ? c.command.replace(/^lifeboat /, `lifeboat --config ${opts.config} `) : c.command;
-        out.push(...wrapCommand(cmd, '    '));
+        out.push(...wrapCommand(withGlobals(g, c.command), '    '));
       } else if (c.note?.includes('no physical backup')) out.push('    (no base backup ends before it: recovery cannot reach it)');
     }
     out.push('');
@@ -250,6 +250,6 @@ Examples:
       const r = await withAgent(g, (c) => c.call<PitrTargetsResult>('pitr.targets', params));
       if (g.json) return printJson({ ok: true, ...r });
       for (const w of r.warnings) process.stderr.write(`${paint('warn', 'yellow', process.stderr)}: ${w}\n`);
-      process.stdout.write(renderPitrTargets(r, g.config ? { config: g.config } : {}) + '\n');
+      process.stdout.write(renderPitrTargets(r, g) + '\n');
     });
 }

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { WalVerifyResult } from '../../agent/units/pitr.js';
 import { bytes, paint } from '../format.js';
 import { Exit, printJson, withAgent, type GlobalOptions } from '../session.js';
+import { suggest } from '../suggest.js';
 
 /**
  * `wal verify` here; `wal push` and `wal fetch` are served by the light entry
@@ -21,7 +22,7 @@ export function registerWal(program: Command, globals: () => GlobalOptions): voi
       if (g.json) printJson(r);
       else {
         process.stdout.write(`cluster ${r.cluster}: ${r.segments} archived segments on timeline(s) ${r.timelines.join(', ') || '-'}\n`);
-        if (r.backups.length === 0) process.stdout.write('no physical backup: take one with lifeboat backup --physical\n');
+        if (r.backups.length === 0) process.stdout.write(`no physical backup: take one with ${suggest(g, 'backup', '-c', r.cluster, '--physical')}\n`);
         for (const b of r.backups) {
           process.stdout.write(
             b.ok

@@ -6,6 +6,7 @@
  * @module
  */
 import { BACKUP_TAGS } from '../../core/manifest.js';
+import { suggest } from '../../cli/suggest.js';
 import type { AppState, BackupSummary, ClusterOverview, HostState, JobRecord, LiveJob, SortKey } from './model.js';
 
 export type Health = 'ok' | 'warn' | 'bad' | 'down' | 'connecting';
@@ -174,4 +175,11 @@ export function jobRows(s: AppState): JobRow[] {
 /** Running jobs across the fleet (for the header). */
 export function runningCount(s: AppState): number {
   return jobRows(s).filter((r) => r.status === 'running').length;
+}
+
+/** What quitting leaves running: a line per job with the command that follows it again (its host, the same --config). */
+export function stillRunning(s: AppState, config?: string): string[] {
+  return Object.values(s.live)
+    .filter((j) => j.status === 'running')
+    .map((j) => `lifeboat: job ${j.jobId} (${j.label}) goes on on ${j.host}; follow it: ${suggest({ host: j.host, config }, 'jobs', 'attach', j.jobId)}`);
 }
