@@ -12,6 +12,7 @@ import { registerHosts } from './commands/hosts.js';
 import { registerRetention } from './commands/retention.js';
 import { Exit, reportError, type GlobalOptions } from './session.js';
 import { endQuietlyOnClosedOutput } from './closed-output.js';
+import { holdOutput, releaseOutput } from './quiet.js';
 
 export const VERSION = '0.1.0';
 
@@ -23,7 +24,7 @@ export function buildProgram(opts: { ownOutput?: () => void } = {}): Command {
     .description('Backups and recovery for PostgreSQL clusters.')
     .option('--config <file>', 'agent config (default: $LIFEBOAT_CONFIG, ~/.config/lifeboat/config.json, /etc/lifeboat/config.json)')
     .option('--json', 'machine-readable output on stdout')
-    .option('-q, --quiet', 'only warnings and errors on stderr')
+    .option('-q, --quiet', 'silent on success: warnings and errors only (for cron)')
     .option('-v, --verbose', 'debug log lines too')
     .option('-H, --host <name>', 'run on this inventory host\'s agent over SSH (default: local; see lifeboat hosts)')
     .option('--accept-new-host-key', 'record an SSH host key seen for the first time without asking (never a changed one)')
@@ -43,6 +44,12 @@ Set NO_COLOR=1 to disable colour. Docs: docs/ in the lifeboat package.`,
     );
   program.exitOverride();
   const globals = (): GlobalOptions => program.opts<GlobalOptions>();
+  program.hook('preAction', (_program, action) => {
+    let top = action;
+    while (top.parent && top.parent !== program) top = top.parent;
+    const g = globals();
+    if (g.quiet && !g.json && top.name() !== 'agent' && top.name() !== 'tui') holdOutput();
+  });
   registerAdmin(program, globals);
   registerBackup(program, globals);
   registerCatalog(program, globals);
@@ -142,8 +149,11 @@ export async function main(argv: string[]): Promise<number> {
   const program = buildProgram({ ownOutput: endQuietlyOnClosedOutput() });
   try {
     await program.parseAsync(routeInitHost(defaultToTui(argv, !!process.stdin.isTTY && !!process.stdout.isTTY)));
-    return typeof process.exitCode === 'number' ? process.exitCode : Exit.OK;
+    const code = typeof process.exitCode === 'number' ? process.exitCode : Exit.OK;
+    releaseOutput(code !== Exit.OK);
+    return code;
   } catch (err) {
+    releaseOutput(true);
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return Exit.OK;
       return Exit.USAGE;

@@ -5,6 +5,7 @@ import type { JobType, LogEvent } from '../protocol/index.js';
 import { paint } from './format.js';
 import { ProgressLine } from './progress.js';
 import { suggest, withGlobals } from './suggest.js';
+import { writeHeld } from './quiet.js';
 
 export interface GlobalOptions {
   config?: string;
@@ -152,6 +153,17 @@ export function reportError(err: unknown, g: GlobalOptions): number {
 
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+}
+
+/**
+ * A plan shown on stderr before it is applied, for the confirmation. With
+ * --yes there is nothing to confirm: under --quiet it is held with the
+ * command's output (written only if the command fails).
+ */
+export function showBeforeApplying(g: GlobalOptions, text: string, yes: boolean | undefined): void {
+  if (g.json) return;
+  if (yes) writeHeld(process.stderr, text + '\n');
+  else process.stderr.write(text + '\n');
 }
 
 /** Ask for a typed confirmation on a TTY; without one, require --yes. */

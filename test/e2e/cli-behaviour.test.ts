@@ -142,3 +142,45 @@ describe('suggested commands carry --config (issue 11 item 15)', () => {
     expect(suggested(rp.stdout, /recover to it with: (.*)$/m)).toBe(`lifeboat --config ${cfg()} pitr plan -c pg --name 'before it'\\''s done'`);
   });
 });
+
+describe('--quiet is silent on success (issue 11 item 18)', () => {
+  const silent = { code: 0, stdout: '', stderr: '' };
+  const run = async (args: string[], w: Workspace = ws) => {
+    const r = await lifeboat(args, { config: w.config });
+    return { code: r.code, stdout: r.stdout, stderr: r.stderr };
+  };
+
+  test("the README's cron lines print nothing when all is well", async () => {
+    expect(await run(['backup', '--cluster', 'pg', '--tag', 'daily', '--quiet'])).toEqual(silent);
+    expect(await run(['status', '--cluster', 'pg', '--quiet'])).toEqual(silent);
+  });
+
+  test('nor do other commands that succeed: verify, expire --yes, a detached start', async () => {
+    expect(await run(['-q', 'verify', 'latest'])).toEqual(silent);
+    expect(await run(['-q', 'expire', '-c', 'pg', '--keep-logical', '1', '--yes'])).toEqual(silent);
+    const list = await run(['--json', 'list']);
+    expect(JSON.parse(list.stdout).backups).toHaveLength(1);
+    expect(await run(['-q', 'backup', '-c', 'pg', '--detach'])).toEqual(silent);
+    for (let i = 0; i < 100 && (await jobsOf(ws)).some((j) => j.status === 'running'); i++) await new Promise((r) => setTimeout(r, 200));
+    expect((await jobsOf(ws)).at(-1)).toMatchObject({ type: 'backup', status: 'succeeded' });
+  });
+
+  test('a failure still speaks: the error on stderr, the output it held, the same exit code', async () => {
+    const stale = await run(['status', '--quiet'], dead);
+    expect(stale.code).toBe(1);
+    expect(stale.stdout).toMatch(/^CLUSTER +STATE/);
+    expect(stale.stdout).toContain('STALE');
+    const bad = await run(['-q', 'verify', 'nosuch']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^lifeboat: error: no backup nosuch/);
+    const down = await run(['-q', 'backup', '-c', 'pg'], dead);
+    expect(down.code).toBe(1);
+    expect(down.stderr).toMatch(/^lifeboat: error: cannot connect to PostgreSQL/m);
+  });
+
+  test('--json is not held: it was asked for', async () => {
+    const r = await run(['-q', '--json', 'status', '-c', 'pg']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).ok).toBe(true);
+  });
+});

@@ -3,7 +3,7 @@ import { PITR_CANDIDATE_KINDS, type PitrPlan } from '../../core/pitr.js';
 import type { PitrTargetsResult } from '../../agent/units/pitr-targets.js';
 import { LifeboatError } from '../../core/errors.js';
 import { paint } from '../format.js';
-import { confirmTyped, printJson, runJobWithUi, startDetached, withAgent, type GlobalOptions } from '../session.js';
+import { confirmTyped, printJson, runJobWithUi, showBeforeApplying, startDetached, withAgent, type GlobalOptions } from '../session.js';
 import { parsePort, parseId } from '../args.js';
 import { suggest, withGlobals, type Where } from '../suggest.js';
 
@@ -105,7 +105,7 @@ Examples:
         const plan = await c.call<PitrPlan>('pitr.show', { plan: id });
         if (o.step !== undefined && Number.isNaN(o.step)) throw new LifeboatError('USAGE', '--step takes a number');
         if (o.through !== undefined && Number.isNaN(o.through)) throw new LifeboatError('USAGE', '--through takes a number');
-        if (!g.json) process.stderr.write(renderPitrPlan(plan, g) + '\n');
+        showBeforeApplying(g, renderPitrPlan(plan, g), o.yes);
         await confirmTyped(plan.cluster, `recovery of ${plan.cluster} into ${plan.dataDir}`, o.yes);
         const jobParams = { plan: plan.id, ...(o.step !== undefined ? { step: o.step } : {}), ...(o.through !== undefined ? { through: o.through } : {}) };
         if (o.detach) return void (await startDetached(c, g, 'pitr', jobParams));

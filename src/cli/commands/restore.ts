@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { PlanResult, RestoreJobResult } from '../../agent/units/restore.js';
 import { paint } from '../format.js';
-import { confirmTyped, Exit, printJson, runJobWithUi, startDetached, withAgent, type GlobalOptions } from '../session.js';
+import { confirmTyped, Exit, printJson, runJobWithUi, showBeforeApplying, startDetached, withAgent, type GlobalOptions } from '../session.js';
 import { parseId } from '../args.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -64,7 +64,7 @@ Examples:
           process.stdout.write(renderPlan(planned) + '\nDry run: nothing was changed.\n');
           return;
         }
-        if (!g.json) process.stderr.write(renderPlan(planned) + '\n');
+        showBeforeApplying(g, renderPlan(planned), o.yes);
         const what = planned.plan.dataOnly
           ? `loading rows into ${planned.plan.tables.length} table(s) of ${planned.plan.targetDatabase}${planned.plan.clean ? ' (replaces their rows)' : ''}`
           : `restoring into ${planned.plan.targetDatabase}${planned.plan.targetExists ? ' (replaces it)' : ''}`;

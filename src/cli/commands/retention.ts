@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { RetentionPlan } from '../../agent/units/retention.js';
 import { LifeboatError } from '../../core/errors.js';
 import { bytes, compactBytes, table } from '../format.js';
-import { confirmTyped, printJson, runJobWithUi, withAgent, type GlobalOptions } from '../session.js';
+import { confirmTyped, printJson, runJobWithUi, showBeforeApplying, withAgent, type GlobalOptions } from '../session.js';
 import { parseId } from '../args.js';
 
 export function renderRetentionPlan(p: RetentionPlan): string {
@@ -39,7 +39,7 @@ async function planThenApply(g: GlobalOptions, params: Record<string, unknown>, 
       else process.stdout.write(renderRetentionPlan(plan) + '\n');
       return;
     }
-    if (!g.json) process.stderr.write(renderRetentionPlan(plan) + '\n');
+    showBeforeApplying(g, renderRetentionPlan(plan), o.yes);
     await confirmTyped(plan.cluster, `removing ${plan.remove.length} backup(s) and ${plan.wal.count} WAL file(s) of ${plan.cluster}`, o.yes);
     const done = await runJobWithUi<RetentionPlan>(c, g, 'expire', { ...params, cluster: plan.cluster, dryRun: false });
     if (g.json) printJson({ ok: true, plan: done });
