@@ -1,6 +1,7 @@
 import {
   LifeboatError,
   parseBasebackupLog,
+  plural,
   parseLsn,
   runTool,
   segmentName,
@@ -124,7 +125,7 @@ async function stagedBasebackup(ctx: Ctx, out: BackupWriter, opts: { compression
     });
   }
   const dir = path.join(await ctx.tmpDir(), 'basebackup');
-  ctx.log('info', `pg_basebackup of ${ctx.cluster.name}: ${tablespaces.length} tablespace(s), staged in ${dir} (pg_basebackup writes one tar per tablespace)`);
+  ctx.log('info', `pg_basebackup of ${ctx.cluster.name}: ${plural(tablespaces.length, 'tablespace')}, staged in ${dir} (pg_basebackup writes one tar per tablespace)`);
   let stderr: string;
   try {
     const r = await spawnTool('pg_basebackup', ['-w', ...connArgs(c), '-D', dir, '-Ft', '-X', 'fetch', '-c', 'fast', '-N', '-v', '--label', label], toolOpts(c, ctx.signal));

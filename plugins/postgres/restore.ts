@@ -2,6 +2,8 @@ import {
   LifeboatError,
   spawnTool,
   toolError,
+  noun,
+  plural,
   type BackupReader,
   type Manifest,
   type RestoreAction,
@@ -55,7 +57,7 @@ export async function planRestore(ctx: Ctx, manifest: Manifest, opts: RestoreOpt
   const actions: RestoreAction[] = [];
   if (opts.withGlobals) actions.push(globalsAction(manifest, ctx.cluster.name));
   if (state.exists) {
-    if (state.sessions > 0) actions.push({ kind: 'terminate-connections', description: `terminate ${state.sessions} session(s) connected to ${target}` });
+    if (state.sessions > 0) actions.push({ kind: 'terminate-connections', description: `terminate ${plural(state.sessions, 'session')} connected to ${target}` });
     actions.push({ kind: 'drop-database', description: `drop database ${target}` });
   }
   actions.push({
@@ -64,9 +66,9 @@ export async function planRestore(ctx: Ctx, manifest: Manifest, opts: RestoreOpt
   });
   const schemas = [...new Set([...opts.schemas, ...tables.map((t) => t.slice(0, t.indexOf('.')))])].filter((s) => s !== 'public');
   if ((tables.length || opts.schemas.length) && schemas.length) {
-    actions.push({ kind: 'create-schema', description: `create schema(s) ${schemas.join(', ')}` });
+    actions.push({ kind: 'create-schema', description: `create ${noun(schemas.length, 'schema')} ${schemas.join(', ')}` });
   }
-  const what = tables.length ? `table(s) ${tables.join(', ')}` : opts.schemas.length ? `schema(s) ${opts.schemas.join(', ')}` : `all of ${entry.name}`;
+  const what = tables.length ? `${noun(tables.length, 'table')} ${tables.join(', ')}` : opts.schemas.length ? `${noun(opts.schemas.length, 'schema')} ${opts.schemas.join(', ')}` : `all of ${entry.name}`;
   const skipped = [opts.noOwner ? 'owners' : '', opts.noPrivileges ? 'grants' : ''].filter(Boolean);
   if (skipped.length && logical.format === 'plain') {
     throw new LifeboatError('UNSUPPORTED', '--no-owner and --no-privileges need a custom or directory-format backup (a plain dump is SQL that sets owners and grants itself)');
@@ -232,7 +234,7 @@ async function applyWhole(ctx: Ctx, backup: BackupReader, plan: RestorePlan): Pr
   const checks = [{ name: cmp.name, ok: cmp.ok, ...(cmp.detail ? { detail: cmp.detail } : {}) }];
   if (tables.length) {
     const extra = Object.keys(actual).filter((k) => !plan.tables.includes(k));
-    checks.push({ name: 'only the selected tables', ok: extra.length === 0, detail: extra.length ? `also present: ${extra.join(', ')}` : `${plan.tables.length} table(s)` });
+    checks.push({ name: 'only the selected tables', ok: extra.length === 0, detail: extra.length ? `also present: ${extra.join(', ')}` : plural(plan.tables.length, 'table') });
   }
   const created = plan.actions.some((a) => a.kind === 'create-database');
   if (created && checks.every((x) => x.ok)) await runSql(c, admin, `COMMENT ON DATABASE ${target} IS ${props?.comment ? quoteLiteral(props.comment) : 'NULL'}`, ctx.signal);

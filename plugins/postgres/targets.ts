@@ -12,6 +12,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import {
   LifeboatError,
+  plural,
   formatLsn,
   parseLsn,
   spawnTool,
@@ -531,7 +532,7 @@ export function candidatesOf(e: ScanEvent, names: RelationNames, opts: { minRows
       kind: 'commit',
       relations: rels,
       rows,
-      summary: rels.length ? `commit: ${rows} row change(s) in ${nameList(rels)}${dbPart(rels, opts.defaultDb)}` : 'commit (no user table rows)',
+      summary: rels.length ? `commit: ${plural(rows, 'row change')} in ${nameList(rels)}${dbPart(rels, opts.defaultDb)}` : 'commit (no user table rows)',
       destructive: false,
       suggested: { kind: 'xid', value: x.xid, inclusive: true },
     });

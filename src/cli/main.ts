@@ -33,7 +33,8 @@ export function buildProgram(opts: { ownOutput?: () => void } = {}): Command {
       'after',
       `
 Getting started:
-  lifeboat init --cluster main --repo /var/backups/lifeboat -h localhost -U postgres
+  lifeboat init --cluster main --repo /var/backups/lifeboat \\
+      -h localhost -U postgres
   lifeboat config check
   lifeboat backup --cluster main --tag daily
   lifeboat list

@@ -16,3 +16,4 @@ export * from './pitr.js';
 export { pidAlive } from './proc.js';
 export * from './hook-command.js';
 export { userNameOf } from './access.js';
+export { noun, plural } from './text.js';

@@ -112,13 +112,15 @@ describe('suggested commands carry --config (issue 11 item 15)', () => {
     return m![1]!;
   };
   const cfg = () => ws.config;
+  /** Output with suggested commands folded at 80 columns (` \` continuations) read back as one line each. */
+  const joined = (text: string) => text.replace(/ \\\n +/g, ' ');
 
   test('init: the next commands name the config it wrote', async () => {
     const config = path.join(ws.dir, 'other', 'config.json');
     const r = await lifeboat(['init', '--cluster', 'x', '--repo', path.join(ws.dir, 'other-repo'), '-h', pg.host, '-p', String(pg.port), '-U', pg.user], { config });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toContain(`next: lifeboat --config ${config} config check, then lifeboat --config ${config} backup --cluster x`);
-    expect(await paste(suggested(r.stdout, /next: (.*?), then/))).toMatchObject({ code: 0 });
+    expect(joined(r.stdout)).toContain(`next: lifeboat --config ${config} config check\nthen: lifeboat --config ${config} backup --cluster x`);
+    expect(await paste(suggested(joined(r.stdout), /^next: (.*)$/m))).toMatchObject({ code: 0 });
   });
 
   test('--detach: the follow and cancel lines work as printed', async () => {
@@ -134,12 +136,12 @@ describe('suggested commands carry --config (issue 11 item 15)', () => {
     expect(await paste(suggested(v.stderr, /hint: see the backups with: (.*)$/m))).toMatchObject({ code: 0 });
     const show = await lifeboat(['show', 'latest'], { config: cfg() });
     expect(show.code, show.stderr).toBe(0);
-    expect(await paste(suggested(show.stdout, /none yet \((.*)\)$/m))).toMatchObject({ code: 0 });
+    expect(await paste(suggested(joined(show.stdout), /none yet; verify it with:\n +(.*)$/m))).toMatchObject({ code: 0 });
     const empty = await lifeboat(['list'], { config: dead.config });
     expect(suggested(empty.stdout, /Take one with: (.*)$/m)).toBe(`lifeboat --config ${dead.config} backup --cluster NAME`);
     const rp = await lifeboat(['restore-point', "before it's done"], { config: cfg() });
     expect(rp.code, rp.stderr).toBe(0);
-    expect(suggested(rp.stdout, /recover to it with: (.*)$/m)).toBe(`lifeboat --config ${cfg()} pitr plan -c pg --name 'before it'\\''s done'`);
+    expect(suggested(joined(rp.stdout), /recover to it with:\n +(.*)$/m)).toBe(`lifeboat --config ${cfg()} pitr plan -c pg --name 'before it'\\''s done'`);
   });
 });
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { SAMPLE_DB, startCluster, tableFingerprints, type PgCluster } from '../harness/pg.js';
-import { BIN, lifeboat, slowToolBinDir, workspace, type Workspace } from '../helpers/cli.js';
+import { BIN, lifeboat, slowToolBinDir, unwrap, workspace, type Workspace } from '../helpers/cli.js';
 
 let pg: PgCluster;
 let ws: Workspace;
@@ -349,7 +349,7 @@ describe('interrupted backups', () => {
       expect((await readdir(staging!)).length).toBeGreaterThan(0); // the dry run removed nothing
       const gc = await lifeboat(['repo', 'gc'], { config: w.config });
       expect(gc.code, gc.stderr).toBe(0);
-      expect(gc.stdout).toContain(`removed temp dir ${staging} of a killed job`);
+      expect(unwrap(gc.stdout)).toContain(`removed temp dir ${staging} of a killed job`); // the line folds at 80 columns
       expect(await readdir(staging!).catch(() => 'gone')).toBe('gone');
     } finally {
       await w.cleanup();

@@ -6,7 +6,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { SAMPLE_DB, startCluster, tableFingerprints, type PgCluster } from '../harness/pg.js';
 import { freePort, makeKey, makeSshHome, removeSshd, sshSkipReason, startSshd, type Key, type Sshd, type SshHome } from '../harness/sshd.js';
-import { BIN, lifeboat, workspace, type CliResult, type Workspace } from '../helpers/cli.js';
+import { BIN, lifeboat, unwrap, workspace, type CliResult, type Workspace } from '../helpers/cli.js';
 
 // Everything here goes through a real OpenSSH sshd on 127.0.0.1 (test/harness/sshd.ts)
 // and the real CLI; the remote agent is this checkout's, started by sshd's shell.
@@ -377,7 +377,8 @@ describe.skipIf(!!skip)('SSH transport', () => {
       expect(h.result.findings.map((f: { name: string; ok: boolean }) => [f.name, f.ok])).toEqual(localCheck.json.findings.map((f: { name: string; ok: boolean }) => [f.name, f.ok]));
     }
     const checkText = await as(home, ['check', '--group', 'production', '--probe-seconds', '1']);
-    for (const line of checkText.stdout.trimEnd().split('\n').slice(0, -1)) expect(line, line).toMatch(/^(ok  |warn|FAIL) (alpha|beta): pg: |^\s+(alpha|beta): fix: /);
+    // (findings fold at 80 columns: their continuation lines belong to the line above)
+    for (const line of unwrap(checkText.stdout).trimEnd().split('\n').slice(0, -1)) expect(line, line).toMatch(/^(ok  |warn|FAIL) (alpha|beta): pg: |^\s+(alpha|beta): fix: /);
 
     // usage: --host and --all together; an unknown group
     const both = await as(home, ['--json', '--host', 'alpha', 'status', '--all']);

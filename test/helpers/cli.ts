@@ -145,3 +145,6 @@ export async function lifeboatClosedStdout(args: string[], opts: { config?: stri
   const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (c, s) => resolve([c, s])));
   return { code, signal, stderr };
 }
+
+/** Text output folded to 80 columns, read back as one line per item: continuation lines (indented) joined with a space. */
+export const unwrap = (text: string): string => text.replace(/\n +(?=\S)/g, ' ');

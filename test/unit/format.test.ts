@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { age, bytes, colorEnabled, compactBytes, duration, paint, printable, table } from '../../src/cli/format.js';
+import { age, bytes, colorEnabled, compactBytes, duration, paint, plural, printable, table, wrap } from '../../src/cli/format.js';
 import { BackupParamsSchema } from '../../src/agent/units/backup.js';
 
 const ESC = '\x1b[';
@@ -84,6 +84,61 @@ describe('table()', () => {
     expect(stripAnsi(line).length).toBeLessThanOrEqual(80);
     expect(line.endsWith('…')).toBe(true);
     expect(line).not.toMatch(/\x1b(?!\[[0-9;]*m)/);
+  });
+});
+
+describe('wrap() and plural() (issue 11 item 16)', () => {
+  const detail = 'ok   main: archive_command: \'/usr/bin/node\' \'/tmp/lifeboat/bin/lifeboat.js\' --config \'/var/lib/postgresql/.config/lifeboat/config.json\' wal push %p';
+
+  test('folds at spaces with a hanging indent; every word is kept, in order', () => {
+    const lines = wrap(detail, { indent: 5 }).split('\n');
+    expect(lines.length).toBeGreaterThan(1);
+    for (const l of lines) expect(l.length).toBeLessThanOrEqual(80);
+    for (const l of lines.slice(1)) expect(l).toMatch(/^ {5}\S/);
+    const words = (t: string) => t.split(/\s+/).filter(Boolean);
+    expect(words(lines.join('\n'))).toEqual(words(detail));
+    expect(lines[0]!.startsWith('ok   main:')).toBe(true); // runs of spaces inside a line stay
+  });
+
+  test('a line that fits is left alone, leading indentation included', () => {
+    expect(wrap('    1. [done] check-target: fine')).toBe('    1. [done] check-target: fine');
+  });
+
+  test('a word longer than a line is split, not cut', () => {
+    const path = '/srv/' + 'x'.repeat(150);
+    const lines = wrap(`restore into: ${path} on port 5433`, { indent: 2 }).split('\n');
+    for (const l of lines) expect(l.length).toBeLessThanOrEqual(80);
+    expect(lines.join('').replace(/ /g, '')).toBe(`restore into: ${path} on port 5433`.replace(/ /g, ''));
+    expect(lines[0]).toBe('restore into:'); // the path starts a line of its own before it is split
+  });
+
+  test('colour codes do not count toward the width', () => {
+    const red = `\x1b[31mFAIL\x1b[0m ${'word '.repeat(15).trim()}`;
+    const lines = wrap(red, { width: 40 }).split('\n');
+    expect(lines[0]).toContain('\x1b[31mFAIL\x1b[0m');
+    for (const l of lines) expect(stripAnsi(l).length).toBeLessThanOrEqual(40);
+  });
+
+  test('plural', () => {
+    expect(plural(1, 'check')).toBe('1 check');
+    expect(plural(0, 'check')).toBe('0 checks');
+    expect(plural(5, 'segment')).toBe('5 segments');
+    expect(plural(2, 'entry', 'entries')).toBe('2 entries');
+  });
+});
+
+describe('table() with a wrapping column', () => {
+  test('the cell continues on more lines of its row instead of being cut; the row fits', () => {
+    const tags = 'daily:31 weekly:8 monthly:12 yearly:2 pre-migration:3 manual:14 safety:4';
+    const out = table([{ header: 'CLUSTER' }, { header: 'NEWEST' }, { header: 'BY TAG', wrap: true }, { header: 'REPO', align: 'right' }], [['main', '20261121-084501L-3f2a', tags, '1.2 GiB'], ['other', '-', '-', '0 B']]);
+    const lines = out.split('\n');
+    for (const l of lines) expect(l.length).toBeLessThanOrEqual(80);
+    expect(lines.length).toBeGreaterThan(3);
+    expect(out).not.toContain('…');
+    for (const t of tags.split(' ')) expect(out).toContain(t);
+    expect(lines[1]).toMatch(/^main +20261121-084501L-3f2a +daily:31 .* +1\.2 GiB$/);
+    expect(lines[2]).toMatch(/^ {8} +\S/); // continuation: the other columns are blank
+    expect(lines.at(-1)).toMatch(/^other/);
   });
 });
 

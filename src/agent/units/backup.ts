@@ -10,6 +10,7 @@ import { LIFEBOAT_VERSION, type AgentEnv, type ResolvedCluster } from '../env.js
 import { ObjectWriter, stepContext, type JobHandle } from '../context.js';
 import { summarize, type BackupSummary } from './catalog.js';
 import { recordManifestDigest } from './integrity.js';
+import { plural } from '../../core/text.js';
 
 export const BackupParamsSchema = z
   .object({
@@ -128,7 +129,7 @@ export async function runBackup(env: AgentEnv, input: BackupParams, job: JobHand
       job.signal.throwIfAborted();
       const { sha256 } = await job.step('manifest', () => repo.writeManifest(checked));
       await recordManifestDigest(env, checked, sha256);
-      job.log('info', `backup ${id} complete: ${checked.objects.length} object(s), ${checked.rawSize} bytes raw, ${checked.storedSize} stored`);
+      job.log('info', `backup ${id} complete: ${plural(checked.objects.length, 'object')}, ${checked.rawSize} bytes raw, ${checked.storedSize} stored`);
       return { ...summarize(checked), objects: checked.objects.length, peakRssBytes: process.resourceUsage().maxRSS * 1024 };
     } catch (err) {
       await writer.discard();

@@ -2,6 +2,7 @@ import { LifeboatError } from '../../core/errors.js';
 import { VerificationSchema, type Manifest, type Verification } from '../../core/manifest.js';
 import type { Repository } from '../../core/repository.js';
 import type { AgentEnv } from '../env.js';
+import { plural } from '../../core/text.js';
 
 /** One row of `lifeboat list`; what the catalog cache keeps per manifest. */
 export interface BackupSummary {
@@ -243,7 +244,7 @@ export async function clusterStatus(env: AgentEnv, opts: { cluster?: string; now
       const fmt = (h: number) => (h < 1 ? `${Math.round(h * 60)} min` : `${h.toFixed(1)} h`);
       s.problem = `newest backup is ${fmt(s.ageHours!)} old (limit ${fmt(max)})`;
     } else if (invalid.length) {
-      s.problem = `${invalid.length} damaged manifest(s)`;
+      s.problem = plural(invalid.length, 'damaged manifest');
     }
     out.push(s);
   }

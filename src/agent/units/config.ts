@@ -10,6 +10,7 @@ import type { AgentConfigInput } from '../../config/schema.js';
 import { callStep, PluginRegistry } from '../plugins.js';
 import type { AgentEnv } from '../env.js';
 import { stepContext, TempDirs, type JobHandle } from '../context.js';
+import { plural } from '../../core/text.js';
 
 export const InitParamsSchema = z
   .object({
@@ -98,7 +99,7 @@ export async function checkConfig(env: AgentEnv, input: { cluster?: string }): P
       const job: JobHandle = { id: 'check', signal: AbortSignal.timeout(60_000), log: () => undefined, progress: () => undefined, step: (_n, f) => f(), tmpDir: () => temps.make() };
       try {
         const info = await callStep(cluster.plugin.meta.name, 'probe', env.host, () => cluster.plugin.source.steps.probe(stepContext(cluster, env.host, job)));
-        checks.push({ name: 'connection', ok: true, detail: `PostgreSQL ${info.version}, database ${info.database}, ${info.databases.length} database(s)` });
+        checks.push({ name: 'connection', ok: true, detail: `PostgreSQL ${info.version}, database ${info.database}, ${plural(info.databases.length, 'database')}` });
       } catch (err) {
         const e = toLifeboatError(err);
         checks.push({ name: 'connection', ok: false, detail: e.message + (e.hint ? ` (${e.hint})` : '') });

@@ -7,6 +7,7 @@ import { lockForJob } from '../lock.js';
 import type { AgentEnv } from '../env.js';
 import type { JobHandle } from '../context.js';
 import { backupsMatching, oneBackup } from './catalog.js';
+import { plural } from '../../core/text.js';
 
 /**
  * Retention that respects point-in-time recovery.
@@ -196,7 +197,7 @@ export async function planRetention(env: AgentEnv, input: RetentionParams): Prom
 
   const unnamed = invalid.filter((d) => !damagedNamed.has(d.id));
   if (unnamed.length) {
-    notes.push(`${unnamed.length} backup(s) with a damaged manifest are left alone: ${unnamed.map((d) => d.id).join(', ')} (lifeboat delete ID removes one)`);
+    notes.push(`${plural(unnamed.length, 'backup')} with a damaged manifest ${unnamed.length === 1 ? 'is' : 'are'} left alone: ${unnamed.map((d) => d.id).join(', ')} (lifeboat delete ID removes one)`);
   }
   const toPlan = (x: Candidate, reason: string): RetentionBackup => ({
     id: x.m.id,
@@ -291,7 +292,7 @@ export async function runRetention(env: AgentEnv, input: RetentionParams, job: J
       done += f.size;
       job.progress({ phase: 'remove WAL', bytes: done, totalBytes: plan.wal.bytes });
     }
-    if (plan.wal.count) job.log('info', `removed ${plan.wal.count} WAL file(s) ${plan.wal.first} .. ${plan.wal.last}; kept from ${plan.wal.keepFrom}`);
+    if (plan.wal.count) job.log('info', `removed ${plural(plan.wal.count, 'WAL file')} ${plan.wal.first} .. ${plan.wal.last}; kept from ${plan.wal.keepFrom}`);
     // the catalog cache forgets the removed backups on the next listing
     const state = await env.state();
     await state.update((d) => {

@@ -3,7 +3,7 @@ import type { Check } from '../../core/plugin.js';
 import type { GcResult } from '../../agent/units/repo.js';
 import type { JobRecord } from '../../agent/state.js';
 import { LifeboatError, toLifeboatError } from '../../core/errors.js';
-import { bytes, compactBytes, paint, table } from '../format.js';
+import { bytes, compactBytes, paint, plural, table, wrap, wrapCommand } from '../format.js';
 import { attachJobWithUi, Exit, printJson, runJobWithUi, withAgent, type GlobalOptions } from '../session.js';
 import { parsePort } from '../args.js';
 import { suggest } from '../suggest.js';
@@ -30,7 +30,8 @@ export function registerAdmin(program: Command, globals: () => GlobalOptions): v
       if (o.commandPrefix) params.commandPrefix = String(o.commandPrefix).split(' ').filter(Boolean);
       const res = await withAgent(g, (c) => c.call<{ path: string; created: boolean; cluster: string }>('config.init', params));
       if (g.json) return printJson({ ok: true, ...res });
-      process.stdout.write(`${res.created ? 'wrote' : 'updated'} ${res.path} with cluster ${res.cluster}\nnext: ${suggest(g, 'config', 'check')}, then ${suggest(g, 'backup', '--cluster', res.cluster)}\n`);
+      const next = [`next: ${suggest(g, 'config', 'check')}`, `then: ${suggest(g, 'backup', '--cluster', res.cluster)}`].flatMap((c) => wrapCommand(c, { indent: '' }));
+      process.stdout.write(`${wrap(`${res.created ? 'wrote' : 'updated'} ${res.path} with cluster ${res.cluster}`, { indent: 2 })}\n${next.join('\n')}\n`);
     });
 
   const config = program.command('config').description('check the agent config');
@@ -45,7 +46,7 @@ export function registerAdmin(program: Command, globals: () => GlobalOptions): v
       else {
         process.stdout.write(`config ${res.path}\n`);
         for (const c of res.clusters) {
-          for (const k of c.checks) process.stdout.write(`${k.ok ? paint('ok  ', 'green') : paint('FAIL', 'red')} ${c.cluster}: ${k.name}${k.detail ? `: ${k.detail}` : ''}\n`);
+          for (const k of c.checks) process.stdout.write(wrap(`${k.ok ? paint('ok  ', 'green') : paint('FAIL', 'red')} ${c.cluster}: ${k.name}${k.detail ? `: ${k.detail}` : ''}`, { indent: 5 }) + '\n');
         }
       }
       if (!res.ok) process.exitCode = Exit.FAILED;
@@ -70,7 +71,7 @@ export function registerAdmin(program: Command, globals: () => GlobalOptions): v
       const g = globals();
       const res = await withAgent(g, (c) => runJobWithUi<{ backups: number; invalid: number }>(c, g, 'reindex', o.cluster ? { cluster: o.cluster } : {}));
       if (g.json) return printJson({ ok: true, ...res });
-      process.stdout.write(`catalog rebuilt: ${res.backups} backup(s)${res.invalid ? `, ${res.invalid} damaged manifest(s) not listed` : ''}\n`);
+      process.stdout.write(`catalog rebuilt: ${plural(res.backups, 'backup')}${res.invalid ? `, ${plural(res.invalid, 'damaged manifest')} not listed` : ''}\n`);
     });
   repo
     .command('gc')
@@ -82,10 +83,10 @@ export function registerAdmin(program: Command, globals: () => GlobalOptions): v
       const res = await withAgent(g, (c) => runJobWithUi<GcResult>(c, g, 'gc', { dryRun: !!o.dryRun, ...(o.cluster ? { cluster: o.cluster } : {}) }));
       if (g.json) return printJson({ ok: true, ...res });
       const verb = res.dryRun ? 'would remove' : 'removed';
-      for (const r of res.removed) process.stdout.write(`${verb} ${r.key} (${bytes(r.size)})\n`);
-      for (const t of res.tempDirs) process.stdout.write(`${verb} temp dir ${t.path} of a killed job (${bytes(t.size)})\n`);
-      const dirs = res.tempDirs.length ? `, ${res.tempDirs.length} temp dir(s)` : '';
-      process.stdout.write(`${res.removed.length} object(s)${dirs}, ${bytes(res.bytes)}${res.dryRun ? ' would be removed (dry run)' : ' removed'}\n`);
+      for (const r of res.removed) process.stdout.write(wrap(`${verb} ${r.key} (${bytes(r.size)})`, { indent: 2 }) + '\n');
+      for (const t of res.tempDirs) process.stdout.write(wrap(`${verb} temp dir ${t.path} of a killed job (${bytes(t.size)})`, { indent: 2 }) + '\n');
+      const dirs = res.tempDirs.length ? `, ${plural(res.tempDirs.length, 'temp dir')}` : '';
+      process.stdout.write(`${plural(res.removed.length, 'object')}${dirs}, ${bytes(res.bytes)}${res.dryRun ? ' would be removed (dry run)' : ' removed'}\n`);
     });
 
   const listJobs = async () => {
@@ -104,7 +105,8 @@ export function registerAdmin(program: Command, globals: () => GlobalOptions): v
       'after',
       `
 Jobs (backup, verify, restore, pitr apply, gc, ...) run on the agent's host in
-a detached runner: a dropped SSH connection or a closed terminal doesn't stop them.
+a detached runner: a dropped SSH connection or a closed terminal doesn't stop
+them.
   lifeboat jobs                     same as: lifeboat jobs list
   lifeboat -H db1 jobs attach ID    follow a job again (progress resumes)
   lifeboat -H db1 jobs cancel ID    cancel it; a cancelled backup keeps nothing

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { LifeboatError } from '../../core/errors.js';
 import type { BackupResult } from '../../agent/units/backup.js';
-import { bytes, duration } from '../format.js';
+import { bytes, duration, plural, wrap } from '../format.js';
 import { printJson, runJobWithUi, startDetached, withAgent, type GlobalOptions } from '../session.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -29,16 +29,16 @@ export function registerBackup(program: Command, globals: () => GlobalOptions): 
       'after',
       `
 Examples:
-  lifeboat backup --cluster main                      custom format, zstd, whole database
+  lifeboat backup --cluster main            custom format, zstd, whole database
   lifeboat backup -c main --tag daily --label nightly
   lifeboat backup -c main -t public.orders -t public.customers
-  lifeboat backup -c main --all-databases             every database + roles
+  lifeboat backup -c main --all-databases   every database + roles
   lifeboat backup -c main --format plain --compression gzip --level 6
 
 The dump streams from pg_dump through compression and a sha256 tee into the
-repository; the manifest is written last, so an interrupted backup is never listed.
-Ctrl-C cancels the backup. A dropped connection does not: the backup goes on
-on the agent's host, and lifeboat jobs attach ID follows it again.`,
+repository; the manifest is written last, so an interrupted backup is never
+listed. Ctrl-C cancels the backup. A dropped connection does not: the backup
+goes on on the agent's host, and lifeboat jobs attach ID follows it again.`,
     )
     .action(async (o) => {
       const g = globals();
@@ -66,9 +66,7 @@ on the agent's host, and lifeboat jobs attach ID follows it again.`,
       const res = await withAgent(g, (client) => runJobWithUi<BackupResult>(client, g, 'backup', params));
       if (g.json) return printJson({ ok: true, backup: res });
       const what = res.kind === 'physical' ? `physical, WAL ${res.wal?.start}..${res.wal?.stop} on timeline ${res.wal?.timeline}` : `${res.databases.join(', ')}`;
-      process.stdout.write(
-        `backup ${res.id} of ${res.cluster} done in ${duration(res.durationMs)}: ${what} ` +
-          `(${res.format ?? 'tar'}, ${bytes(res.rawSize)} raw, ${bytes(res.storedSize)} stored, ${res.objects} object${res.objects === 1 ? '' : 's'})\n`,
-      );
+      const line = `backup ${res.id} of ${res.cluster} done in ${duration(res.durationMs)}: ${what} (${res.format ?? 'tar'}, ${bytes(res.rawSize)} raw, ${bytes(res.storedSize)} stored, ${plural(res.objects, 'object')})`;
+      process.stdout.write(wrap(line, { indent: 2 }) + '\n');
     });
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { BackupSummary, ClusterStatus, InvalidBackup } from '../../agent/units/catalog.js';
 import type { Manifest, Verification } from '../../core/manifest.js';
-import { age, bytes, compactBytes, duration, paint, printable, table } from '../format.js';
+import { age, bytes, compactBytes, duration, paint, plural, printable, table, WIDTH, wrap, wrapCommand } from '../format.js';
 import { Exit, printJson, withAgent, type GlobalOptions } from '../session.js';
 import type { FleetFlags } from '../../fleet/fleet.js';
 import { addFleetOptions, FLEET_HELP, fleetFooter, hostDownCell, runOnFleet, setFleetExit } from './hosts.js';
@@ -112,9 +112,9 @@ export function registerCatalog(program: Command, globals: () => GlobalOptions):
             else rows.push(...f.result.clusters.map((s) => [f.host, ...statusRow(s, true)]));
           }
           process.stdout.write(
-            table([{ header: 'HOST', shrink: true }, { header: 'CLUSTER', shrink: true }, { header: 'STATE' }, { header: 'NEWEST' }, { header: 'AGE', align: 'right' }, { header: 'BY TAG', shrink: true }, { header: 'REPO', align: 'right' }, { header: 'VERIFIED' }], rows) + '\n',
+            table([{ header: 'HOST', shrink: true }, { header: 'CLUSTER', shrink: true }, { header: 'STATE' }, { header: 'NEWEST' }, { header: 'AGE', align: 'right' }, { header: 'BY TAG', wrap: true }, { header: 'REPO', align: 'right' }, { header: 'VERIFIED' }], rows) + '\n',
           );
-          for (const f of fleet) for (const s of f.result?.clusters ?? []) if (s.problem) process.stdout.write(`${f.host}: ${s.cluster}: ${s.problem}\n`);
+          for (const f of fleet) for (const s of f.result?.clusters ?? []) if (s.problem) process.stdout.write(wrap(`${f.host}: ${s.cluster}: ${s.problem}`, { indent: 2 }) + '\n');
           process.stdout.write(fleetFooter(fleet));
         }
         return setFleetExit(fleet);
@@ -124,9 +124,9 @@ export function registerCatalog(program: Command, globals: () => GlobalOptions):
       else {
         const rows = res.map((s) => statusRow(s, false));
         process.stdout.write(
-          table([{ header: 'CLUSTER', shrink: true }, { header: 'STATE' }, { header: 'NEWEST' }, { header: 'AGE', align: 'right' }, { header: 'BY TAG', shrink: true }, { header: 'REPO', align: 'right' }, { header: 'VERIFIED' }], rows) + '\n',
+          table([{ header: 'CLUSTER', shrink: true }, { header: 'STATE' }, { header: 'NEWEST' }, { header: 'AGE', align: 'right' }, { header: 'BY TAG', wrap: true }, { header: 'REPO', align: 'right' }, { header: 'VERIFIED' }], rows) + '\n',
         );
-        for (const s of res) if (s.problem) process.stdout.write(`${s.cluster}: ${s.problem}\n`);
+        for (const s of res) if (s.problem) process.stdout.write(wrap(`${s.cluster}: ${s.problem}`, { indent: 2 }) + '\n');
       }
       if (!res.every((s) => s.ok)) process.exitCode = Exit.FAILED;
     });
@@ -168,10 +168,12 @@ function printInvalid(invalid: InvalidBackup[], host?: string): void {
   }
 }
 
+const indented = (text: string) => text.split('\n').map((l) => (l ? `  ${l}` : l)).join('\n');
+
 /** The manifest as readable text. */
 export function renderManifest(m: Manifest, verifications: Verification[], g: Where = {}): string {
   const lines: string[] = [];
-  const kv = (k: string, v: string | number | undefined) => lines.push(`${(k + ':').padEnd(16)}${v === undefined ? '-' : printable(String(v))}`);
+  const kv = (k: string, v: string | number | undefined) => lines.push(wrap(`${(k + ':').padEnd(16)}${v === undefined ? '-' : printable(String(v))}`, { indent: 16 }));
   kv('backup', m.id);
   kv('cluster', m.cluster);
   kv('kind', m.kind + (m.logical ? ` (${m.logical.format} format, scope ${m.logical.scope.kind})` : ''));
@@ -189,23 +191,27 @@ export function renderManifest(m: Manifest, verifications: Verification[], g: Wh
     if (m.logical.scope.schemas?.length) kv('schemas', m.logical.scope.schemas.join(', '));
     if (m.logical.globals) kv('globals', m.logical.globals);
     for (const db of m.logical.databases) {
-      lines.push('', `database ${db.name}: ${db.tableCount} tables${db.largeObjects !== undefined ? `, ${db.largeObjects} large objects` : ''}${db.countsInSnapshot ? ', row counts in the dump snapshot' : ''}`);
+      lines.push('', wrap(`database ${printable(db.name)}: ${plural(db.tableCount, 'table')}${db.largeObjects !== undefined ? `, ${plural(db.largeObjects, 'large object')}` : ''}${db.countsInSnapshot ? ', row counts in the dump snapshot' : ''}`, { indent: 2 }));
       const rows = Object.entries(db.rowCounts).map(([t, n]) => [t, String(n)]);
-      if (rows.length) lines.push(table([{ header: '  TABLE', shrink: true }, { header: 'ROWS', align: 'right' }], rows.map(([t, n]) => [`  ${printable(t!)}`, n!])));
+      // names are up to 63+63 characters: wrapped in their column, never cut
+      if (rows.length) lines.push(indented(table([{ header: 'TABLE', wrap: true }, { header: 'ROWS', align: 'right' }], rows.map(([t, n]) => [printable(t!), n!]), WIDTH - 2)));
     }
   }
   lines.push('', 'objects:');
   lines.push(
-    table(
-      [{ header: '  NAME', shrink: true }, { header: 'STORED', align: 'right' }, { header: 'RAW', align: 'right' }, { header: 'SHA256' }],
-      m.objects.map((o) => [`  ${printable(o.name)}`, bytes(o.size), bytes(o.rawSize), o.sha256.slice(0, 16) + '…']),
+    indented(
+      table(
+        [{ header: 'NAME', wrap: true }, { header: 'STORED', align: 'right' }, { header: 'RAW', align: 'right' }, { header: 'SHA256' }],
+        m.objects.map((o) => [printable(o.name), bytes(o.size), bytes(o.rawSize), o.sha256.slice(0, 16) + '…']),
+        WIDTH - 2,
+      ),
     ),
   );
   lines.push('', 'verifications:');
-  if (verifications.length === 0) lines.push(`  none yet (${suggest(g, 'verify', m.id)})`);
+  if (verifications.length === 0) lines.push('  none yet; verify it with:', ...wrapCommand(suggest(g, 'verify', m.id), { indent: '    ' }));
   for (const v of verifications) {
     const verdict = v.ok ? paint('ok', 'green') : v.inconclusive ? paint('could not verify', 'yellow') : paint('FAILED', 'red');
-    lines.push(`  ${v.finishedAt}  ${v.level.padEnd(9)} ${verdict}${v.error ? `  ${v.error}` : ''}`);
+    lines.push(wrap(`  ${v.finishedAt}  ${v.level.padEnd(9)} ${verdict}${v.error ? `  ${printable(v.error)}` : ''}`, { indent: 4 }));
   }
   return lines.join('\n') + '\n';
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { ArchivingFinding } from '../../core/plugin.js';
 import { LifeboatError } from '../../core/errors.js';
-import { paint } from '../format.js';
+import { paint, plural, WIDTH, wrap, wrapSql } from '../format.js';
 import { Exit, printJson, withAgent, type GlobalOptions } from '../session.js';
 import { suggest, withGlobals, type Where } from '../suggest.js';
 import { fleetDocument, type FleetFlags } from '../../fleet/fleet.js';
@@ -12,8 +12,14 @@ function renderFindings(cluster: string, findings: ArchivingFinding[], g: Where,
   const lines: string[] = [];
   for (const f of findings) {
     const mark = f.ok ? paint('ok  ', 'green') : f.level === 'warn' ? paint('warn', 'yellow') : paint('FAIL', 'red');
-    lines.push(`${mark} ${cluster}: ${f.name}: ${withGlobals(host ? { ...g, host } : g, f.detail)}`);
-    if (!f.ok && f.fix) lines.push(`       ${host ? `${host}: ` : ''}fix: ${f.fix}${f.needs ? `  (then ${f.needs === 'restart' ? 'restart PostgreSQL' : 'SELECT pg_reload_conf()'})` : ''}`);
+    lines.push(wrap(`${mark} ${cluster}: ${f.name}: ${withGlobals(host ? { ...g, host } : g, f.detail)}`, { indent: 5 }));
+    if (!f.ok && f.fix) {
+      const fix = wrapSql(f.fix, { first: `       ${host ? `${host}: ` : ''}fix: `, indent: 12 });
+      const then = f.needs ? `(then ${f.needs === 'restart' ? 'restart PostgreSQL' : 'SELECT pg_reload_conf()'})` : '';
+      if (then && fix.at(-1)!.length + 2 + then.length <= WIDTH) fix.push(`${fix.pop()}  ${then}`);
+      else if (then) fix.push(`${' '.repeat(12)}${then}`);
+      lines.push(...fix);
+    }
   }
   return lines.join('\n');
 }
@@ -73,15 +79,20 @@ export function registerCheck(program: Command, globals: () => GlobalOptions): v
         if (fixes.statements.length === 0) {
           const waiting = fixes.findings.filter((f) => f.pending !== undefined).map((f) => f.name);
           if (g.json) return printJson({ ok: true, applied: [], pendingRestart: waiting });
-          process.stdout.write(waiting.length
-            ? `${fixes.cluster}: archiving settings are set; ${waiting.join(', ')} take${waiting.length === 1 ? 's' : ''} effect only after a PostgreSQL restart. Restart it, then: ${suggest(g, 'check', '-c', fixes.cluster)}\n`
-            : `${fixes.cluster}: archiving settings are already in place; run ${suggest(g, 'check', '-c', fixes.cluster)} for the end-to-end probe\n`);
+          process.stdout.write(
+            wrap(
+              waiting.length
+                ? `${fixes.cluster}: archiving settings are set; ${waiting.join(', ')} take${waiting.length === 1 ? 's' : ''} effect only after a PostgreSQL restart. Restart it, then: ${suggest(g, 'check', '-c', fixes.cluster)}`
+                : `${fixes.cluster}: archiving settings are already in place; run ${suggest(g, 'check', '-c', fixes.cluster)} for the end-to-end probe`,
+              { indent: 2 },
+            ) + '\n',
+          );
           return;
         }
-        const text = fixes.statements.map((s) => `  ${s}`).join('\n');
+        const text = fixes.statements.flatMap((s) => wrapSql(s, { first: '  ', indent: 4 })).join('\n');
         const foreign = fixes.findings.filter((f) => f.replacesForeign && f.fix && fixes.statements.includes(f.fix));
-        const replaces = foreign.map((f) => `It replaces ${f.name} ${f.detail}${o.force ? '' : ' (only with --force)'}.\n`).join('');
-        if (!g.json || o.dryRun) process.stderr.write(`These settings will be changed on ${fixes.cluster}:\n${text}\n${replaces}${fixes.restartSettings?.length ? `${fixes.restartSettings.join(', ')}: in effect only after a PostgreSQL restart.\n` : ''}`);
+        const replaces = foreign.map((f) => wrap(`It replaces ${f.name} ${f.detail}${o.force ? '' : ' (only with --force)'}.`, { indent: 2 }) + '\n').join('');
+        if (!g.json || o.dryRun) process.stderr.write(`These settings will be changed on ${fixes.cluster}:\n${text}\n${replaces}${fixes.restartSettings?.length ? wrap(`${fixes.restartSettings.join(', ')}: in effect only after a PostgreSQL restart.`, { indent: 2 }) + '\n' : ''}`);
         if (o.dryRun) return g.json ? printJson({ ok: true, dryRun: true, statements: fixes.statements }) : undefined;
         if (foreign.length && !o.force) {
           throw new LifeboatError('CONFIRMATION_REQUIRED', `${foreign.map((f) => `${f.name} is ${f.detail}`).join('; ')}; replacing it stops that archiving`, {
@@ -99,7 +110,7 @@ export function registerCheck(program: Command, globals: () => GlobalOptions): v
         const r = await c.call<{ applied: string[]; restart: boolean; pendingRestart?: string[] }>('check.apply', { statements: fixes.statements, ...(o.cluster ? { cluster: o.cluster } : {}) });
         if (g.json) return printJson({ ok: true, ...r });
         const waiting = r.pendingRestart ?? fixes.restartSettings ?? [];
-        process.stdout.write(`applied ${r.applied.length} setting(s) and reloaded.${waiting.length ? ` Restart PostgreSQL for ${waiting.join(', ')} to take effect.` : ''} Then: ${suggest(g, 'check', '-c', fixes.cluster)}\n`);
+        process.stdout.write(wrap(`applied ${plural(r.applied.length, 'setting')} and reloaded.${waiting.length ? ` Restart PostgreSQL for ${waiting.join(', ')} to take effect.` : ''} Then: ${suggest(g, 'check', '-c', fixes.cluster)}`, { indent: 2 }) + '\n');
       });
     });
 }

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { PITR_CANDIDATE_KINDS, type PitrPlan } from '../../core/pitr.js';
 import type { PitrTargetsResult } from '../../agent/units/pitr-targets.js';
 import { LifeboatError } from '../../core/errors.js';
-import { paint } from '../format.js';
+import { paint, plural, wrap, wrapCommand, wrapLines } from '../format.js';
 import { confirmTyped, printJson, runJobWithUi, showBeforeApplying, startDetached, withAgent, type GlobalOptions } from '../session.js';
 import { parsePort, parseId } from '../args.js';
 import { suggest, withGlobals, type Where } from '../suggest.js';
@@ -14,19 +14,27 @@ function describeTarget(p: PitrPlan): string {
   return what + incl;
 }
 
+/**
+ * A recovery plan within 80 columns: each field and step folds with a hanging
+ * indent (paths, settings and a verify query's rows are long; nothing is cut).
+ */
 export function renderPitrPlan(p: PitrPlan, g: Where = {}): string {
+  const field = (name: string, value: string) => wrap(`  ${`${name}:`.padEnd(14)}${value}`, { indent: 16 });
   const lines = [
-    `Recovery plan ${p.id} for cluster ${p.cluster}`,
-    `  target:       ${describeTarget(p)}, then ${p.action}`,
-    `  base backup:  ${p.backupId}`,
-    `  WAL:          ${p.wal.from} .. ${p.wal.to} (${p.wal.segments} segments archived without a gap, timeline ${p.wal.timeline})`,
-    `  restore into: ${p.dataDir} on port ${p.port} (${p.mode})`,
+    wrap(`Recovery plan ${p.id} for cluster ${p.cluster}`, { indent: 2 }),
+    field('target', `${describeTarget(p)}, then ${p.action}`),
+    field('base backup', p.backupId),
+    field('WAL', `${p.wal.from} .. ${p.wal.to} (${plural(p.wal.segments, 'segment')} archived without a gap, timeline ${p.wal.timeline})`),
+    field('restore into', `${p.dataDir} on port ${p.port} (${p.mode})`),
     '  steps:',
   ];
   p.steps.forEach((s, i) => {
     const mark = s.status === 'done' ? paint('done', 'green') : s.status === 'failed' ? paint('FAILED', 'red') : s.status === 'running' ? paint('running', 'yellow') : 'pending';
-    lines.push(`    ${i + 1}. [${mark}] ${s.name}: ${s.description}`);
-    lines.push(`       needs: ${s.precondition}${s.detail ? `; result: ${s.detail}` : ''}${s.error ? `; error: ${withGlobals(g, s.error)}` : ''}`);
+    lines.push(wrap(`    ${i + 1}. [${mark}] ${s.name}: ${s.description}`, { indent: 7 }));
+    const about = (name: string, value: string | undefined) => value && lines.push(wrap(`       ${`${name}:`.padEnd(8)}${value}`, { indent: 15 }));
+    about('needs', s.precondition);
+    about('result', s.detail);
+    about('error', s.error && withGlobals(g, s.error));
   });
   return lines.join('\n');
 }
@@ -41,7 +49,7 @@ export function registerPitr(program: Command, globals: () => GlobalOptions): vo
       const g = globals();
       const r = await withAgent(g, (c) => c.call<{ cluster: string; name: string; lsn: string }>('pitr.restorePoint', { name, ...(o.cluster ? { cluster: o.cluster } : {}) }));
       if (g.json) return printJson({ ok: true, ...r });
-      process.stdout.write(`restore point "${r.name}" of ${r.cluster} at ${r.lsn}; recover to it with: ${suggest(g, 'pitr', 'plan', '-c', r.cluster, '--name', r.name)}\n`);
+      process.stdout.write(`restore point "${r.name}" of ${r.cluster} at ${r.lsn}; recover to it with:\n${wrapCommand(suggest(g, 'pitr', 'plan', '-c', r.cluster, '--name', r.name), { indent: '  ' }).join('\n')}\n`);
     });
 
   const pitr = program.command('pitr').description('point-in-time recovery: plan, then apply step by step');
@@ -66,10 +74,11 @@ export function registerPitr(program: Command, globals: () => GlobalOptions): vo
       'after',
       `
 Examples:
-  lifeboat pitr plan -c main --time '2026-11-21 09:30:00+00' --to-datadir /srv/pg/copy --port 5433
+  lifeboat pitr plan -c main --time '2026-11-21 09:30:00+00' \\
+      --to-datadir /srv/pg/copy --port 5433
   lifeboat pitr plan -c main --name before-migration
   lifeboat pitr apply PLAN --yes          walk every step
-  lifeboat pitr apply PLAN --step 3       run one step (earlier ones must be done)`,
+  lifeboat pitr apply PLAN --step 3       run one step (the ones before done)`,
     )
     .action(async (o) => {
       const g = globals();
@@ -79,7 +88,7 @@ Examples:
       if (o.immediate) params.immediate = true;
       const plan = await withAgent(g, (c) => c.call<PitrPlan>('pitr.plan', params));
       if (g.json) return printJson({ ok: true, plan });
-      process.stdout.write(renderPitrPlan(plan, g) + `\n\nNothing was changed. Apply with: ${suggest(g, 'pitr', 'apply', plan.id, '--yes')}\n`);
+      process.stdout.write(renderPitrPlan(plan, g) + `\n\nNothing was changed. Apply with:\n${wrapCommand(suggest(g, 'pitr', 'apply', plan.id, '--yes'), { indent: '  ' }).join('\n')}\n`);
     });
   pitr
     .command('show')
@@ -126,42 +135,13 @@ function utcShort(iso: string | undefined): string {
   return m ? `${m[1]} ${m[2]}` : iso.slice(0, 14);
 }
 
-/** Words of `text` in lines of at most `width` (a longer word gets a line of its own). */
-function wrapWords(text: string, width: number): string[] {
-  const lines: string[] = [];
-  let cur = '';
-  for (const w of text.split(' ')) {
-    if (cur && cur.length + 1 + w.length > width) {
-      lines.push(cur);
-      cur = w;
-    } else cur = cur ? `${cur} ${w}` : w;
-  }
-  lines.push(cur);
-  return lines;
-}
-
-/** A command as copyable lines of at most `width` columns (continued with a backslash). */
-function wrapCommand(cmd: string, indent: string, width = 80): string[] {
-  const lines: string[] = [];
-  let cur = indent;
-  for (const word of cmd.split(/ (?=--)/)) {
-    const next = cur === indent ? cur + word : `${cur} ${word}`;
-    if (next.length > width - 2 && cur !== indent) {
-      lines.push(`${cur} \\`);
-      cur = `${indent}  ${word}`;
-    } else cur = next;
-  }
-  lines.push(cur);
-  return lines;
-}
-
 export function renderPitrTargets(r: PitrTargetsResult, g: Where = {}): string {
   const out: string[] = [];
   const rg = r.range;
   const why = { backup: 'since the newest backup', from: 'from --from on', 'newest-segments': 'the newest only', 'archive-start': 'from the archive start' }[rg.startedAt];
   if (rg.segments === 0) out.push(`Cluster ${r.cluster}, timeline ${rg.timeline}: no archived WAL in this range.`);
   else {
-    out.push(`Cluster ${r.cluster}, timeline ${rg.timeline}: ${rg.segments} WAL segment(s) read, ${why}`);
+    out.push(wrap(`Cluster ${r.cluster}, timeline ${rg.timeline}: ${plural(rg.segments, 'WAL segment')} read, ${why}`, { indent: 2 }));
     out.push(`  ${rg.from} .. ${rg.to}, ${r.records} records`);
     if (rg.backup) out.push(`  older WAL (before backup ${rg.backup}) not read: see --from`);
   }
@@ -177,12 +157,12 @@ export function renderPitrTargets(r: PitrTargetsResult, g: Where = {}): string {
     out.push(paint(`${'UTC TIME'.padEnd(14)}  ${'KIND'.padEnd(kindW)}  ${'XID'.padEnd(xidW)}  WHAT`, 'bold'));
     for (const c of r.candidates) {
       const what = c.kind === 'restore-point' ? `"${c.name}"${c.timeApprox ? ' (time approx.)' : ''}` : c.summary;
-      const [first, ...more] = wrapWords(what, whatW);
+      const [first, ...more] = wrapLines(what, { width: whatW });
       const line = `${utcShort(c.time).padEnd(14)}  ${c.kind.padEnd(kindW)}  ${(c.xid ?? '').padEnd(xidW)}  ${first}`;
       out.push(c.destructive ? paint(line, 'yellow') : line);
       for (const m of more) out.push(`${' '.repeat(lead)}${m}`);
       if (c.command) {
-        out.push(...wrapCommand(withGlobals(g, c.command), '    '));
+        out.push(...wrapCommand(withGlobals(g, c.command), { indent: '    ' }));
       } else if (c.note?.includes('no physical backup')) out.push('    (no base backup ends before it: recovery cannot reach it)');
     }
     out.push('');
@@ -190,7 +170,7 @@ export function renderPitrTargets(r: PitrTargetsResult, g: Where = {}): string {
     out.push('commits: just after) that point; nothing changes until pitr apply.');
     out.push('Add --to-datadir DIR --port P to recover side by side.');
   }
-  if (r.omitted > 0) out.push(`${r.omitted} older candidate(s) not shown (--limit).`);
+  if (r.omitted > 0) out.push(`${plural(r.omitted, 'older candidate')} not shown (--limit).`);
   return out.join('\n');
 }
 

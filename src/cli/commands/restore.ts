@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
 import type { PlanResult, RestoreJobResult } from '../../agent/units/restore.js';
-import { paint } from '../format.js';
+import { paint, wrap } from '../format.js';
 import { confirmTyped, Exit, printJson, runJobWithUi, showBeforeApplying, startDetached, withAgent, type GlobalOptions } from '../session.js';
 import { parseId } from '../args.js';
+import { noun } from '../../core/text.js';
+import { withGlobals, type Where } from '../suggest.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
@@ -61,12 +63,12 @@ Examples:
         const planned = await client.call<PlanResult>('restore.plan', params);
         if (o.dryRun) {
           if (g.json) return printJson({ ok: true, dryRun: true, ...planned });
-          process.stdout.write(renderPlan(planned) + '\nDry run: nothing was changed.\n');
+          process.stdout.write(renderPlan(planned, g) + '\nDry run: nothing was changed.\n');
           return;
         }
-        showBeforeApplying(g, renderPlan(planned), o.yes);
+        showBeforeApplying(g, renderPlan(planned, g), o.yes);
         const what = planned.plan.dataOnly
-          ? `loading rows into ${planned.plan.tables.length} table(s) of ${planned.plan.targetDatabase}${planned.plan.clean ? ' (replaces their rows)' : ''}`
+          ? `loading rows into ${noun(planned.plan.tables.length, 'table')} of ${planned.plan.targetDatabase}${planned.plan.clean ? ' (replaces their rows)' : ''}`
           : `restoring into ${planned.plan.targetDatabase}${planned.plan.targetExists ? ' (replaces it)' : ''}`;
         await confirmTyped(planned.plan.targetDatabase, what, o.yes);
         if (o.detach) return void (await startDetached(client, g, 'restore', params));
@@ -74,22 +76,23 @@ Examples:
         const ok = res.checks.every((c) => c.ok);
         if (g.json) printJson({ ok, restore: res });
         else {
-          for (const c of res.checks) process.stdout.write(`${c.ok ? paint('ok  ', 'green') : paint('DIFF', 'red')} ${c.name}${c.detail ? `: ${c.detail}` : ''}\n`);
-          process.stdout.write(`restored backup ${planned.backup.id} into ${planned.plan.targetDatabase}${res.safetyBackupId ? ` (safety backup: ${res.safetyBackupId})` : ''}\n`);
+          for (const c of res.checks) process.stdout.write(wrap(`${c.ok ? paint('ok  ', 'green') : paint('DIFF', 'red')} ${c.name}${c.detail ? `: ${c.detail}` : ''}`, { indent: 5 }) + '\n');
+          process.stdout.write(wrap(`restored backup ${planned.backup.id} into ${planned.plan.targetDatabase}${res.safetyBackupId ? ` (safety backup: ${res.safetyBackupId})` : ''}`, { indent: 2 }) + '\n');
         }
         if (!ok) process.exitCode = Exit.PARTIAL;
       });
     });
 }
 
-export function renderPlan(p: PlanResult): string {
-  const lines = [`Restore plan: backup ${p.backup.id} (${p.backup.cluster}, ${p.backup.format ?? p.backup.kind}, taken ${p.backup.startedAt})`];
+export function renderPlan(p: PlanResult, g: Where = {}): string {
+  const lines = [wrap(`Restore plan: backup ${p.backup.id} (${p.backup.cluster}, ${p.backup.format ?? p.backup.kind}, taken ${p.backup.startedAt})`, { indent: 2 })];
   if (p.targetCluster && p.targetCluster !== p.backup.cluster) lines.push(`  into cluster ${p.targetCluster}`);
   let n = 1;
-  lines.push(`  ${n++}. check the backup's checksums`);
-  if (p.safetyBackup) lines.push(`  ${n++}. back up database ${p.plan.targetDatabase} first (tag safety)`);
-  for (const a of p.plan.actions) lines.push(`  ${n++}. ${a.description}`);
-  for (const w of p.plan.warnings) lines.push(`  note: ${w}`);
+  const step = (text: string) => lines.push(wrap(`  ${n++}. ${text}`, { indent: 6 }));
+  step("check the backup's checksums");
+  if (p.safetyBackup) step(`back up database ${p.plan.targetDatabase} first (tag safety)`);
+  for (const a of p.plan.actions) step(a.description);
+  for (const w of p.plan.warnings) lines.push(wrap(`  note: ${withGlobals(g, w)}`, { indent: 8 }));
   if (p.plan.targetExists && !p.safetyBackup) lines.push(`  ${paint('warning', 'yellow', process.stderr)}: no safety backup (--no-safety-backup)`);
   return lines.join('\n');
 }

@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
 import type { RetentionPlan } from '../../agent/units/retention.js';
 import { LifeboatError } from '../../core/errors.js';
-import { bytes, compactBytes, table } from '../format.js';
+import { bytes, compactBytes, plural, table, wrap } from '../format.js';
 import { confirmTyped, printJson, runJobWithUi, showBeforeApplying, withAgent, type GlobalOptions } from '../session.js';
 import { parseId } from '../args.js';
+import { withGlobals, type Where } from '../suggest.js';
 
-export function renderRetentionPlan(p: RetentionPlan): string {
+export function renderRetentionPlan(p: RetentionPlan, g: Where = {}): string {
   const out: string[] = [];
   const verb = p.applied ? 'removed' : 'would remove';
   const policy =
@@ -14,18 +15,18 @@ export function renderRetentionPlan(p: RetentionPlan): string {
       : [p.policy.keepPhysical && `newest ${p.policy.keepPhysical} physical`, p.policy.keepLogical && `newest ${p.policy.keepLogical} logical`, p.policy.keepDays && `${p.policy.keepDays} days`]
           .filter(Boolean)
           .join(', ');
-  out.push(`Retention for cluster ${p.cluster} (keep: ${policy})`);
+  out.push(wrap(`Retention for cluster ${p.cluster} (keep: ${policy})`, { indent: 2 }));
   if (p.remove.length) {
-    out.push(`${p.applied ? 'Removed' : 'Remove'} ${p.remove.length} backup(s):`);
-    out.push(table([{ header: 'BACKUP' }, { header: 'KIND' }, { header: 'TAG' }, { header: 'SIZE', align: 'right' }, { header: 'WHY', shrink: true }], p.remove.map((b) => [b.id, b.kind, b.tag, compactBytes(b.storedSize), b.reason])));
+    out.push(`${p.applied ? 'Removed' : 'Remove'} ${plural(p.remove.length, 'backup')}:`);
+    out.push(table([{ header: 'BACKUP' }, { header: 'KIND' }, { header: 'TAG' }, { header: 'SIZE', align: 'right' }, { header: 'WHY', wrap: true }], p.remove.map((b) => [b.id, b.kind, b.tag, compactBytes(b.storedSize), b.reason])));
   } else out.push('No backup goes.');
   if (p.keep.length) {
-    out.push(`Keep ${p.keep.length} backup(s):`);
-    out.push(table([{ header: 'BACKUP' }, { header: 'KIND' }, { header: 'TAG' }, { header: 'WHY', shrink: true }], p.keep.map((b) => [b.id, b.kind, b.tag, b.reason])));
+    out.push(`Keep ${plural(p.keep.length, 'backup')}:`);
+    out.push(table([{ header: 'BACKUP' }, { header: 'KIND' }, { header: 'TAG' }, { header: 'WHY', wrap: true }], p.keep.map((b) => [b.id, b.kind, b.tag, b.reason])));
   }
-  if (p.wal.count) out.push(`WAL: ${verb} ${p.wal.count} file(s), ${p.wal.first} .. ${p.wal.last} (${bytes(p.wal.bytes)}); kept from ${p.wal.keepFrom}, which the oldest kept physical backup needs.`);
-  else if (p.wal.keepFrom) out.push(`WAL: nothing goes; the oldest kept physical backup needs WAL from ${p.wal.keepFrom}.`);
-  for (const n of p.notes) out.push(`note: ${n}`);
+  if (p.wal.count) out.push(wrap(`WAL: ${verb} ${plural(p.wal.count, 'file')}, ${p.wal.first} .. ${p.wal.last} (${bytes(p.wal.bytes)}); kept from ${p.wal.keepFrom}, which the oldest kept physical backup needs.`, { indent: 5 }));
+  else if (p.wal.keepFrom) out.push(wrap(`WAL: nothing goes; the oldest kept physical backup needs WAL from ${p.wal.keepFrom}.`, { indent: 5 }));
+  for (const n of p.notes) out.push(wrap(`note: ${withGlobals(g, n)}`, { indent: 6 }));
   out.push(`${p.applied ? 'Freed' : 'Would free'} ${bytes(p.bytes)}.${p.applied ? '' : p.dryRun ? ' (dry run: nothing was changed)' : ''}`);
   return out.join('\n');
 }
@@ -36,14 +37,14 @@ async function planThenApply(g: GlobalOptions, params: Record<string, unknown>, 
     // a pinned backup named for delete: the plan shows it kept; doing it goes on to the agent's refusal
     if (o.dryRun || (plan.remove.length === 0 && plan.wal.count === 0 && !plan.pinnedRefused?.length)) {
       if (g.json) printJson({ ok: true, plan });
-      else process.stdout.write(renderRetentionPlan(plan) + '\n');
+      else process.stdout.write(renderRetentionPlan(plan, g) + '\n');
       return;
     }
-    showBeforeApplying(g, renderRetentionPlan(plan), o.yes);
-    await confirmTyped(plan.cluster, `removing ${plan.remove.length} backup(s) and ${plan.wal.count} WAL file(s) of ${plan.cluster}`, o.yes);
+    showBeforeApplying(g, renderRetentionPlan(plan, g), o.yes);
+    await confirmTyped(plan.cluster, `removing ${plural(plan.remove.length, 'backup')} and ${plural(plan.wal.count, 'WAL file')} of ${plan.cluster}`, o.yes);
     const done = await runJobWithUi<RetentionPlan>(c, g, 'expire', { ...params, cluster: plan.cluster, dryRun: false });
     if (g.json) printJson({ ok: true, plan: done });
-    else process.stdout.write(`removed ${done.remove.length} backup(s) and ${done.wal.count} WAL file(s), ${bytes(done.bytes)} freed\n`);
+    else process.stdout.write(`removed ${plural(done.remove.length, 'backup')} and ${plural(done.wal.count, 'WAL file')}, ${bytes(done.bytes)} freed\n`);
   });
 }
 

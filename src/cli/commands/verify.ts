@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { Verification } from '../../core/manifest.js';
-import { paint } from '../format.js';
+import { paint, plural, wrap } from '../format.js';
 import { printJson, runJobWithUi, startDetached, withAgent, type GlobalOptions } from '../session.js';
 import { parseId } from '../args.js';
 
@@ -28,6 +28,6 @@ Levels (each includes the ones before it):
       if (o.detach) return void (await withAgent(g, (c) => startDetached(c, g, 'verify', params)));
       const v = await withAgent(g, (c) => runJobWithUi<Verification>(c, g, 'verify', params));
       if (g.json) return printJson({ ok: true, verification: v });
-      process.stdout.write(`backup ${v.backupId}: ${paint('verified', 'green')} at level ${v.level} (${v.checks.length} checks passed)\n`);
+      process.stdout.write(wrap(`backup ${v.backupId}: ${paint('verified', 'green')} at level ${v.level} (${plural(v.checks.length, 'check')} passed)`, { indent: 2 }) + '\n');
     });
 }

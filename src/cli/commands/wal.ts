@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { WalVerifyResult } from '../../agent/units/pitr.js';
-import { bytes, paint } from '../format.js';
+import { bytes, noun, paint, plural, wrap } from '../format.js';
 import { Exit, printJson, withAgent, type GlobalOptions } from '../session.js';
 import { suggest } from '../suggest.js';
 
@@ -21,18 +21,19 @@ export function registerWal(program: Command, globals: () => GlobalOptions): voi
       const r = await withAgent(g, (c) => c.call<WalVerifyResult>('wal.verify', o.cluster ? { cluster: o.cluster } : {}));
       if (g.json) printJson(r);
       else {
-        process.stdout.write(`cluster ${r.cluster}: ${r.segments} archived segments on timeline(s) ${r.timelines.join(', ') || '-'}\n`);
-        if (r.backups.length === 0) process.stdout.write(`no physical backup: take one with ${suggest(g, 'backup', '-c', r.cluster, '--physical')}\n`);
+        const lines = [`cluster ${r.cluster}: ${plural(r.segments, 'archived segment')} on ${noun(r.timelines.length, 'timeline')} ${r.timelines.join(', ') || '-'}`];
+        if (r.backups.length === 0) lines.push(`no physical backup: take one with ${suggest(g, 'backup', '-c', r.cluster, '--physical')}`);
         for (const b of r.backups) {
-          process.stdout.write(
+          lines.push(
             b.ok
-              ? `${paint('ok  ', 'green')} ${b.id}: WAL continuous ${b.from} .. ${b.to} (${b.segments} segments, timeline ${b.timeline})\n`
-              : `${paint('GAP ', 'red')} ${b.id}: segment ${b.gap} is missing; recovery from this backup stops before it\n`,
+              ? `${paint('ok  ', 'green')} ${b.id}: WAL continuous ${b.from} .. ${b.to} (${plural(b.segments ?? 0, 'segment')}, timeline ${b.timeline})`
+              : `${paint('GAP ', 'red')} ${b.id}: segment ${b.gap} is missing; recovery from this backup stops before it`,
           );
         }
         const c = r.contents;
-        for (const d of c.damaged) process.stdout.write(`${paint('BAD ', 'red')} ${d.name}: ${d.problem}; recovery stops there (${d.key})\n`);
-        process.stdout.write(`contents: ${c.objects} archived object(s), ${bytes(c.bytes)} read back and checked against the sha256 recorded at push: ${c.damaged.length ? `${c.damaged.length} damaged` : 'all intact'}\n`);
+        for (const d of c.damaged) lines.push(`${paint('BAD ', 'red')} ${d.name}: ${d.problem}; recovery stops there (${d.key})`);
+        lines.push(`contents: ${plural(c.objects, 'archived object')}, ${bytes(c.bytes)} read back and checked against the sha256 recorded at push: ${c.damaged.length ? `${c.damaged.length} damaged` : 'all intact'}`);
+        process.stdout.write(lines.map((l) => wrap(l, { indent: 5 })).join('\n') + '\n');
       }
       if (!r.ok) process.exitCode = Exit.FAILED;
     });
