@@ -118,11 +118,11 @@ async function planDataOnly(ctx: Ctx, manifest: Manifest, opts: RestoreOptions, 
   }
   const inBackup = Object.keys(entry.rowCounts);
   const chosen = tables.length ? tables : opts.schemas.length ? inBackup.filter((k) => opts.schemas.includes(k.slice(0, k.indexOf('.')))) : inBackup;
-  if (chosen.length === 0) throw new LifeboatError('USAGE', `backup ${manifest.id} has no table data to restore${opts.schemas.length ? ` in schema(s) ${opts.schemas.join(', ')}` : ''}`);
+  if (chosen.length === 0) throw new LifeboatError('USAGE', `backup ${manifest.id} has no table data to restore${opts.schemas.length ? ` in ${noun(opts.schemas.length, 'schema')} ${opts.schemas.join(', ')}` : ''}`);
   const present = new Set((await listTables(c, target, {}, ctx.signal)).map((t) => `${t.schema}.${t.name}`));
   const missing = chosen.filter((t) => !present.has(t));
   if (missing.length) {
-    throw new LifeboatError('USAGE', `table(s) ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''} do not exist in ${target}: a data-only restore loads rows into existing tables`, {
+    throw new LifeboatError('USAGE', `${noun(missing.length, 'table')} ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''} ${missing.length === 1 ? 'does' : 'do'} not exist in ${target}: a data-only restore loads rows into existing tables`, {
       hint: 'create them first, or restore the whole backup into a new database',
     });
   }
@@ -130,10 +130,10 @@ async function planDataOnly(ctx: Ctx, manifest: Manifest, opts: RestoreOptions, 
   const list = chosen.length > 6 ? `${chosen.slice(0, 6).join(', ')} and ${chosen.length - 6} more` : chosen.join(', ');
   const actions: RestoreAction[] = [];
   if (opts.withGlobals) actions.push(globalsAction(manifest, ctx.cluster.name));
-  if (opts.clean) actions.push({ kind: 'truncate', description: `empty table(s) ${list} in ${target}: their rows are replaced` });
+  if (opts.clean) actions.push({ kind: 'truncate', description: `empty ${noun(chosen.length, 'table')} ${list} in ${target}: ${chosen.length === 1 ? 'its' : 'their'} rows are replaced` });
   actions.push({
     kind: 'restore',
-    description: `${opts.clean ? 'load' : 'append'} ${rows} row(s) of ${chosen.length} table(s) from backup ${manifest.id} into ${target} (data only${opts.clean ? '' : '; existing rows are kept, a duplicate key fails the restore'})`,
+    description: `${opts.clean ? 'load' : 'append'} ${plural(rows, 'row')} of ${plural(chosen.length, 'table')} from backup ${manifest.id} into ${target} (data only${opts.clean ? '' : '; existing rows are kept, a duplicate key fails the restore'})`,
   });
   actions.push({ kind: 'compare', description: opts.clean ? 'compare row counts with the manifest' : 'compare the rows added with the manifest' });
   const warnings = ['a data-only restore fires the tables\' triggers and checks their constraints row by row; load referenced tables first (or restore them together)'];
@@ -161,10 +161,10 @@ async function applyDataOnly(ctx: Ctx, backup: BackupReader, plan: RestorePlan):
   const refs: TableRef[] = plan.tables.map((t) => ({ schema: t.slice(0, t.indexOf('.')), name: t.slice(t.indexOf('.') + 1) }));
   const before = plan.clean ? {} : await countRows(c, plan.targetDatabase, refs, ctx.signal);
   if (plan.clean) {
-    ctx.log('info', `emptying ${refs.length} table(s) in ${plan.targetDatabase}`);
+    ctx.log('info', `emptying ${plural(refs.length, 'table')} in ${plan.targetDatabase}`);
     await runSql(c, plan.targetDatabase, `TRUNCATE ONLY ${refs.map((t) => `${quoteIdent(t.schema)}.${quoteIdent(t.name)}`).join(', ')}`, ctx.signal);
   }
-  ctx.log('info', `loading the rows of ${refs.length} table(s) into ${plan.targetDatabase}`);
+  ctx.log('info', `loading the rows of ${plural(refs.length, 'table')} into ${plan.targetDatabase}`);
   // one pg_restore for the whole set when it is every table of the backup, else one per table
   const all = plan.tables.length === Object.keys(entry.rowCounts).length;
   try {

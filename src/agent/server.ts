@@ -8,7 +8,7 @@ import { AgentEnv, LIFEBOAT_VERSION } from './env.js';
 import { cancelRunner, currentRecord, Follower, jobsDirOf, listRecords, startRunner, type Send } from './runner.js';
 import type { JobRecord } from './state.js';
 import { PluginRegistry } from './plugins.js';
-import { clusterStatus, listBackups, resolveBackup, showBackup } from './units/catalog.js';
+import { listBackups, resolveBackup, showBackup } from './units/catalog.js';
 import { BackupParamsSchema, checkBackup, runBackup } from './units/backup.js';
 import { runVerify, VerifyParamsSchema } from './units/verify.js';
 import { checkRestore, planRestore, RestoreParamsSchema, runRestore } from './units/restore.js';
@@ -16,7 +16,7 @@ import { GcParamsSchema, initRepository, runGc, runReindex } from './units/repo.
 import { checkConfig, initConfig, InitParamsSchema } from './units/config.js';
 import { applyArchivingFixes, archivingFixes, checkCluster } from './units/check.js';
 import { applyPitr, checkPitrApply, listPlans, PitrApplyParamsSchema, PitrPlanParamsSchema, planPitr, recoverableWindow, restorePoint, showPlan, walVerify } from './units/pitr.js';
-import { clusterOverview } from './units/overview.js';
+import { clusterOverview, statusWithWal } from './units/overview.js';
 import { PinParamsSchema, planRetention, RetentionParamsSchema, runRetention, setPinned } from './units/retention.js';
 import { pitrTargets, PitrTargetsParamsSchema } from './units/pitr-targets.js';
 import type { JobHandle } from './context.js';
@@ -127,7 +127,7 @@ export function handlers(env: AgentEnv, session: JobSession): Record<string, Han
       const q = parse(z.object({ id: z.string().min(1), cluster: z.string().optional() }).strict(), p, 'catalog.show');
       return showBackup(env, q.id, q.cluster);
     },
-    'catalog.status': (p) => clusterStatus(env, parse(ClusterOnly, p, 'catalog.status')),
+    'catalog.status': (p) => statusWithWal(env, parse(ClusterOnly, p, 'catalog.status')),
     'pitr.plan': (p) => planPitr(env, parse(PitrPlanParamsSchema, p, 'pitr.plan')),
     'pitr.restorePoint': (p) => restorePoint(env, parse(z.object({ cluster: z.string().optional(), name: z.string().min(1) }).strict(), p, 'pitr.restorePoint')),
     'check.cluster': (p) => checkCluster(env, parse(z.object({ cluster: z.string().optional(), probeSeconds: z.number().positive().max(3600).optional() }).strict(), p, 'check.cluster')),

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { startCluster, type PgCluster } from '../harness/pg.js';
-import { BIN, giveToServer, lifeboatAsServer, serverCanRunLifeboat, workspace, type Workspace } from '../helpers/cli.js';
+import { BIN, giveToServer, lifeboatAsServer, serverCanRunLifeboat, unwrap, workspace, type Workspace } from '../helpers/cli.js';
 
 // lifeboat check / setup-archiving against a cluster that does not archive yet.
 const canRun = serverCanRunLifeboat;
@@ -8,6 +8,8 @@ let pg: PgCluster;
 let ws: Workspace;
 
 const lb = (args: string[]) => lifeboatAsServer(ws.config, args);
+/** Output as one line per item: wrapped lines joined, and SQL literals split to fit 80 columns joined back. */
+const flat = (text: string) => unwrap(text.replace(/'\n +'/g, ''));
 
 beforeAll(async () => {
   if (!canRun) return;
@@ -105,13 +107,13 @@ test.skipIf(!canRun)('a lifeboat archive_command naming another cluster or confi
       await setCommand(cmd);
       const check = await lb(['check', '-c', 'pg', '--probe-seconds', '5']);
       expect(check.code, check.stdout).toBe(1);
-      expect(check.stdout).toMatch(new RegExp(`${mark} pg: archive_command: .*${why.source}`));
-      expect(check.stdout).toContain(`fix: ALTER SYSTEM SET archive_command = '${ours.replaceAll("'", "''")}';`);
-      if (mark === 'warn') expect(check.stdout).toMatch(/FAIL pg: end-to-end probe: segment \w+ did not reach the repository/);
+      expect(flat(check.stdout)).toMatch(new RegExp(`${mark} pg: archive_command: .*${why.source}`));
+      expect(flat(check.stdout)).toContain(`fix: ALTER SYSTEM SET archive_command = '${ours.replaceAll("'", "''")}';`);
+      if (mark === 'warn') expect(flat(check.stdout)).toMatch(/FAIL pg: end-to-end probe: segment \w+ did not reach the repository/);
       const refused = await lb(['setup-archiving', '-c', 'pg', '--yes']);
       expect(refused.code, refused.stdout + refused.stderr).toBe(2);
-      expect(refused.stderr).toMatch(why);
-      expect(refused.stderr).toMatch(/run again with --force/);
+      expect(flat(refused.stderr)).toMatch(why);
+      expect(flat(refused.stderr)).toMatch(/run again with --force/);
       expect(await pg.psql('SHOW archive_command')).toBe(cmd);
     }
     const forced = await lb(['setup-archiving', '-c', 'pg', '--yes', '--force']);
@@ -132,24 +134,24 @@ test.skipIf(!canRun)('before the restart archive_mode needs, check reads the pen
   try {
     const before = await run(['check', '-c', 'pg', '--probe-seconds', '5']);
     expect(before.code).toBe(1);
-    expect(before.stdout).toMatch(/FAIL pg: archive_mode: off: no WAL is archived\n\s+fix: ALTER SYSTEM SET archive_mode = 'on';\s+\(then restart PostgreSQL\)/);
-    expect(before.stdout).toMatch(/FAIL pg: archive_command: empty/);
-    expect(before.stdout).not.toContain('(disabled)');
+    expect(flat(before.stdout)).toMatch(/FAIL pg: archive_mode: off: no WAL is archived\s+fix: ALTER SYSTEM SET archive_mode = 'on';\s+\(then restart PostgreSQL\)/);
+    expect(flat(before.stdout)).toMatch(/FAIL pg: archive_command: empty/);
+    expect(flat(before.stdout)).not.toContain('(disabled)');
 
     const apply = await run(['setup-archiving', '-c', 'pg', '--yes']);
     expect(apply.code, apply.stderr).toBe(0);
-    expect(apply.stderr).toMatch(/^archive_mode: in effect only after a PostgreSQL restart\.$/m);
-    expect(apply.stdout).toMatch(/applied 3 setting\(s\) and reloaded\. Restart PostgreSQL for archive_mode to take effect\./);
+    expect(flat(apply.stderr)).toMatch(/^archive_mode: in effect only after a PostgreSQL restart\.$/m);
+    expect(flat(apply.stdout)).toMatch(/applied 3 settings and reloaded\. Restart PostgreSQL for archive_mode to take effect\./);
 
     // set, not in effect yet: the fix is the restart, and archive_command is the line just set
     const pending = await run(['check', '-c', 'pg', '--probe-seconds', '5']);
     expect(pending.code).toBe(1);
-    expect(pending.stdout).toMatch(/FAIL pg: archive_mode: off now; on once PostgreSQL restarts \(set, not in effect yet\)\n\s+fix: restart PostgreSQL\n/);
-    expect(pending.stdout).toMatch(/ok {3}pg: archive_command: .*wal push --cluster 'pg' %p \(not in effect while archive_mode is off\)/);
-    expect(pending.stdout).not.toMatch(/ALTER SYSTEM SET archive_(mode|command)/);
+    expect(flat(pending.stdout)).toMatch(/FAIL pg: archive_mode: off now; on once PostgreSQL restarts \(set, not in effect yet\)\s+fix: restart PostgreSQL\n/);
+    expect(flat(pending.stdout)).toMatch(/ok {3}pg: archive_command: .*wal push --cluster 'pg' %p \(not in effect while archive_mode is off\)/);
+    expect(flat(pending.stdout)).not.toMatch(/ALTER SYSTEM SET archive_(mode|command)/);
     const again = await run(['setup-archiving', '-c', 'pg', '--yes']);
     expect(again.code, again.stderr).toBe(0);
-    expect(again.stdout).toMatch(/archiving settings are set; archive_mode takes effect only after a PostgreSQL restart/);
+    expect(flat(again.stdout)).toMatch(/archiving settings are set; archive_mode takes effect only after a PostgreSQL restart/);
 
     await off.stopServer();
     await off.startServer();
@@ -179,16 +181,16 @@ test.skipIf(!canRun || process.getuid?.() !== 0)('set up as root: check and setu
 
     const check = await asRoot(['check', '-c', 'pg', '--probe-seconds', '5']);
     expect(check.code).toBe(1);
-    expect(check.stdout).toContain(`FAIL pg: config access: postgres (the server's OS user, which runs archive_command: owner of the data directory ${server.dataDir}) may not read the config ${config}: ${home} is drwx------ root:root (postgres may not enter it)`);
-    expect(check.stdout).toMatch(/fix: install -D -m 640 -g postgres .* \/etc\/lifeboat\/config\.json/);
-    expect(check.stdout).toContain(`FAIL pg: repository access: postgres may not write WAL into ${w.repo}: ${w.repo} is drwx------ root:root (postgres may not enter it)`);
-    expect(check.stdout).toContain(`fix: chown -R postgres: ${w.repo}`);
-    expect(check.stdout).toMatch(/ok {3}pg: lifeboat access: postgres may run /);
-    expect(check.stdout).toMatch(/end-to-end probe: skipped/);
+    expect(flat(check.stdout)).toContain(`FAIL pg: config access: postgres (the server's OS user, which runs archive_command: owner of the data directory ${server.dataDir}) may not read the config ${config}: ${home} is drwx------ root:root (postgres may not enter it)`);
+    expect(flat(check.stdout)).toMatch(/fix: install -D -m 640 -g postgres .* \/etc\/lifeboat\/config\.json/);
+    expect(flat(check.stdout)).toContain(`FAIL pg: repository access: postgres may not write WAL into ${w.repo}: ${w.repo} is drwx------ root:root (postgres may not enter it)`);
+    expect(flat(check.stdout)).toContain(`fix: chown -R postgres: ${w.repo}`);
+    expect(flat(check.stdout)).toMatch(/ok {3}pg: lifeboat access: postgres may run /);
+    expect(flat(check.stdout)).toMatch(/end-to-end probe: skipped/);
 
     const setup = await asRoot(['setup-archiving', '-c', 'pg', '--yes']);
     expect(setup.code).toBe(1);
-    expect(setup.stderr).toMatch(/archive_command would fail on pg as the server's OS user: config access, repository access \(above\); nothing was changed/);
+    expect(flat(setup.stderr)).toMatch(/archive_command would fail on pg as the server's OS user: config access, repository access \(above\); nothing was changed/);
     expect(await server.psql('SHOW archive_command')).toBe('');
 
     // the file itself, once the home lets postgres in
@@ -220,5 +222,34 @@ test.skipIf(!canRun || process.getuid?.() !== 0)('set up as root: check and setu
   } finally {
     await server.stop();
     await w.cleanup();
+  }
+});
+
+test.skipIf(!canRun)('status shows WAL archiving (last segment, failures, recoverable window) and exits 1 while archiving fails (issue 11 item 17)', async () => {
+  const b = await lb(['--json', 'backup', '-c', 'pg', '--physical']);
+  expect(b.code, b.stderr).toBe(0);
+  await pg.psql('SELECT txid_current(); SELECT pg_switch_wal()');
+  await expect.poll(async () => Number(await pg.psql('SELECT archived_count FROM pg_stat_archiver')), { timeout: 30_000 }).toBeGreaterThan(0);
+  const good = await lb(['status', '-c', 'pg']);
+  expect(good.code, good.stdout + good.stderr).toBe(0);
+  expect(flat(good.stdout)).toMatch(/pg: WAL: archiving on, last [0-9A-F]{24} .*ago, .*; recoverable \d{4}-\d\d-\d\d \d\d:\d\d \.\. \d{4}-\d\d-\d\d \d\d:\d\d UTC/);
+  const json = await lb(['--json', 'status', '-c', 'pg']);
+  expect(json.json.clusters[0].wal).toMatchObject({ archiveMode: 'on', archiver: { failingNow: false } });
+  expect(json.json.clusters[0].wal.recoverable.from).toBeTruthy();
+
+  const before = await pg.psql("SELECT setting FROM pg_settings WHERE name = 'archive_command'");
+  await pg.psql("ALTER SYSTEM SET archive_command = 'false'");
+  await pg.psql('SELECT pg_reload_conf()');
+  try {
+    await pg.psql('SELECT txid_current(); SELECT pg_switch_wal()');
+    await expect.poll(async () => await pg.psql('SELECT last_failed_time > coalesce(last_archived_time, \'-infinity\') FROM pg_stat_archiver'), { timeout: 30_000 }).toBe('t');
+    const bad = await lb(['status', '-c', 'pg']);
+    expect(bad.code, bad.stdout).toBe(1);
+    expect(flat(bad.stdout)).toMatch(/^pg\s+WAL\s/m);
+    expect(flat(bad.stdout)).toMatch(/pg: WAL archiving fails: [0-9A-F]{24} failed at /);
+    expect(flat(bad.stdout)).toMatch(/pg: WAL: archiving FAILING, .*\d+ failures? \(last [0-9A-F]{24}/);
+  } finally {
+    await pg.psql(`ALTER SYSTEM SET archive_command = '${before.replaceAll("'", "''")}'`);
+    await pg.psql('SELECT pg_reload_conf()');
   }
 });

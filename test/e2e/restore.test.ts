@@ -4,7 +4,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { largeObjectFingerprint, SAMPLE_DB, startCluster, tableFingerprints, type PgCluster } from '../harness/pg.js';
 import { readFile, writeFile } from 'node:fs/promises';
-import { lifeboat, slowToolBinDir, workspace, type Workspace } from '../helpers/cli.js';
+import { lifeboat, slowToolBinDir, unwrap, workspace, type Workspace } from '../helpers/cli.js';
 
 let pg: PgCluster;
 let ws: Workspace;
@@ -205,7 +205,7 @@ describe('a backup role that is not a superuser (pg_read_all_data)', () => {
       const listed = (await lbw(['list'])).json.backups.find((x: any) => x.id === id);
       expect(listed.verification).toMatchObject({ ok: true, level: 'checksum' }); // not turned into FAILED
       const shown = await lifeboat(['show', id], { config: w.config });
-      expect(shown.stdout).toMatch(/restore\s+could not verify\s+backup_ro may not create databases/);
+      expect(unwrap(shown.stdout)).toMatch(/restore\s+could not verify\s+backup_ro may not create databases/);
 
       await pg.psql('ALTER ROLE backup_ro CREATEDB');
       const v = await lbw(['verify', id, '--level', 'restore']);
@@ -237,7 +237,7 @@ describe('data only (issue 11 item 3)', () => {
     const accountsAfterDamage = await fp('live_app', 'pgbench_accounts');
     const dry = await lifeboat(['restore', id, '--to-database', 'live_app', '--clean', '--dry-run'], { config: ws.config });
     expect(dry.code, dry.stderr).toBe(0);
-    expect(dry.stdout).toMatch(/empty table\(s\) public\.pgbench_branches, public\.pgbench_tellers in live_app: their rows are replaced/);
+    expect(unwrap(dry.stdout)).toMatch(/empty tables public\.pgbench_branches, public\.pgbench_tellers in live_app: their rows are replaced/);
     const r = await run(['restore', id, '--to-database', 'live_app', '--clean', '--yes', '--no-safety-backup']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.json.restore.plan.dataOnly).toBe(true);
@@ -250,7 +250,7 @@ describe('data only (issue 11 item 3)', () => {
   test('one table\'s rows from a whole-database backup, appended (pg_restore --table --data-only); a duplicate key fails it', async () => {
     await pg.psql('TRUNCATE pgbench_history', 'live_app');
     const dry = await lifeboat(['restore', fullId, '--to-database', 'live_app', '--data-only', '-t', 'public.pgbench_history', '--dry-run'], { config: ws.config });
-    expect(dry.stdout).toMatch(/append \d+ row\(s\) of 1 table\(s\) .*existing rows are kept/);
+    expect(unwrap(dry.stdout)).toMatch(/append \d+ rows of 1 table .*existing rows are kept/);
     const r = await run(['restore', fullId, '--to-database', 'live_app', '--data-only', '-t', 'public.pgbench_history', '--yes', '--no-safety-backup']);
     expect(r.code, r.stderr).toBe(0);
     expect(await fp('live_app', 'pgbench_history')).toBe(await fp(SAMPLE_DB, 'pgbench_history'));
@@ -285,8 +285,8 @@ describe('onto another server (issue 11 item 7)', () => {
       expect(without.code, without.stderr).toBe(0);
       expect(without.json.targetCluster).toBe('other');
       const dry = await lifeboat(['restore', b.json.backup.id, '--to-cluster', 'other', '--to-database', 'shop', '--with-globals', '--dry-run'], { config: two });
-      expect(dry.stdout).toMatch(/into cluster other/);
-      expect(dry.stdout).toMatch(/create the roles and tablespaces of the backup's globals\.sql that cluster other lacks/);
+      expect(unwrap(dry.stdout)).toMatch(/into cluster other/);
+      expect(unwrap(dry.stdout)).toMatch(/create the roles and tablespaces of the backup's globals\.sql that cluster other lacks/);
       const r = await lb2(['restore', b.json.backup.id, '--to-cluster', 'other', '--to-database', 'shop', '--with-globals', '--yes']);
       expect(r.code, r.stderr).toBe(0);
       expect(r.json.restore.checks[0]).toMatchObject({ name: 'roles and tablespaces', ok: true });

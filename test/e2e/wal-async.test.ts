@@ -18,7 +18,7 @@ import { pathToFileURL } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startCluster, type PgCluster } from '../harness/pg.js';
-import { BIN, giveToServer, lifeboat, lifeboatAsServer, ROOT, serverCanRunLifeboat, workspace, type Workspace } from '../helpers/cli.js';
+import { BIN, giveToServer, lifeboat, lifeboatAsServer, ROOT, serverCanRunLifeboat, unwrap, workspace, type Workspace } from '../helpers/cli.js';
 
 const IS_ROOT = process.getuid?.() === 0;
 const SCRIPT = path.join(ROOT, 'bin', 'lifeboat-archive');
@@ -151,7 +151,7 @@ describe.skipIf(!canRun)('async archiving with a real cluster', () => {
       // setup-archiving sees the repository the server may not write, and applies only with --force
       const refused = await lifeboatAsServer(ws.config, ['setup-archiving', '-c', 'pg', '--yes']);
       expect(refused.code).toBe(1);
-      expect(refused.stderr).toMatch(/FAIL pg: repository access: postgres .*may not write WAL into .*\(postgres may not write in it\)/);
+      expect(unwrap(refused.stderr)).toMatch(/FAIL pg: repository access: postgres .*may not write WAL into .*\(postgres may not write in it\)/);
       await setupAsync(ws, pg, { force: true });
       await expect.poll(async () => Number(await pg.psql('SELECT failed_count FROM pg_stat_archiver')), { timeout: 60_000, interval: 250 }).toBeGreaterThan(before + 1);
       expect(await pg.psql('SELECT last_failed_wal FROM pg_stat_archiver')).toBe(segs[0]);

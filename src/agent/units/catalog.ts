@@ -201,6 +201,20 @@ export interface ClusterStatus {
   storedBytes: number;
   repositoryBytes: number;
   lastVerification?: { id: string; level: string; ok: boolean; at: string };
+  /** WAL archiving as the server reports it and the repository holds it (`status`; see overview.ts walStatus). */
+  wal?: WalStatus;
+}
+
+export interface WalStatus {
+  archiveMode?: string;
+  archiver?: import('../../core/plugin.js').ArchiverStatus;
+  /** The server could not be asked (down, slow): archiving unknown, not a failure of status. */
+  serverError?: string;
+  /** The newest archived segment in the repository and when it was stored. */
+  newestSegment?: string;
+  newestAt?: string;
+  /** Where point-in-time recovery can go: the last span of the recoverable window. */
+  recoverable?: { from: string; to: string; gap?: string };
 }
 
 /** Per cluster: newest backup and its age, counts by tag, sizes, last verification. */

@@ -6,7 +6,8 @@ import type { AgentEnv, ResolvedCluster } from '../env.js';
 import { stepContext, type JobHandle } from '../context.js';
 import { jobsDirOf, listRecords } from '../runner.js';
 import type { JobRecord } from '../state.js';
-import { clusterStatus, clustersFor, type ClusterStatus } from './catalog.js';
+import { clusterStatus, clustersFor, type ClusterStatus, type WalStatus } from './catalog.js';
+import { recoverableWindow } from './pitr.js';
 
 /** How long one cluster's server may take to answer: a dead database must not hold up the overview. */
 export const SERVER_STATUS_TIMEOUT_MS = 4_000;
@@ -46,6 +47,43 @@ async function askServer(env: AgentEnv, cluster: ResolvedCluster, timeoutMs: num
   } catch (err) {
     throw signal.aborted ? timedOut : err;
   }
+}
+
+/**
+ * `status` with WAL archiving, as `pgbackrest info` and `barman status` show it:
+ * the server's archiver (bounded: a slow server is reported, never waited for),
+ * the newest archived segment and the recoverable window. Archiving that fails
+ * now makes the cluster's status a problem (exit 1).
+ */
+export async function statusWithWal(env: AgentEnv, p: { cluster?: string }, opts: { timeoutMs?: number } = {}): Promise<ClusterStatus[]> {
+  const statuses = await clusterStatus(env, p);
+  for (const s of statuses) {
+    const wal: WalStatus = {};
+    try {
+      const st = await askServer(env, await env.cluster(s.cluster), opts.timeoutMs ?? 5000);
+      wal.archiveMode = st.archiveMode;
+      wal.archiver = st.archiver;
+    } catch (err) {
+      wal.serverError = toLifeboatError(err).message;
+    }
+    try {
+      const w = await recoverableWindow(env, { cluster: s.cluster });
+      const last = w.spans.at(-1);
+      if (last) {
+        wal.newestSegment = last.lastSegment;
+        wal.recoverable = { from: last.from, to: last.to, ...(last.gap ? { gap: last.gap.segment } : {}) };
+      }
+      if (w.newestSegmentAt) wal.newestAt = w.newestSegmentAt;
+    } catch {
+      // no physical backup or no WAL yet: nothing to say about the window
+    }
+    s.wal = wal;
+    if (wal.archiver?.failingNow && wal.archiveMode !== 'off') {
+      s.ok = false;
+      s.problem = `WAL archiving fails: ${wal.archiver.lastFailedWal ?? 'a segment'} failed${wal.archiver.lastFailedAt ? ` at ${wal.archiver.lastFailedAt}` : ''}, newer than the last success${s.problem ? `; ${s.problem}` : ''}`;
+    }
+  }
+  return statuses;
 }
 
 /** catalog.status for one cluster; its failure is that cluster's problem, not the overview's. */

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { BackupSummary, ClusterStatus, InvalidBackup } from '../../agent/units/catalog.js';
+import type { BackupSummary, ClusterStatus, InvalidBackup, WalStatus } from '../../agent/units/catalog.js';
 import type { Manifest, Verification } from '../../core/manifest.js';
 import { age, bytes, compactBytes, duration, paint, plural, printable, table, WIDTH, wrap, wrapCommand } from '../format.js';
 import { Exit, printJson, withAgent, type GlobalOptions } from '../session.js';
@@ -94,7 +94,10 @@ export function registerCatalog(program: Command, globals: () => GlobalOptions):
       .description('per cluster: newest backup and its age, counts by tag, sizes; exit 1 when too old')
       .option('-c, --cluster <name>', 'only this cluster'),
   )
-    .addHelpText('after', '\nExit code 1 when a cluster has no backup or its newest backup is older than\nmaxBackupAgeHours (default 26 h), so cron jobs and monitors can use it.\nWith --all/--group a host with a stale cluster counts as a failed host.' + FLEET_HELP)
+    .addHelpText(
+      'after',
+      '\nExit code 1 when a cluster has no backup, its newest backup is older than\nmaxBackupAgeHours (default 26 h), or WAL archiving fails now (STATE WAL), so\ncron jobs and monitors can use it. A WAL line per cluster shows the archiver\n(last segment, failures) and the recoverable window.\nWith --all/--group a host with a stale cluster counts as a failed host.' + FLEET_HELP,
+    )
     .action(async (o: { cluster?: string } & FleetFlags) => {
       const g = globals();
       const call = async (c: { call: <T>(m: string, p: Record<string, unknown>) => Promise<T> }) => {
@@ -115,6 +118,7 @@ export function registerCatalog(program: Command, globals: () => GlobalOptions):
             table([{ header: 'HOST', shrink: true }, { header: 'CLUSTER', shrink: true }, { header: 'STATE' }, { header: 'NEWEST' }, { header: 'AGE', align: 'right' }, { header: 'BY TAG', wrap: true }, { header: 'REPO', align: 'right' }, { header: 'VERIFIED' }], rows) + '\n',
           );
           for (const f of fleet) for (const s of f.result?.clusters ?? []) if (s.problem) process.stdout.write(wrap(`${f.host}: ${s.cluster}: ${s.problem}`, { indent: 2 }) + '\n');
+          for (const f of fleet) for (const s of f.result?.clusters ?? []) if (s.wal) process.stdout.write(wrap(`${f.host}: ${s.cluster}: ${walLine(s.wal)}`, { indent: 2 }) + '\n');
           process.stdout.write(fleetFooter(fleet));
         }
         return setFleetExit(fleet);
@@ -127,9 +131,29 @@ export function registerCatalog(program: Command, globals: () => GlobalOptions):
           table([{ header: 'CLUSTER', shrink: true }, { header: 'STATE' }, { header: 'NEWEST' }, { header: 'AGE', align: 'right' }, { header: 'BY TAG', wrap: true }, { header: 'REPO', align: 'right' }, { header: 'VERIFIED' }], rows) + '\n',
         );
         for (const s of res) if (s.problem) process.stdout.write(wrap(`${s.cluster}: ${s.problem}`, { indent: 2 }) + '\n');
+        for (const s of res) if (s.wal) process.stdout.write(wrap(`${s.cluster}: ${walLine(s.wal)}`, { indent: 2 }) + '\n');
       }
       if (!res.every((s) => s.ok)) process.exitCode = Exit.FAILED;
     });
+}
+
+/** `WAL: archiving on, last 0000000100000000000000A3 2 min ago, 0 failed; recoverable 2026-12-01 03:00 .. 2026-12-04 02:20` */
+function walLine(w: WalStatus): string {
+  const when = (iso: string) => `${age((Date.now() - Date.parse(iso)) / 3.6e6)} ago`;
+  const parts: string[] = [];
+  if (w.serverError) parts.push(`archiving unknown (${printable(w.serverError)})`);
+  else if (w.archiveMode === 'off') parts.push('archiving off');
+  else if (w.archiver) {
+    const a = w.archiver;
+    const last = a.lastArchivedWal ? `last ${a.lastArchivedWal}${a.lastArchivedAt ? ` ${when(a.lastArchivedAt)}` : ''}` : 'nothing archived yet';
+    const failed = a.failedCount ? `${plural(a.failedCount, 'failure')}${a.lastFailedWal ? ` (last ${a.lastFailedWal}${a.lastFailedAt ? ` ${when(a.lastFailedAt)}` : ''})` : ''}` : 'no failures';
+    parts.push(`archiving ${a.failingNow ? paint('FAILING', 'red') : 'on'}, ${last}, ${failed}`);
+  }
+  if (w.recoverable) {
+    const t = (iso: string) => iso.slice(0, 16).replace('T', ' ');
+    parts.push(`recoverable ${t(w.recoverable.from)} .. ${t(w.recoverable.to)} UTC${w.recoverable.gap ? ` (ends at a gap: ${w.recoverable.gap} missing)` : ''}`);
+  } else if (w.archiveMode && w.archiveMode !== 'off') parts.push('no point-in-time recovery yet (take a physical backup)');
+  return `WAL: ${parts.join('; ') || 'nothing known'}`;
 }
 
 /** One `list` row: ID, KIND, AGE, TAG LABEL, RAW, STORED, TOOK, VERIFIED. */
@@ -140,7 +164,7 @@ function listRows(backups: BackupSummary[]): string[][] {
     b.id,
     b.kind === 'logical' ? 'log' : 'phy',
     age((now - Date.parse(b.finishedAt)) / 3_600_000),
-    printable([multi ? `${b.cluster}:` : '', b.tag, b.label ?? ''].filter(Boolean).join(' ')),
+    printable([multi ? `${b.cluster}:` : '', b.pinned ? `${b.tag},pinned` : b.tag, b.label ?? ''].filter(Boolean).join(' ')),
     compactBytes(b.rawSize),
     compactBytes(b.storedSize),
     duration(b.durationMs),
@@ -153,7 +177,7 @@ function statusRow(s: ClusterStatus, compact: boolean): string[] {
   const v = s.lastVerification;
   return [
     s.cluster,
-    s.ok ? paint('ok', 'green') : paint('STALE', 'red'),
+    s.ok ? paint('ok', 'green') : s.wal?.archiver?.failingNow && s.wal.archiveMode !== 'off' ? paint('WAL', 'red') : paint('STALE', 'red'),
     s.latest ? s.latest.id : '-',
     age(s.ageHours),
     Object.entries(s.byTag).map(([t, n]) => `${t}:${n}`).join(' ') || '-',
@@ -189,6 +213,7 @@ export function renderManifest(m: Manifest, verifications: Verification[], g: Wh
   if (m.logical) {
     if (m.logical.scope.tables?.length) kv('tables', m.logical.scope.tables.join(', '));
     if (m.logical.scope.schemas?.length) kv('schemas', m.logical.scope.schemas.join(', '));
+    if (m.logical.scope.only) kv('only', m.logical.scope.only === 'data' ? 'data (no definitions)' : 'definitions (no data)');
     if (m.logical.globals) kv('globals', m.logical.globals);
     for (const db of m.logical.databases) {
       lines.push('', wrap(`database ${printable(db.name)}: ${plural(db.tableCount, 'table')}${db.largeObjects !== undefined ? `, ${plural(db.largeObjects, 'large object')}` : ''}${db.countsInSnapshot ? ', row counts in the dump snapshot' : ''}`, { indent: 2 }));
@@ -196,6 +221,14 @@ export function renderManifest(m: Manifest, verifications: Verification[], g: Wh
       // names are up to 63+63 characters: wrapped in their column, never cut
       if (rows.length) lines.push(indented(table([{ header: 'TABLE', wrap: true }, { header: 'ROWS', align: 'right' }], rows.map(([t, n]) => [printable(t!), n!]), WIDTH - 2)));
     }
+  }
+  if (m.physical) {
+    const ph = m.physical;
+    kv('timeline', ph.timeline);
+    kv('LSN', `${ph.startLsn} .. ${ph.stopLsn}`);
+    kv('WAL', `from ${ph.walStart} (segment size ${bytes(ph.walSegmentSize)}); recovery needs WAL from there on`);
+    if (ph.dataDirectory) kv('data directory', ph.dataDirectory);
+    if (ph.tablespaces.length) kv('tablespaces', ph.tablespaces.map((t) => `${t.oid} ${t.location}`).join(', '));
   }
   lines.push('', 'objects:');
   lines.push(

@@ -40,7 +40,7 @@ Examples:
   lifeboat restore latest --to-database app_copy
   lifeboat restore 20261121-0845 --to-database app --clean --dry-run
   lifeboat restore 20261121-0845 --to-database scratch -t public.orders --yes
-  lifeboat restore latest -c main --to-cluster standby --to-database app --with-globals`,
+  lifeboat restore latest --to-cluster standby --to-database app --with-globals`,
     )
     .action(async (id: string, o) => {
       const g = globals();
@@ -68,7 +68,7 @@ Examples:
         }
         showBeforeApplying(g, renderPlan(planned, g), o.yes);
         const what = planned.plan.dataOnly
-          ? `loading rows into ${noun(planned.plan.tables.length, 'table')} of ${planned.plan.targetDatabase}${planned.plan.clean ? ' (replaces their rows)' : ''}`
+          ? `loading rows into ${planned.plan.tables.length} ${noun(planned.plan.tables.length, 'table')} of ${planned.plan.targetDatabase}${planned.plan.clean ? ' (replaces their rows)' : ''}`
           : `restoring into ${planned.plan.targetDatabase}${planned.plan.targetExists ? ' (replaces it)' : ''}`;
         await confirmTyped(planned.plan.targetDatabase, what, o.yes);
         if (o.detach) return void (await startDetached(client, g, 'restore', params));
