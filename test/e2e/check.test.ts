@@ -233,6 +233,9 @@ test.skipIf(!canRun)('status shows WAL archiving (last segment, failures, recove
   const good = await lb(['status', '-c', 'pg']);
   expect(good.code, good.stdout + good.stderr).toBe(0);
   expect(flat(good.stdout)).toMatch(/pg: WAL: archiving on, last [0-9A-F]{24} .*ago, .*; recoverable \d{4}-\d\d-\d\d \d\d:\d\d \.\. \d{4}-\d\d-\d\d \d\d:\d\d UTC/);
+  const list = await lb(['list', '-c', 'pg']);
+  expect(list.code, list.stderr).toBe(0);
+  expect(flat(list.stdout)).toMatch(/pg: WAL archived up to [0-9A-F]{24} \(.* UTC\); point-in-time recovery from \d{4}-\d\d-\d\d \d\d:\d\d to \d{4}-\d\d-\d\d \d\d:\d\d UTC/);
   const json = await lb(['--json', 'status', '-c', 'pg']);
   expect(json.json.clusters[0].wal).toMatchObject({ archiveMode: 'on', archiver: { failingNow: false } });
   expect(json.json.clusters[0].wal.recoverable.from).toBeTruthy();

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { BackupSummary, ClusterStatus, InvalidBackup, WalStatus } from '../../agent/units/catalog.js';
 import type { Manifest, Verification } from '../../core/manifest.js';
+import type { RecoverableWindow } from '../../core/pitr.js';
 import { age, bytes, compactBytes, duration, paint, plural, printable, table, WIDTH, wrap, wrapCommand } from '../format.js';
 import { Exit, printJson, withAgent, type GlobalOptions } from '../session.js';
 import type { FleetFlags } from '../../fleet/fleet.js';
@@ -51,8 +52,18 @@ export function registerCatalog(program: Command, globals: () => GlobalOptions):
         }
         return setFleetExit(fleet);
       }
-      const res = await withAgent(g, (c) => call(c));
-      if (g.json) return printJson(res);
+      // with the listing, where point-in-time recovery reaches (from the repository's WAL, as pgbackrest info shows)
+      const res = await withAgent(g, async (c) => {
+        const listing = await call(c);
+        const windows: RecoverableWindow[] = [];
+        if (!g.json) {
+          for (const cl of [...new Set(listing.backups.filter((b) => b.kind === 'physical').map((b) => b.cluster))]) {
+            windows.push(await c.call<RecoverableWindow>('pitr.window', { cluster: cl }).catch(() => ({ cluster: cl, now: '', spans: [], gaps: 0 })));
+          }
+        }
+        return { ...listing, windows };
+      });
+      if (g.json) return printJson({ backups: res.backups, invalid: res.invalid });
       printInvalid(res.invalid);
       if (res.backups.length === 0) {
         process.stdout.write(`no backups yet. Take one with: ${suggest(g, 'backup', '--cluster', o.cluster ?? 'NAME')}\n`);
@@ -74,6 +85,14 @@ export function registerCatalog(program: Command, globals: () => GlobalOptions):
           Math.max(80, Math.min(process.stdout.columns ?? 80, 160)),
         ) + '\n',
       );
+      for (const w of res.windows) {
+        const last = w.spans.at(-1);
+        const t = (iso: string) => iso.slice(0, 16).replace('T', ' ');
+        const text = last
+          ? `${w.cluster}: WAL archived up to ${last.lastSegment}${w.newestSegmentAt ? ` (${t(w.newestSegmentAt)} UTC)` : ''}; point-in-time recovery from ${t(last.from)} to ${t(last.to)} UTC${last.gap ? `, up to a gap: ${last.gap.segment} is missing` : ''}${w.gaps > 1 ? `; ${plural(w.gaps, 'gap')} in all (lifeboat wal verify)` : ''}`
+          : `${w.cluster}: no archived WAL reaches from a physical backup yet`;
+        process.stdout.write(wrap(text, { indent: 2 }) + '\n');
+      }
     });
 
   program
