@@ -104,7 +104,7 @@ describe.skipIf(!serverCanRunLifeboat)('retention that respects PITR', () => {
     // the dry run shows the plan: kept, and why (issue 11 item 17: it used to refuse to show one)
     const dry = await lb(['delete', logical[0]!, '--dry-run']);
     expect(dry.code, dry.stderr).toBe(0);
-    expect(dry.stdout).toContain(`note: backup ${logical[0]} is pinned: delete refuses it (lifeboat unpin ${logical[0]} first, or --force)`);
+    expect(unwrap(dry.stdout)).toMatch(new RegExp(`note: backup ${logical[0]} is pinned: delete refuses it \\(lifeboat (--config \\S+ )?unpin ${logical[0]} first, or --force\\)`));
     const del = await lb(['delete', logical[0]!, '--yes']);
     expect(del.code).toBe(2);
     expect(del.stderr).toMatch(/is pinned/);
