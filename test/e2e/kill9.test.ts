@@ -6,7 +6,8 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { freePort, largeObjectFingerprint, loadSampleData, SAMPLE_DB, startCluster, tableFingerprints, type PgCluster } from '../harness/pg.js';
 import { psqlAt, startArchivingCluster, stopDataDir, switchAndWaitArchived } from '../helpers/archiving.js';
-import { BIN, lifeboat, lifeboatAsServer, serverCanRunLifeboat, workspace, type CliResult, type Workspace } from '../helpers/cli.js';
+import { BIN, lifeboat, lifeboatAsServer, serverCanRunLifeboat, toResult, workspace, type CliResult, type Workspace } from '../helpers/cli.js';
+import { prng } from '../helpers/prng.js';
 
 // kill -9 at random points of a logical backup, a physical backup, a logical
 // restore and a side-by-side `pitr apply`. What a kill leaves must never look
@@ -47,17 +48,6 @@ console.log(`kill9: seed ${SEED} (repeat with KILL9_SEED=${SEED})`);
 
 const TRIALS = { logicalBackup: 6, physicalBackup: 5, restore: 5, pitrApply: 4 };
 
-/** mulberry32: small, seedable, good enough to place kills. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 /** One stream per test, so a test's delays do not depend on the ones before it. */
 function rngFor(name: string): () => number {
   let h = SEED;
@@ -190,16 +180,6 @@ interface Site {
 
 const run = (s: Site, args: string[]): Promise<CliResult> => (s.asServer ? lifeboatAsServer(s.ws.config, args) : lifeboat(args, { config: s.ws.config }));
 
-function toResult(res: { stdout?: unknown; stderr?: unknown; exitCode?: number; signal?: string }): CliResult & { signal?: string } {
-  const stdout = String(res.stdout ?? '');
-  let json: any;
-  try {
-    json = JSON.parse(stdout);
-  } catch {
-    json = undefined;
-  }
-  return { code: res.exitCode ?? -1, stdout, stderr: String(res.stderr ?? ''), json, ...(res.signal ? { signal: res.signal } : {}) };
-}
 
 interface KillOutcome {
   delayMs: number;

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { Agent, type RpcMessage } from '../helpers/agent-rpc.js';
 import { lifeboat } from '../helpers/cli.js';
+import { prng } from '../helpers/prng.js';
 
 // Issue 10 item 10: malformed requests must each get a JSON-RPC error and leave
 // the agent answering. Before the fix, a parameter that failed validation threw
@@ -12,16 +13,6 @@ import { lifeboat } from '../helpers/cli.js';
 
 const SEED = Number(process.env.LIFEBOAT_FUZZ_SEED ?? 20261202);
 
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // config.init and check.apply are left out: with lucky values they would write a
 // config or run SQL, which is their job, not a fuzz finding.

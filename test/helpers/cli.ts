@@ -28,7 +28,8 @@ export async function lifeboat(args: string[], opts: { config?: string; env?: Re
   return toResult(await execa(process.execPath, argv, execOpts));
 }
 
-function toResult(res: { stdout?: unknown; stderr?: unknown; exitCode?: number }): CliResult {
+/** An execa result as a CliResult (stdout parsed as JSON when it is), with the signal that ended it if one did. */
+export function toResult(res: { stdout?: unknown; stderr?: unknown; exitCode?: number; signal?: string }): CliResult & { signal?: string } {
   const stdout = String(res.stdout ?? '');
   let json: any;
   try {
@@ -36,7 +37,7 @@ function toResult(res: { stdout?: unknown; stderr?: unknown; exitCode?: number }
   } catch {
     json = undefined;
   }
-  return { code: res.exitCode ?? -1, stdout, stderr: String(res.stderr ?? ''), json };
+  return { code: res.exitCode ?? -1, stdout, stderr: String(res.stderr ?? ''), json, ...(res.signal ? { signal: res.signal } : {}) };
 }
 
 export interface Workspace {
