@@ -152,7 +152,20 @@ export function listRecords(dir: string): DetachedRecord[] {
 }
 
 /** Keep the files of the newest finished jobs only (the job log in state.json keeps the history). */
-function prune(dir: string): void {
+/** A runner records itself at once (startRunner waits for it): files without a record this old belong to none. */
+const ORPHAN_AFTER_MS = 10 * 60_000;
+
+export function prune(dir: string, now = Date.now()): void {
+  // files of a runner killed before it wrote its record (a spec, a log): no job lists them, nothing else removes them
+  for (const n of readdirSync(dir)) {
+    const m = /^(\d{14}-[0-9a-f]{6})\.(spec\.json|log|events\.jsonl|progress\.json)$/.exec(n);
+    if (!m || existsSync(jobFiles(dir, m[1]!).record)) continue;
+    try {
+      if (now - statSync(path.join(dir, n)).mtimeMs > ORPHAN_AFTER_MS) unlinkSync(path.join(dir, n));
+    } catch {
+      /* gone */
+    }
+  }
   const finished = listRecords(dir).filter((r) => r.status !== 'running');
   for (const r of finished.slice(0, Math.max(0, finished.length - KEEP_FINISHED))) {
     for (const f of Object.values(jobFiles(dir, r.id))) {
