@@ -1,6 +1,6 @@
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { LifeboatError, parseArchiveCommand, userNameOf, type ArchivingFinding, type StepContext } from 'lifeboat/plugin';
+import { LifeboatError, parseArchiveCommand, plural, userNameOf, type ArchivingFinding, type StepContext } from 'lifeboat/plugin';
 import { defaultDatabase, type PostgresConfig } from './config.js';
 import { queryJson, runSql } from './psql.js';
 import { quoteLiteral } from './sql.js';
@@ -102,7 +102,7 @@ export async function checkArchiving(ctx: Ctx, expected: { archiveCommand: strin
     ? { name: 'replication permission', ok: true, level: 'ok', detail: 'the role may replicate (physical backups)' }
     : { name: 'replication permission', ok: false, level: 'error', detail: 'the role lifeboat connects as may not replicate', fix: 'ALTER ROLE CURRENT_USER REPLICATION;  -- and a "replication" line in pg_hba.conf' });
   add(f.failingNow
-    ? { name: 'pg_stat_archiver', ok: false, level: 'error', detail: `archiving is failing: ${f.failed} failure(s), last on ${f.lastFailedWal}; see the server log for archive_command's message` }
+    ? { name: 'pg_stat_archiver', ok: false, level: 'error', detail: `archiving is failing: ${plural(f.failed, 'failure')}, last on ${f.lastFailedWal}; see the server log for archive_command's message` }
     : { name: 'pg_stat_archiver', ok: true, level: 'ok', detail: `${f.archived} archived, ${f.failed} failed (none since the last success)` });
   // not archiving, but the server's health: databases a killed or failed restore left behind
   const partial = await incompleteRestores(c, defaultDatabase(c), ctx.signal);

@@ -3,7 +3,7 @@ import { access, appendFile, chmod, mkdir, readdir, readFile, readlink, realpath
 import net from 'node:net';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { LifeboatError, osUserName, parseHistory, pidAlive, toLifeboatError, parseLsn, runTool, segmentName, unsafeLocation, type PitrIo, type PitrPlan, type PitrStepState, type StepContext } from 'lifeboat/plugin';
+import { LifeboatError, osUserName, parseHistory, pidAlive, plural, toLifeboatError, parseLsn, runTool, segmentName, unsafeLocation, type PitrIo, type PitrPlan, type PitrStepState, type StepContext } from 'lifeboat/plugin';
 import { connArgs, defaultDatabase, toolOpts, type PostgresConfig } from './config.js';
 import { runSql } from './psql.js';
 import { tablespaceObject, tablespaceOid } from './physical.js';
@@ -413,7 +413,7 @@ export async function runPitrStep(ctx: Ctx, plan: PitrPlan, name: string, io: Pi
       if (plan.verifyQuery) {
         const out = (await sqlOnPort(ctx, plan, plan.verifyQuery, defaultDatabase(ctx.cluster.config))).trim().split('\n');
         for (const l of out.slice(0, 20)) ctx.log('info', `verify query: ${l}`);
-        query = `; verify query returned ${out.filter(Boolean).length} row(s): ${out.slice(0, 3).join(' / ').slice(0, 200)}`;
+        query = `; verify query returned ${plural(out.filter(Boolean).length, 'row')}: ${out.slice(0, 3).join(' / ').slice(0, 200)}`;
       }
       return `server answers on port ${plan.port}: ${state}; ${counts.join(', ')}${query}`;
     }
