@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { freePort, type PgCluster } from '../harness/pg.js';
@@ -64,6 +64,11 @@ test.skipIf(!canRun)('in-place recovery, interrupted and resumed; then a second 
   expect((await lb(['pitr', 'apply', id, '--step', '2', '--yes'])).code).toBe(0);
   const shown = await lb(['--json', 'pitr', 'show', id]);
   expect(shown.json.plan.steps.map((s: any) => s.status)).toEqual(['done', 'done', 'pending', 'pending', 'pending', 'pending', 'pending']);
+  // the state file is a cache and may go (or be damaged) at the worst moment: the plan is its own file (issue 12 item 4)
+  await rm(path.join(ws.state, 'state.json'), { force: true });
+  const afterLoss = await lb(['--json', 'pitr', 'show', id]);
+  expect(afterLoss.code, afterLoss.stderr).toBe(0);
+  expect(afterLoss.json.plan.steps.map((s: any) => s.status)).toEqual(['done', 'done', 'pending', 'pending', 'pending', 'pending', 'pending']);
   const rest = await lb(['--json', 'pitr', 'apply', id, '--yes']);
   expect(rest.code, rest.stderr).toBe(0);
   expect(rest.json.plan.steps.every((s: any) => s.status === 'done')).toBe(true);

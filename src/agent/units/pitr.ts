@@ -13,6 +13,7 @@ import { requireManifestUnchanged } from './integrity.js';
 import type { AgentEnv } from '../env.js';
 import { stepContext, type JobHandle } from '../context.js';
 import { checksumAll } from './verify.js';
+import { PlanStore } from '../plans.js';
 
 export const PitrPlanParamsSchema = z
   .object({
@@ -234,10 +235,7 @@ export async function planPitr(env: AgentEnv, input: PitrPlanParams): Promise<Pi
     steps: [],
   };
   plan.steps = steps.pitrSteps(plan, cluster.connection);
-  const state = await env.state();
-  await state.update((d) => {
-    d.plans[plan.id] = plan;
-  });
+  (await plansOf(env)).save(plan);
   return plan;
 }
 
@@ -250,9 +248,13 @@ export async function restorePoint(env: AgentEnv, p: { cluster?: string; name: s
   return { cluster: cluster.name, name: p.name, lsn };
 }
 
+/** The agent's recovery plans: their own files, not the state cache (agent/plans.ts). */
+async function plansOf(env: AgentEnv): Promise<PlanStore> {
+  return new PlanStore(await env.stateDir(), await env.state());
+}
+
 export async function showPlan(env: AgentEnv, id: string): Promise<PitrPlan> {
-  const plans = (await (await env.state()).read()).plans;
-  const plan = plans[id] ?? Object.values(plans).find((p) => p.id.startsWith(id));
+  const plan = await (await plansOf(env)).get(id);
   if (!plan) throw new LifeboatError('NOT_FOUND', `no recovery plan ${id} on this agent`, { hint: 'make one with: lifeboat pitr plan' });
   return plan;
 }
@@ -262,9 +264,9 @@ export async function showPlan(env: AgentEnv, id: string): Promise<PitrPlan> {
  * cluster's and only unfinished ones: what the TUI's wizard offers to resume.
  */
 export async function listPlans(env: AgentEnv, p: { cluster?: string; unfinished?: boolean }): Promise<PitrPlan[]> {
-  const state = await env.state().catch(() => undefined);
-  if (!state) return [];
-  return Object.values((await state.read()).plans)
+  const store = await plansOf(env).catch(() => undefined);
+  if (!store) return [];
+  return (await store.list())
     .filter((plan) => !p.cluster || plan.cluster === p.cluster)
     .filter((plan) => !p.unfinished || plan.steps.some((s) => s.status !== 'done'))
     .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
@@ -328,11 +330,8 @@ export async function applyPitr(env: AgentEnv, input: z.input<typeof PitrApplyPa
     if (!o) throw new LifeboatError('MANIFEST_INVALID', `backup ${base.id} has no object ${name}`);
     return o;
   };
-  const state = await env.state();
-  const save = () =>
-    state.update((d) => {
-      d.plans[plan.id] = plan;
-    });
+  const store = await plansOf(env);
+  const save = async () => store.save(plan);
   const todo = stepsToRun(plan, p);
   // in place, the server is stopped and its directory moved aside before the base backup is
   // extracted: every object is read back and checked first, while the server still runs
