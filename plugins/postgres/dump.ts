@@ -15,7 +15,7 @@ import {
 import { probe, resolveTables, tablesSql, countSql, type TableRef } from './catalog.js';
 import { connArgs, toolOpts, type PostgresConfig } from './config.js';
 import { objectName } from './names.js';
-import { PsqlSession, classify } from './psql.js';
+import { PsqlSession, classify, isSuperuser } from './psql.js';
 import { exactPattern, tableKey } from './sql.js';
 
 type Ctx = StepContext<PostgresConfig>;
@@ -63,7 +63,7 @@ export async function logicalBackup(
 async function dumpGlobals(ctx: Ctx, out: BackupWriter, db: string, opts: LogicalBackupOptions): Promise<boolean> {
   const c = ctx.cluster.config;
   try {
-    const superuser = (await runTool('psql', ['-X', '-A', '-t', '-q', '-w', ...connArgs(c), '-d', db, '-c', 'SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user'], toolOpts(c, ctx.signal))).trim() === 't';
+    const superuser = await isSuperuser(c, db, ctx.signal);
     const child = spawnTool('pg_dumpall', ['-w', '--globals-only', ...(superuser ? [] : ['--no-role-passwords']), ...connArgs(c), '-l', db], toolOpts(c, ctx.signal));
     await runWrite('pg_dumpall', child, () => out.write(objectName.globals, child.readable(), { compression: opts.compression }), ctx);
     return true;

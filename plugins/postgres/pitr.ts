@@ -3,7 +3,7 @@ import { access, appendFile, chmod, mkdir, readdir, readFile, readlink, realpath
 import net from 'node:net';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { LifeboatError, osUserName, parseHistory, pidAlive, plural, toLifeboatError, parseLsn, runTool, segmentName, unsafeLocation, type PitrIo, type PitrPlan, type PitrStepState, type StepContext } from 'lifeboat/plugin';
+import { LifeboatError, osUserName, parseHistory, pidAlive, plural, segmentNumber, toLifeboatError, parseLsn, runTool, segmentName, unsafeLocation, type PitrIo, type PitrPlan, type PitrStepState, type StepContext } from 'lifeboat/plugin';
 import { connArgs, defaultDatabase, toolOpts, type PostgresConfig } from './config.js';
 import { runSql } from './psql.js';
 import { tablespaceObject, tablespaceOid } from './physical.js';
@@ -455,11 +455,6 @@ async function replayedTimeline(plan: PitrPlan): Promise<number> {
   }
 }
 
-/** The segment number of a segment file name (log × segments per log + seg). */
-function segNo(name: string, segSize: bigint): bigint {
-  return BigInt(`0x${name.slice(8, 16)}`) * (0x100000000n / segSize) + BigInt(`0x${name.slice(16, 24)}`);
-}
-
 /**
  * Recovery to latest ends where restore_command first has no segment to give.
  * PostgreSQL takes that for the end of the archive and promotes, so a segment
@@ -471,7 +466,7 @@ function segNo(name: string, segSize: bigint): bigint {
 async function checkReachedPlannedEnd(plan: PitrPlan, io: PitrIo, lsn: string): Promise<void> {
   const segSize = BigInt(io.manifest.physical?.walSegmentSize ?? 16 * 1024 * 1024);
   const to = plan.wal.to;
-  const plannedEnd = segNo(to, segSize);
+  const plannedEnd = segmentNumber(to, segSize);
   let reached: bigint;
   try {
     reached = parseLsn(lsn);
@@ -511,7 +506,7 @@ async function followRecovery(ctx: Ctx, plan: PitrPlan, control: Controller, io:
   const ph = io.manifest.physical;
   const startLsn = ph ? parseLsn(ph.startLsn) : 0n;
   const seg = BigInt(ph?.walSegmentSize ?? 16 * 1024 * 1024);
-  const endLsn = (segNo(plan.wal.to, seg) + 1n) * seg;
+  const endLsn = (segmentNumber(plan.wal.to, seg) + 1n) * seg;
   const totalBytes = plan.target.kind === 'latest' && endLsn > startLsn ? Number(endLsn - startLsn) : undefined;
   while (Date.now() < deadline) {
     ctx.signal.throwIfAborted();

@@ -18,6 +18,11 @@ export async function queryJson<T>(c: PostgresConfig, database: string, sql: str
   return JSON.parse(out || 'null') as T;
 }
 
+/** Is the connecting role a superuser? (It decides what a dump of roles and a scratch restore may do.) */
+export async function isSuperuser(c: PostgresConfig, database: string, signal?: AbortSignal): Promise<boolean> {
+  return (await runSql(c, database, 'SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user', signal)) === 't';
+}
+
 /** Turn connection failures into CONNECTION_FAILED with a hint. */
 export function classify(c: PostgresConfig, err: unknown): LifeboatError {
   const e = err instanceof LifeboatError ? err : toolError('psql', err);

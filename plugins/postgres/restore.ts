@@ -155,6 +155,12 @@ async function planDataOnly(ctx: Ctx, manifest: Manifest, opts: RestoreOptions, 
   };
 }
 
+/** A failed load: its own code when it says more (damaged backup, cancelled), else RESTORE_FAILED; what is left and what to do. */
+function loadFailed(err: unknown, what: string, hint: string): LifeboatError {
+  const e = err instanceof LifeboatError ? err : new LifeboatError('RESTORE_FAILED', String(err));
+  return new LifeboatError(e.code === 'VERIFY_FAILED' || e.code === 'CANCELLED' ? e.code : 'RESTORE_FAILED', `${what} failed: ${e.message}`, { hint, cause: e });
+}
+
 async function applyDataOnly(ctx: Ctx, backup: BackupReader, plan: RestorePlan): Promise<RestoreResult> {
   const c = ctx.cluster.config;
   const entry = databaseEntry(backup, plan.sourceDatabase);
@@ -170,11 +176,7 @@ async function applyDataOnly(ctx: Ctx, backup: BackupReader, plan: RestorePlan):
   try {
     await loadInto(ctx, backup, entry, plan.targetDatabase, { ...(all ? {} : { tables: refs }), dataOnly: true });
   } catch (err) {
-    const e = err instanceof LifeboatError ? err : new LifeboatError('RESTORE_FAILED', String(err));
-    throw new LifeboatError(e.code === 'VERIFY_FAILED' || e.code === 'CANCELLED' ? e.code : 'RESTORE_FAILED', `data-only restore into ${plan.targetDatabase} failed: ${e.message}`, {
-      hint: plan.clean ? `the tables may be partly loaded: run it again (it empties them first), or go back with the safety backup` : 'rows loaded before the error stay: go back with the safety backup, or fix the cause and restore with --clean',
-      cause: e,
-    });
+    throw loadFailed(err, `data-only restore into ${plan.targetDatabase}`, plan.clean ? 'the tables may be partly loaded: run it again (it empties them first), or go back with the safety backup' : 'rows loaded before the error stay: go back with the safety backup, or fix the cause and restore with --clean');
   }
   const after = await countRows(c, plan.targetDatabase, refs, ctx.signal);
   const added = Object.fromEntries(plan.tables.map((t) => [t, (after[t] ?? 0) - (before[t] ?? 0)]));
@@ -218,11 +220,7 @@ async function applyWhole(ctx: Ctx, backup: BackupReader, plan: RestorePlan): Pr
   try {
     await loadInto(ctx, backup, entry, plan.targetDatabase, { tables, schemas: plan.schemas, ...(plan.noOwner ? { noOwner: true } : {}), ...(plan.noPrivileges ? { noPrivileges: true } : {}) });
   } catch (err) {
-    const e = err instanceof LifeboatError ? err : new LifeboatError('RESTORE_FAILED', String(err));
-    throw new LifeboatError(e.code === 'VERIFY_FAILED' || e.code === 'CANCELLED' ? e.code : 'RESTORE_FAILED', `restore into ${plan.targetDatabase} failed: ${e.message}`, {
-      hint: `database ${plan.targetDatabase} is incomplete; fix the cause and restore again with --clean`,
-      cause: e,
-    });
+    throw loadFailed(err, `restore into ${plan.targetDatabase}`, `database ${plan.targetDatabase} is incomplete; fix the cause and restore again with --clean`);
   }
   // compare what was restored with the manifest
   let expected = entry.rowCounts;

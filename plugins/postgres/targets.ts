@@ -15,6 +15,7 @@ import {
   plural,
   formatLsn,
   parseLsn,
+  segmentNumber,
   spawnTool,
   toolError,
   type PitrCandidate,
@@ -606,8 +607,7 @@ const RMGRS = ['Heap', 'Heap2', 'Transaction', 'XLOG', 'Storage', 'Standby', 'Da
 const BATCH = 8;
 
 function segmentStart(name: string, segSize: number): bigint {
-  const perId = 0x100000000n / BigInt(segSize);
-  return (BigInt(`0x${name.slice(8, 16)}`) * perId + BigInt(`0x${name.slice(16, 24)}`)) * BigInt(segSize);
+  return segmentNumber(name, segSize) * BigInt(segSize);
 }
 
 /** The `findTargets` step. */

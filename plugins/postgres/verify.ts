@@ -3,7 +3,7 @@ import { LifeboatError, pipeToTool, runTool, type BackupReader, type Check, type
 import { listTables, countRows, countLargeObjects } from './catalog.js';
 import { connArgs, defaultDatabase, toolOpts, type PostgresConfig } from './config.js';
 import { archiveToc, checkPlainDump, parseToc, stageDirectory, type DatabaseEntry } from './archive.js';
-import { runSql } from './psql.js';
+import { isSuperuser, runSql } from './psql.js';
 import { verifyPhysicalRestore, verifyPhysicalStructure } from './physical-verify.js';
 import { quoteIdent } from './sql.js';
 
@@ -52,7 +52,7 @@ export async function verifyRestore(ctx: Ctx, backup: BackupReader): Promise<Che
   const checks: Check[] = [];
   // a scratch copy need not reproduce owners and grants; a role that is not a superuser
   // (one with pg_read_all_data, say) could not take them and the load would fail
-  const superuser = (await runSql(c, admin, 'SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user', ctx.signal)) === 't';
+  const superuser = await isSuperuser(c, admin, ctx.signal);
   const plainNeedsOwners = !superuser && logical.format === 'plain';
   if (!superuser) ctx.log('info', `restoring without owners and grants: ${c.user ?? 'the connecting role'} is not a superuser`);
   for (const db of logical.databases) {

@@ -1,6 +1,6 @@
 import { LifeboatError } from './errors.js';
 import type { PhysicalDetails } from './manifest.js';
-import { parseLsn, segmentName } from './wal.js';
+import { parseLsn, segmentName, segmentNumber } from './wal.js';
 
 /** Where recovery stops. */
 export type PitrTarget =
@@ -128,8 +128,7 @@ export interface WalContinuityInput {
  * the gap", not a yes/no).
  */
 export function walRunFrom(opts: WalContinuityInput): WalRun {
-  const perId = 0x100000000n / BigInt(opts.segSize);
-  const segno = (name: string) => BigInt(`0x${name.slice(8, 16)}`) * perId + BigInt(`0x${name.slice(16, 24)}`);
+  const segno = (name: string) => segmentNumber(name, opts.segSize);
   const tli = (name: string) => parseInt(name.slice(0, 8), 16);
   let timeline = tli(opts.from);
   let current = segno(opts.from);

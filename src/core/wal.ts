@@ -20,6 +20,11 @@ export function segmentName(timeline: number, lsn: bigint, segSize: number): str
   return hex(timeline) + hex(segno / perId) + hex(segno % perId);
 }
 
+/** The segment number of a segment file name: log × segments per log + seg (the inverse of {@link segmentName}). */
+export function segmentNumber(name: string, segSize: number | bigint): bigint {
+  return BigInt(`0x${name.slice(8, 16)}`) * (0x100000000n / BigInt(segSize)) + BigInt(`0x${name.slice(16, 24)}`);
+}
+
 /** pg_basebackup -v lines: start point (with timeline) and end point. */
 export function parseBasebackupLog(stderr: string): { startLsn: string; timeline: number; stopLsn: string } | undefined {
   const start = /write-ahead log start point: ([0-9A-F]+\/[0-9A-F]+) on timeline (\d+)/.exec(stderr);

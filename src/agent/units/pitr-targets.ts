@@ -10,7 +10,7 @@ import { compressionOfKey, decompressStream } from '../../core/compression.js';
 import { LifeboatError } from '../../core/errors.js';
 import type { Manifest } from '../../core/manifest.js';
 import { DEFAULT_CANDIDATE_KINDS, parseHistory, PITR_CANDIDATE_KINDS, type HistoryEntry, type PitrCandidate, type PitrTargetOptions, type WalScanPiece } from '../../core/pitr.js';
-import { parseLsn, walLayout } from '../../core/wal.js';
+import { parseLsn, segmentNumber, walLayout } from '../../core/wal.js';
 import { stepContext, TempDirs } from '../context.js';
 import type { AgentEnv } from '../env.js';
 import { callStep } from '../plugins.js';
@@ -87,8 +87,7 @@ export function selectWalRange(o: {
   from?: string;
   to?: string;
 }): { pieces: WalScanPiece[]; range: PitrTargetsResult['range']; warnings: string[] } {
-  const perId = 0x100000000n / BigInt(o.segSize);
-  const all = o.segments.map((s) => ({ ...s, timeline: parseInt(s.name.slice(0, 8), 16), segno: BigInt(`0x${s.name.slice(8, 16)}`) * perId + BigInt(`0x${s.name.slice(16, 24)}`) }));
+  const all = o.segments.map((s) => ({ ...s, timeline: parseInt(s.name.slice(0, 8), 16), segno: segmentNumber(s.name, o.segSize) }));
   type Seg = (typeof all)[number];
   const timeline = o.timeline ?? Math.max(...all.map((s) => s.timeline));
   if (!all.some((s) => s.timeline === timeline)) {
