@@ -31,7 +31,7 @@ const yogaWithoutFetch = {
 };
 await build({
   absWorkingDir: root,
-  entryPoints: { cli: 'src/cli/main.ts', 'wal-full': 'src/wal/full.ts', plugin: 'src/core/index.ts', 'plugin-testing': 'src/core/testing/index.ts' },
+  entryPoints: { cli: 'src/cli/main.ts', agent: 'src/host/agent-main.ts', 'wal-full': 'src/wal/full.ts', plugin: 'src/core/index.ts', 'plugin-testing': 'src/core/testing/index.ts' },
   outdir: tmp,
   bundle: true,
   splitting: true,
@@ -52,7 +52,7 @@ await build({
 // operator's side: if anything on the agent path imports it, fail here.
 const agent = await build({
   absWorkingDir: root,
-  entryPoints: { 'lifeboat-agent': 'src/fleet/agent-bundle.ts' },
+  entryPoints: { 'lifeboat-agent': 'src/host/agent-main.ts' },
   outdir: tmp,
   outExtension: { '.js': '.mjs' },
   bundle: true,
@@ -77,7 +77,7 @@ for (const [file, out] of Object.entries(agent.metafile.outputs)) {
 // imports the wal-full entry above, and only then.
 await build({
   absWorkingDir: root,
-  entryPoints: { wal: 'src/cli/wal-main.ts' },
+  entryPoints: { wal: 'src/host/wal-main.ts' },
   outdir: tmp,
   bundle: true,
   splitting: false,

@@ -5,9 +5,10 @@ import path from 'node:path';
 import { LifeboatError, toLifeboatError } from '../core/errors.js';
 import { pidAlive, processStart } from '../core/proc.js';
 import { Events, type DoneEvent, type JobType, type LogEvent } from '../protocol/index.js';
-import { AgentEnv } from './env.js';
-import { JobRunner } from './jobs.js';
-import type { JobRecord } from './state.js';
+import { AgentEnv } from '../runtime/env.js';
+import { JobRunner } from '../runtime/jobs.js';
+import { jobWork } from './job-table.js';
+import type { JobRecord } from '../runtime/state.js';
 
 /**
  * Detached jobs (docs/protocol.md, "Jobs"). A job runs in its own process, the
@@ -376,7 +377,7 @@ export async function runDetachedJob(specFile: string, configPath: string | unde
   checkId(spec.id);
   const dir = path.dirname(specFile);
   const files = jobFiles(dir, spec.id);
-  const env = new AgentEnv(configPath);
+  const env = new AgentEnv(configPath, { pin: true }); // one config for the whole job
   const runner = { pid: process.pid, ...(processStart(process.pid) ? { procStart: processStart(process.pid)! } : {}), log: files.log };
   let n = countLines(files.events);
   let logs = 0;
@@ -401,7 +402,6 @@ export async function runDetachedJob(specFile: string, configPath: string | unde
   };
   process.on('SIGHUP', () => undefined);
   const jobs = new JobRunner(() => env.state().catch(() => undefined), notify);
-  const { jobWork } = await import('./server.js');
   let work: ReturnType<ReturnType<typeof jobWork>[JobType]>;
   try {
     work = jobWork(env)[spec.type](spec.params);

@@ -2,77 +2,28 @@ import os from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { z } from 'zod';
 import { LifeboatError, toLifeboatError } from '../core/errors.js';
-import { formatPath } from '../core/manifest.js';
 import { onLines, writeMessage, PROTOCOL_VERSION, RequestSchema, RpcErrorCode, type HelloResult, JobTypes } from '../protocol/index.js';
-import { AgentEnv, LIFEBOAT_VERSION } from './env.js';
+import { LIFEBOAT_VERSION } from '../core/version.js';
+import { AgentEnv } from '../runtime/env.js';
+import { parseParams } from '../protocol/validate.js';
+import { jobWork } from './job-table.js';
 import { cancelRunner, currentRecord, Follower, jobsDirOf, listRecords, startRunner, type Send } from './runner.js';
-import type { JobRecord } from './state.js';
-import { PluginRegistry } from './plugins.js';
-import { listBackups, resolveBackup, showBackup } from './units/catalog.js';
-import { BackupParamsSchema, checkBackup, runBackup } from './units/backup.js';
-import { runVerify, VerifyParamsSchema } from './units/verify.js';
-import { checkRestore, planRestore, RestoreParamsSchema, runRestore } from './units/restore.js';
-import { GcParamsSchema, initRepository, runGc, runReindex } from './units/repo.js';
+import type { JobRecord } from '../runtime/state.js';
+import { PluginRegistry } from '../runtime/plugins.js';
+import { listBackups, showBackup } from './units/catalog.js';
+import { planRestore, RestoreParamsSchema } from './units/restore.js';
+import { initRepository } from './units/repo.js';
 import { checkConfig, initConfig, InitParamsSchema } from './units/config.js';
 import { applyArchivingFixes, archivingFixes, checkCluster } from './units/check.js';
-import { applyPitr, checkPitrApply, listPlans, PitrApplyParamsSchema, PitrPlanParamsSchema, planPitr, recoverableWindow, restorePoint, showPlan, walVerify } from './units/pitr.js';
+import { listPlans, PitrPlanParamsSchema, planPitr, recoverableWindow, restorePoint, showPlan, walVerify } from './units/pitr.js';
 import { clusterOverview, statusWithWal } from './units/overview.js';
-import { PinParamsSchema, planRetention, RetentionParamsSchema, runRetention, setPinned } from './units/retention.js';
+import { PinParamsSchema, planRetention, RetentionParamsSchema, setPinned } from './units/retention.js';
 import { pitrTargets, PitrTargetsParamsSchema } from './units/pitr-targets.js';
-import type { JobHandle } from './context.js';
 
 type Handler = (params: Record<string, unknown>) => Promise<unknown>;
 
 const ClusterOnly = z.object({ cluster: z.string().optional() }).strict();
 const JobStart = z.object({ type: z.enum(JobTypes), params: z.record(z.string(), z.unknown()).default({}) }).strict();
-
-/** Parse params with a schema; a mismatch is a USAGE error naming the field. */
-function parse<T extends z.ZodType>(schema: T, params: unknown, method: string): z.infer<T> {
-  const res = schema.safeParse(params ?? {});
-  if (!res.success) {
-    const i = res.error.issues[0]!;
-    throw new LifeboatError('USAGE', `${method}: ${formatPath(i.path)}: ${i.message}`);
-  }
-  return res.data;
-}
-
-/**
- * What each job type runs. Params are checked here (a USAGE error names the
- * field); `check` is the read-only rest that job.start does before a job exists:
- * the cluster and backup or plan resolve, the options go together.
- */
-export function jobWork(env: AgentEnv): Record<(typeof JobTypes)[number], (p: Record<string, unknown>) => { cluster?: string; check?: () => Promise<unknown>; work: (job: JobHandle) => Promise<unknown> }> {
-  return {
-    backup: (p) => {
-      const params = parse(BackupParamsSchema, p, 'backup');
-      return { ...(params.cluster ? { cluster: params.cluster } : {}), check: () => checkBackup(env, params), work: (job) => runBackup(env, params, job) };
-    },
-    verify: (p) => {
-      const params = parse(VerifyParamsSchema, p, 'verify');
-      return { check: () => resolveBackup(env, params.id, params.cluster), work: (job) => runVerify(env, params, job) };
-    },
-    restore: (p) => {
-      const params = parse(RestoreParamsSchema, p, 'restore');
-      return { check: () => checkRestore(env, params), work: (job) => runRestore(env, params, job) };
-    },
-    gc: (p) => {
-      const params = parse(GcParamsSchema, p, 'gc');
-      return { ...(params.cluster ? { check: () => env.cluster(params.cluster) } : {}), work: (job) => runGc(env, params, job) };
-    },
-    pitr: (p) => {
-      const params = parse(PitrApplyParamsSchema, p, 'pitr');
-      return { check: () => checkPitrApply(env, params), work: (job) => applyPitr(env, params, job) };
-    },
-    expire: (p) => {
-      const params = parse(RetentionParamsSchema, p, 'expire');
-      return { ...(params.cluster ? { cluster: params.cluster } : {}), check: () => planRetention(env, { ...params, dryRun: true }), work: (job) => runRetention(env, params, job) };
-    },
-    reindex: (p) => {
-      const params = parse(ClusterOnly, p, 'reindex');
-      return { ...(params.cluster ? { check: () => env.cluster(params.cluster) } : {}), work: () => runReindex(env, params) };
-    },
-  };
-}
 
 /** This connection's view of the detached jobs: which ones it follows. */
 export interface JobSession {
@@ -91,7 +42,7 @@ export function handlers(env: AgentEnv, session: JobSession): Record<string, Han
   };
   return {
     'agent.hello': async (p) => {
-      const { protocolVersion } = parse(z.object({ protocolVersion: z.number(), clientVersion: z.string().optional() }), p, 'agent.hello');
+      const { protocolVersion } = parseParams(z.object({ protocolVersion: z.number(), clientVersion: z.string().optional() }), p, 'agent.hello');
       if (protocolVersion !== PROTOCOL_VERSION) {
         throw new LifeboatError('PROTOCOL', `agent speaks protocol ${PROTOCOL_VERSION} (lifeboat ${LIFEBOAT_VERSION}), client speaks ${protocolVersion}`, {
           hint: 'install the same lifeboat version on both sides',
@@ -120,31 +71,31 @@ export function handlers(env: AgentEnv, session: JobSession): Record<string, Han
       };
       return result;
     },
-    'config.init': (p) => initConfig(env, parse(InitParamsSchema, p, 'config.init')),
-    'config.check': (p) => checkConfig(env, parse(ClusterOnly, p, 'config.check')),
-    'catalog.list': (p) => listBackups(env, parse(ClusterOnly, p, 'catalog.list')),
+    'config.init': (p) => initConfig(env, parseParams(InitParamsSchema, p, 'config.init')),
+    'config.check': (p) => checkConfig(env, parseParams(ClusterOnly, p, 'config.check')),
+    'catalog.list': (p) => listBackups(env, parseParams(ClusterOnly, p, 'catalog.list')),
     'catalog.show': (p) => {
-      const q = parse(z.object({ id: z.string().min(1), cluster: z.string().optional() }).strict(), p, 'catalog.show');
+      const q = parseParams(z.object({ id: z.string().min(1), cluster: z.string().optional() }).strict(), p, 'catalog.show');
       return showBackup(env, q.id, q.cluster);
     },
-    'catalog.status': (p) => statusWithWal(env, parse(ClusterOnly, p, 'catalog.status')),
-    'pitr.plan': (p) => planPitr(env, parse(PitrPlanParamsSchema, p, 'pitr.plan')),
-    'pitr.restorePoint': (p) => restorePoint(env, parse(z.object({ cluster: z.string().optional(), name: z.string().min(1) }).strict(), p, 'pitr.restorePoint')),
-    'check.cluster': (p) => checkCluster(env, parse(z.object({ cluster: z.string().optional(), probeSeconds: z.number().positive().max(3600).optional() }).strict(), p, 'check.cluster')),
-    'check.fixes': (p) => archivingFixes(env, parse(ClusterOnly, p, 'check.fixes')),
-    'check.apply': (p) => applyArchivingFixes(env, parse(z.object({ cluster: z.string().optional(), statements: z.array(z.string()).min(1) }).strict(), p, 'check.apply')),
-    'repo.init': (p) => initRepository(env, parse(ClusterOnly, p, 'repo.init')),
-    'wal.verify': (p) => walVerify(env, parse(ClusterOnly, p, 'wal.verify')),
-    'pitr.window': (p) => recoverableWindow(env, parse(ClusterOnly, p, 'pitr.window')),
-    'cluster.overview': (p) => clusterOverview(env, parse(ClusterOnly, p, 'cluster.overview')),
-    'pitr.targets': (p) => pitrTargets(env, parse(PitrTargetsParamsSchema, p, 'pitr.targets')),
-    'pitr.plans': (p) => listPlans(env, parse(z.object({ cluster: z.string().optional(), unfinished: z.boolean().optional() }).strict(), p, 'pitr.plans')),
-    'pitr.show': (p) => showPlan(env, parse(z.object({ plan: z.string().min(1) }).strict(), p, 'pitr.show').plan),
-    'retention.plan': (p) => planRetention(env, parse(RetentionParamsSchema, p, 'retention.plan')),
-    'backup.pin': (p) => setPinned(env, parse(PinParamsSchema, p, 'backup.pin')),
-    'restore.plan': (p) => planRestore(env, parse(RestoreParamsSchema, p, 'restore.plan')),
+    'catalog.status': (p) => statusWithWal(env, parseParams(ClusterOnly, p, 'catalog.status')),
+    'pitr.plan': (p) => planPitr(env, parseParams(PitrPlanParamsSchema, p, 'pitr.plan')),
+    'pitr.restorePoint': (p) => restorePoint(env, parseParams(z.object({ cluster: z.string().optional(), name: z.string().min(1) }).strict(), p, 'pitr.restorePoint')),
+    'check.cluster': (p) => checkCluster(env, parseParams(z.object({ cluster: z.string().optional(), probeSeconds: z.number().positive().max(3600).optional() }).strict(), p, 'check.cluster')),
+    'check.fixes': (p) => archivingFixes(env, parseParams(ClusterOnly, p, 'check.fixes')),
+    'check.apply': (p) => applyArchivingFixes(env, parseParams(z.object({ cluster: z.string().optional(), statements: z.array(z.string()).min(1) }).strict(), p, 'check.apply')),
+    'repo.init': (p) => initRepository(env, parseParams(ClusterOnly, p, 'repo.init')),
+    'wal.verify': (p) => walVerify(env, parseParams(ClusterOnly, p, 'wal.verify')),
+    'pitr.window': (p) => recoverableWindow(env, parseParams(ClusterOnly, p, 'pitr.window')),
+    'cluster.overview': (p) => clusterOverview(env, parseParams(ClusterOnly, p, 'cluster.overview')),
+    'pitr.targets': (p) => pitrTargets(env, parseParams(PitrTargetsParamsSchema, p, 'pitr.targets')),
+    'pitr.plans': (p) => listPlans(env, parseParams(z.object({ cluster: z.string().optional(), unfinished: z.boolean().optional() }).strict(), p, 'pitr.plans')),
+    'pitr.show': (p) => showPlan(env, parseParams(z.object({ plan: z.string().min(1) }).strict(), p, 'pitr.show').plan),
+    'retention.plan': (p) => planRetention(env, parseParams(RetentionParamsSchema, p, 'retention.plan')),
+    'backup.pin': (p) => setPinned(env, parseParams(PinParamsSchema, p, 'backup.pin')),
+    'restore.plan': (p) => planRestore(env, parseParams(RestoreParamsSchema, p, 'restore.plan')),
     'job.start': async (p) => {
-      const q = parse(JobStart, p, 'job.start');
+      const q = parseParams(JobStart, p, 'job.start');
       const loaded = await env.config(); // a config error fails the call, not the job
       const { cluster, check } = work[q.type](q.params); // so do bad params,
       await check?.(); // an unknown cluster, backup or plan, and options that do not go together
@@ -153,14 +104,14 @@ export function handlers(env: AgentEnv, session: JobSession): Record<string, Han
       return { jobId: rec.id };
     },
     'job.attach': async (p) => {
-      const q = parse(z.object({ jobId: z.string(), fromEvent: z.number().int().min(0).optional(), tail: z.number().int().min(0).optional() }).strict(), p, 'job.attach');
+      const q = parseParams(z.object({ jobId: z.string(), fromEvent: z.number().int().min(0).optional(), tail: z.number().int().min(0).optional() }).strict(), p, 'job.attach');
       const rec = currentRecord(jobsDirOf(await env.stateDir()), q.jobId);
       if (!rec) throw new LifeboatError('NOT_FOUND', `no job ${q.jobId} on this host`, { hint: 'see the jobs with: lifeboat jobs list' });
       await follow(q.jobId, { ...(q.fromEvent !== undefined ? { fromEvent: q.fromEvent } : {}), ...(q.tail !== undefined ? { tail: q.tail } : {}) });
       return rec;
     },
     'job.cancel': async (p) => {
-      const { jobId } = parse(z.object({ jobId: z.string() }).strict(), p, 'job.cancel');
+      const { jobId } = parseParams(z.object({ jobId: z.string() }).strict(), p, 'job.cancel');
       cancelRunner(await env.stateDir(), jobId);
       return { cancelled: true };
     },

@@ -14,13 +14,13 @@ import { Exit, reportError, type GlobalOptions } from './session.js';
 import { endQuietlyOnClosedOutput } from './closed-output.js';
 import { holdOutput, releaseOutput } from './quiet.js';
 
-export const VERSION = '0.1.0';
+import { LIFEBOAT_VERSION } from '../core/version.js';
 
 export function buildProgram(opts: { ownOutput?: () => void } = {}): Command {
   const ownOutput = opts.ownOutput ?? (() => undefined);
   const program = new Command('lifeboat');
   program
-    .version(VERSION, '-V, --version')
+    .version(LIFEBOAT_VERSION, '-V, --version')
     .description('Backups and recovery for PostgreSQL clusters.')
     .option('--config <file>', 'agent config (default: $LIFEBOAT_CONFIG, ~/.config/lifeboat/config.json, /etc/lifeboat/config.json)')
     .option('--json', 'machine-readable output on stdout')
@@ -90,23 +90,14 @@ key. Quitting never cancels a running job. Docs: docs/tui.md.`,
         refreshMs: o.refresh * 1000,
       });
     });
+  // Listed here for --help; bin/lifeboat.js runs `lifeboat agent` from the
+  // host entry point (src/host/agent-main.ts), which never loads the CLI.
   program
     .command('agent')
     .description('run the agent (started by lifeboat itself, locally or over SSH)')
     .addOption(new Option('--stdio', 'speak JSON-RPC on stdin/stdout'))
-    .addOption(new Option('--run-job <spec>', 'run one detached job (the agent starts these itself)').hideHelp())
-    .action(async (o: { stdio?: boolean; runJob?: string }) => {
-      ownOutput(); // stdout is the protocol channel: a client gone is the agent's to handle
-      if (o.runJob) {
-        const { runDetachedJob } = await import('../agent/runner.js');
-        await runDetachedJob(o.runJob, globals().config);
-        process.exit(0); // the job and its files are done; don't wait on stray handles
-      }
-      if (!o.stdio) throw new LifeboatError('USAGE', 'lifeboat agent needs --stdio', { hint: 'the CLI starts the agent itself; run lifeboat agent --stdio only to speak JSON-RPC by hand' });
-      // stdout is the protocol channel: nothing else may write there
-      console.log = console.info = (...a: unknown[]) => process.stderr.write(a.map(String).join(' ') + '\n');
-      const { runAgent } = await import('../agent/server.js');
-      await runAgent({ ...(globals().config ? { configPath: globals().config! } : {}), input: process.stdin, output: process.stdout });
+    .action(() => {
+      throw new LifeboatError('USAGE', 'the agent runs from its own entry point: bin/lifeboat.js agent --stdio', { hint: 'the CLI starts the agent itself; run lifeboat agent --stdio only to speak JSON-RPC by hand' });
     });
   return program;
 }

@@ -1,5 +1,5 @@
 import type { ProgressEvent } from '../protocol/index.js';
-import { bytes, rateAndEta } from './format.js';
+import { bytes, rateAndEta } from '../client/format.js';
 
 /**
  * A one-line progress display on stderr (TTY only): phase, bytes, rate, ETA.

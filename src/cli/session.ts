@@ -1,10 +1,10 @@
 import { LifeboatError, toLifeboatError } from '../core/errors.js';
-import { AgentClient, CLIENT_VERSION, ConnectionLostError, type JobCallbacks } from '../fleet/client.js';
-import { spawnLocalAgent, type Transport } from '../fleet/transport.js';
+import { AgentClient, ConnectionLostError, type JobCallbacks } from '../fleet/client.js';
+import { connectAgent, openTransport } from '../client/connect.js';
 import type { JobType, LogEvent } from '../protocol/index.js';
-import { paint } from './format.js';
+import { paint } from '../client/format.js';
 import { ProgressLine } from './progress.js';
-import { suggest, withGlobals } from './suggest.js';
+import { suggest, withGlobals } from '../client/suggest.js';
 import { writeHeld } from './quiet.js';
 
 export interface GlobalOptions {
@@ -21,36 +21,11 @@ export interface GlobalOptions {
 /** Exit codes (docs/cli.md): 0 ok, 1 failed, 2 usage or config, 3 partial. */
 export const Exit = { OK: 0, FAILED: 1, USAGE: 2, PARTIAL: 3 } as const;
 
-/**
- * The byte channel to the chosen host's agent: spawned here for `local` (the
- * default), else over SSH to the inventory entry named by --host. With --host,
- * --config names a file on that host. SSH code loads only when needed.
- */
-export async function openTransport(g: GlobalOptions, hostName: string | undefined = g.host): Promise<Transport> {
-  if (!hostName || hostName === 'local') return spawnLocalAgent(g.config ? { configPath: g.config } : {});
-  const [{ Inventory }, { spawnSshAgent }] = await Promise.all([import('../fleet/inventory.js'), import('../fleet/ssh-transport.js')]);
-  const host = await new Inventory().get(hostName);
-  return spawnSshAgent(host, { ...(g.config ? { configPath: g.config } : {}), ...(g.acceptNewHostKey ? { acceptNewHostKey: true } : {}) });
-}
-
-/**
- * A remote agent must be this lifeboat's version: the CLI and the agent share
- * manifests, plans and job semantics. A mismatch offers the fix. The local
- * agent is this same program, whatever it says.
- */
-export function checkAgentVersion(host: string, agentVersion: string): void {
-  if (host === 'local' || agentVersion === CLIENT_VERSION) return;
-  throw new LifeboatError('PROTOCOL', `the agent on ${host} is lifeboat ${agentVersion}, this is lifeboat ${CLIENT_VERSION}`, {
-    hint: `install this version there with: ${suggest({}, 'hosts', 'deploy', host)}`,
-  });
-}
-
 /** Connect to the agent (local, or --host over SSH), run `fn`, always close the agent. */
 export async function withAgent<T>(g: GlobalOptions, fn: (client: AgentClient) => Promise<T>): Promise<T> {
-  const client = new AgentClient(await openTransport(g));
+  const host = g.host ?? 'local';
+  const client = await connectAgent(openTransport(g, host), host);
   try {
-    const hello = await client.connect();
-    checkAgentVersion(g.host ?? 'local', hello.agentVersion);
     return await fn(client);
   } finally {
     client.close();

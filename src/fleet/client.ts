@@ -2,7 +2,7 @@ import { LifeboatError, type SerializedError } from '../core/errors.js';
 import { Events, onLines, PROTOCOL_VERSION, writeMessage, type DoneEvent, type HelloResult, type JobType, type LogEvent, type ProgressEvent } from '../protocol/index.js';
 import type { Transport } from './transport.js';
 
-export const CLIENT_VERSION = '0.1.0';
+import { LIFEBOAT_VERSION } from '../core/version.js';
 
 type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
 
@@ -102,7 +102,7 @@ export class AgentClient {
 
   /** Handshake: versions must match (a mismatch is a clear error). */
   async connect(): Promise<HelloResult> {
-    this.hello = await this.call<HelloResult>('agent.hello', { protocolVersion: PROTOCOL_VERSION, clientVersion: CLIENT_VERSION });
+    this.hello = await this.call<HelloResult>('agent.hello', { protocolVersion: PROTOCOL_VERSION, clientVersion: LIFEBOAT_VERSION });
     return this.hello;
   }
 

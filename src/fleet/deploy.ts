@@ -19,7 +19,8 @@ import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import type { SFTPWrapper } from 'ssh2';
 import { LifeboatError } from '../core/errors.js';
-import { AgentClient, CLIENT_VERSION } from './client.js';
+import { LIFEBOAT_VERSION } from '../core/version.js';
+import { AgentClient } from './client.js';
 import type { HostEntry } from './inventory.js';
 import { openSftp, openSsh, runRemote, shellQuote, spawnSshAgent, type SshOptions } from './ssh-transport.js';
 
@@ -99,7 +100,7 @@ export async function deployAgent(
     // 2. where: under the remote user's $HOME (absolute, so SFTP and the shell agree)
     const home = (await runRemote(conn, 'printf %s "$HOME"')).stdout.trim();
     if (!home.startsWith('/')) throw new LifeboatError('COMMAND_FAILED', `${who}: cannot tell the remote user's home directory ($HOME is "${home}")`);
-    const dir = `${home}/.lifeboat/agent/${CLIENT_VERSION}-${sha256.slice(0, 8)}`;
+    const dir = `${home}/.lifeboat/agent/${LIFEBOAT_VERSION}-${sha256.slice(0, 8)}`;
     const final = `${dir}/lifeboat.mjs`;
     const mk = await runRemote(conn, `umask 077 && mkdir -p ${shellQuote(dir)}`);
     if (mk.code !== 0) throw new LifeboatError('COMMAND_FAILED', `${who}: cannot create ${dir}: ${mk.stderr.trim() || `exit code ${mk.code}`}`);

@@ -8,7 +8,7 @@ import { toLifeboatError } from '../core/errors.js';
 import type { PitrPlan } from '../core/pitr.js';
 import type { RetentionPlan } from '../agent/units/retention.js';
 import type { PlanResult } from '../agent/units/restore.js';
-import { bytes } from '../cli/format.js';
+import { bytes } from '../client/format.js';
 import { BACK, is, keyName, MOVE, OPEN, typedText, type InkKey } from './keys.js';
 import { BACKUP_FORM_TAGS, BACKUP_KINDS, TARGET_KINDS, VERIFY_LEVELS, type AppState, type Dialog, type Intent, type WizardState } from './state/model.js';
 import type { Action } from './state/reducer.js';

@@ -5,7 +5,7 @@
  * config; it is its own bundle (dist/wal-full.js), apart from the hook.
  */
 import path from 'node:path';
-import { AgentEnv } from '../agent/env.js';
+import { AgentEnv } from '../runtime/env.js';
 import { stateDirPath } from '../config/paths.js';
 import { pickCluster, WAL_ARCHIVE_DEFAULTS, type WalArchiveSettings, type WalTarget } from './target.js';
 

@@ -1,7 +1,7 @@
 /**
  * Storing and fetching one WAL file: the work behind archive_command and
  * restore_command, for any Storage. Kept free of zod, execa and the plugin
- * host so the archive hooks start fast (see src/cli/wal-main.ts).
+ * host so the archive hooks start fast (see src/host/wal-main.ts).
  *
  * A pushed file is stored once under `<cluster>/wal/.../<name>-<sha256>.zst`.
  * Pushing the same content again succeeds without writing; different content

@@ -62,7 +62,7 @@ test('every lifeboat command and option the docs name exists', async () => {
   const helps = new Map<string, Set<string>>();
   for (const c of commands) helps.set(c.join(' '), optionsOf((await lifeboat([...c, '--help'])).stdout));
   const globals = helps.get('')!;
-  // the WAL hooks are parsed by their own light entry point (src/cli/wal-main.ts), not commander
+  // the WAL hooks are parsed by their own light entry point (src/host/wal-main.ts), not commander
   helps.set('wal push', new Set(['--cluster', '-c', '--async', '--spool', '--config', '--help', '-h']));
   helps.set('wal fetch', new Set(['--cluster', '-c', '--config', '--help', '-h']));
   // internal options (the runner's, the pusher's, the SSH entry), documented for admins who see them in ps

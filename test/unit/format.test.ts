@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { age, bytes, colorEnabled, compactBytes, duration, paint, plural, printable, table, wrap } from '../../src/cli/format.js';
+import { age, bytes, colorEnabled, compactBytes, duration, paint, plural, printable, table, wrap } from '../../src/client/format.js';
 import { BackupParamsSchema } from '../../src/agent/units/backup.js';
 
 const ESC = '\x1b[';

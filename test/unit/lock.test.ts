@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, unl
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { acquireLock, lockForJob, type HeldLock, type LockInfo } from '../../src/agent/lock.js';
+import { acquireLock, lockForJob, type HeldLock, type LockInfo } from '../../src/runtime/lock.js';
 import { LifeboatError } from '../../src/core/errors.js';
 
 let stateDir: string;
@@ -159,5 +159,17 @@ describe('lockForJob', () => {
     const logs: string[] = [];
     held.push(lockForJob(stateDir, 'main', { id: 'job-8', log: (_l, m) => logs.push(m) }));
     expect(logs).toEqual([]);
+  });
+});
+
+describe('plan locks', () => {
+  test('one walk of a recovery plan at a time: a second is refused naming the plan; other plans and the cluster are free', () => {
+    const plan = 'plans/pitr-20261204040000-ab12';
+    held.push(acquireLock(stateDir, plan, 'job-1', 'recovery plan pitr-20261204040000-ab12'));
+    const e = lockedError(() => acquireLock(stateDir, plan, 'job-2', 'recovery plan pitr-20261204040000-ab12'));
+    expect(e.message).toBe(`recovery plan pitr-20261204040000-ab12 is busy: job job-1 (pid ${process.pid}) has held its lock since ${readLock(plan).startedAt}`);
+    expect(existsSync(path.join(stateDir, 'locks', 'plans', 'pitr-20261204040000-ab12.lock'))).toBe(true);
+    take('plans/pitr-20261204040000-cd34', 'job-3');
+    take('main', 'job-4');
   });
 });

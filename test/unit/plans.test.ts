@@ -2,8 +2,8 @@ import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { expect, test } from 'vitest';
-import { PlanStore } from '../../src/agent/plans.js';
-import { AgentState } from '../../src/agent/state.js';
+import { PlanStore } from '../../src/runtime/plans.js';
+import { AgentState } from '../../src/runtime/state.js';
 import type { PitrPlan } from '../../src/core/pitr.js';
 
 const plan = (id: string): PitrPlan => ({

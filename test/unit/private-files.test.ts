@@ -2,7 +2,7 @@ import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, expect, test } from 'vitest';
-import { AgentState } from '../../src/agent/state.js';
+import { AgentState } from '../../src/runtime/state.js';
 import { readSmallFile } from '../../src/config/small-file.js';
 
 // Issue 10 items 11 and 17: files Lifeboat writes are 0600 whatever the umask;

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { suggest, withGlobals } from '../../src/cli/suggest.js';
+import { suggest, withGlobals } from '../../src/client/suggest.js';
 import { initialState } from '../../src/tui/state/model.js';
 import { reducer } from '../../src/tui/state/reducer.js';
 import { stillRunning } from '../../src/tui/state/selectors.js';

@@ -1,7 +1,7 @@
 import { LifeboatError } from '../../core/errors.js';
 import { VerificationSchema, type Manifest, type Verification } from '../../core/manifest.js';
 import type { Repository } from '../../core/repository.js';
-import type { AgentEnv } from '../env.js';
+import type { AgentEnv } from '../../runtime/env.js';
 import { plural } from '../../core/text.js';
 
 /** One row of `lifeboat list`; what the catalog cache keeps per manifest. */

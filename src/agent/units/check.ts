@@ -4,9 +4,9 @@ import { stateDirFor } from '../../config/load.js';
 import { LifeboatError } from '../../core/errors.js';
 import type { ArchivingFinding } from '../../core/plugin.js';
 import { walLayout } from '../../core/wal.js';
-import { callStep } from '../plugins.js';
-import type { AgentEnv, ResolvedCluster } from '../env.js';
-import { stepContext, type JobHandle } from '../context.js';
+import { callStep } from '../../runtime/plugins.js';
+import type { AgentEnv, ResolvedCluster } from '../../runtime/env.js';
+import { stepContext, type JobHandle } from '../../runtime/context.js';
 import { ACCESS_FINDINGS, accessFindings, type HookPaths } from './check-access.js';
 
 const shq = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;

@@ -5,11 +5,11 @@ import { z } from 'zod';
 import { LifeboatError, toLifeboatError } from '../../core/errors.js';
 import type { Check } from '../../core/plugin.js';
 import { defaultConfigPath, parseConfig, stateDirFor } from '../../config/load.js';
-import { ensureStateDir } from '../state.js';
+import { ensureStateDir } from '../../runtime/state.js';
 import type { AgentConfigInput } from '../../config/schema.js';
-import { callStep, PluginRegistry } from '../plugins.js';
-import type { AgentEnv } from '../env.js';
-import { stepContext, TempDirs, type JobHandle } from '../context.js';
+import { callStep, PluginRegistry } from '../../runtime/plugins.js';
+import type { AgentEnv } from '../../runtime/env.js';
+import { stepContext, TempDirs, type JobHandle } from '../../runtime/context.js';
 import { plural } from '../../core/text.js';
 
 export const InitParamsSchema = z

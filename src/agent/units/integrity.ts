@@ -12,8 +12,8 @@ import { LifeboatError } from '../../core/errors.js';
 import type { Manifest } from '../../core/manifest.js';
 import type { Check } from '../../core/plugin.js';
 import type { Repository } from '../../core/repository.js';
-import type { AgentEnv } from '../env.js';
-import type { ManifestDigest } from '../state.js';
+import type { AgentEnv } from '../../runtime/env.js';
+import type { ManifestDigest } from '../../runtime/state.js';
 
 const keyOf = (m: Pick<Manifest, 'cluster' | 'id'>) => `${m.cluster}/${m.id}`;
 

@@ -1,11 +1,11 @@
 import { LifeboatError, toLifeboatError, type SerializedError } from '../../core/errors.js';
 import { withDeadline } from '../../core/deadline.js';
 import type { ServerStatus } from '../../core/plugin.js';
-import { callStep } from '../plugins.js';
-import type { AgentEnv, ResolvedCluster } from '../env.js';
-import { stepContext, type JobHandle } from '../context.js';
+import { callStep } from '../../runtime/plugins.js';
+import type { AgentEnv, ResolvedCluster } from '../../runtime/env.js';
+import { stepContext, type JobHandle } from '../../runtime/context.js';
 import { jobsDirOf, listRecords } from '../runner.js';
-import type { JobRecord } from '../state.js';
+import type { JobRecord } from '../../runtime/state.js';
 import { clusterStatus, clustersFor, type ClusterStatus, type WalStatus } from './catalog.js';
 import { recoverableWindow } from './pitr.js';
 

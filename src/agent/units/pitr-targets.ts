@@ -11,9 +11,9 @@ import { LifeboatError } from '../../core/errors.js';
 import type { Manifest } from '../../core/manifest.js';
 import { DEFAULT_CANDIDATE_KINDS, parseHistory, PITR_CANDIDATE_KINDS, type HistoryEntry, type PitrCandidate, type PitrTargetOptions, type WalScanPiece } from '../../core/pitr.js';
 import { parseLsn, segmentNumber, walLayout } from '../../core/wal.js';
-import { stepContext, TempDirs } from '../context.js';
-import type { AgentEnv } from '../env.js';
-import { callStep } from '../plugins.js';
+import { stepContext, TempDirs } from '../../runtime/context.js';
+import type { AgentEnv } from '../../runtime/env.js';
+import { callStep } from '../../runtime/plugins.js';
 import { walFetch } from './wal.js';
 import { shellQuote } from '../../core/shell.js';
 

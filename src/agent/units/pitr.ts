@@ -8,12 +8,13 @@ import { openStored, pipeStoredToTool } from '../../core/pipeline.js';
 import { buildRecoverableWindow, checkWalContinuity, parseHistory, parseTargetTime, withBackupWal, type HistoryEntry, type PitrPlan, type PitrTarget, type RecoverableWindow, type WindowArchive, type WindowBackup } from '../../core/pitr.js';
 import { parseLsn, walLayout } from '../../core/wal.js';
 import type { Storage } from '../../core/storage.js';
-import { callStep } from '../plugins.js';
+import { callStep } from '../../runtime/plugins.js';
 import { requireManifestUnchanged } from './integrity.js';
-import type { AgentEnv } from '../env.js';
-import { stepContext, type JobHandle } from '../context.js';
+import type { AgentEnv } from '../../runtime/env.js';
+import { stepContext, type JobHandle } from '../../runtime/context.js';
 import { checksumAll } from './verify.js';
-import { PlanStore } from '../plans.js';
+import { PlanStore } from '../../runtime/plans.js';
+import { lockForJob } from '../../runtime/lock.js';
 
 export const PitrPlanParamsSchema = z
   .object({
@@ -332,57 +333,65 @@ export async function applyPitr(env: AgentEnv, input: z.input<typeof PitrApplyPa
   };
   const store = await plansOf(env);
   const save = async () => store.save(plan);
-  const todo = stepsToRun(plan, p);
-  // in place, the server is stopped and its directory moved aside before the base backup is
-  // extracted: every object is read back and checked first, while the server still runs
-  if (plan.mode === 'in-place' && todo.some(({ s }) => s.name === 'stop-server' || s.name === 'move-aside')) {
-    const bad = (await job.step('checksum', () => checksumAll(repo.storage, base, job))).find((c) => !c.ok);
-    if (bad) {
-      throw new LifeboatError('VERIFY_FAILED', `${bad.name.replace(/^checksum /, 'object ')} of backup ${base.id} does not match its manifest (${bad.detail}); the server was not stopped and nothing was moved`, {
-        hint: 'make a new plan from another backup: lifeboat pitr plan --backup ID ...',
-      });
+  // one walk of a plan at a time: each writes the whole plan file, and two would undo each other's
+  // steps; the plan is read again under the lock, so a walk that just ended is not repeated
+  const lock = lockForJob(await env.stateDir(), `plans/${plan.id}`, job, `recovery plan ${plan.id}`);
+  try {
+    Object.assign(plan, await showPlan(env, plan.id));
+    const todo = stepsToRun(plan, p);
+    // in place, the server is stopped and its directory moved aside before the base backup is
+    // extracted: every object is read back and checked first, while the server still runs
+    if (plan.mode === 'in-place' && todo.some(({ s }) => s.name === 'stop-server' || s.name === 'move-aside')) {
+      const bad = (await job.step('checksum', () => checksumAll(repo.storage, base, job))).find((c) => !c.ok);
+      if (bad) {
+        throw new LifeboatError('VERIFY_FAILED', `${bad.name.replace(/^checksum /, 'object ')} of backup ${base.id} does not match its manifest (${bad.detail}); the server was not stopped and nothing was moved`, {
+          hint: 'make a new plan from another backup: lifeboat pitr plan --backup ID ...',
+        });
+      }
+      job.log('info', `every object of backup ${base.id} read back and checked (${base.objects.length})`);
     }
-    job.log('info', `every object of backup ${base.id} read back and checked (${base.objects.length})`);
-  }
-  for (const { s, i } of todo) {
-    job.signal.throwIfAborted();
-    s.status = 'running';
-    s.startedAt = new Date().toISOString();
-    delete s.error;
-    await save();
-    job.log('info', `step ${i + 1}/${plan.steps.length} ${s.name}: ${s.description}`);
-    try {
-      s.detail = await job.step(s.name, () =>
-        callStep(cluster.plugin.meta.name, `pitr:${s.name}`, env.host, () =>
-          steps.runPitrStep!(ctx, plan, s.name, {
-            manifest: base,
-            openBase: () => openStored(repo.storage, baseObject, { signal: job.signal }),
-            open: (name) => openStored(repo.storage, objectOf(name), { signal: job.signal }),
-            pipeTo: (name, bin, args) => pipeStoredToTool(repo.storage, objectOf(name), bin, args, { signal: job.signal }),
-          }),
-        ),
-      );
-      s.status = 'done';
-      s.finishedAt = new Date().toISOString();
-      job.log('info', `step ${i + 1} ${s.name} done: ${s.detail}`);
-    } catch (err) {
-      s.status = 'failed';
-      s.error = (err as Error).message;
-      s.finishedAt = new Date().toISOString();
-      // a step that failed and put back what earlier steps did says which: they run again next time
-      const undone = err instanceof LifeboatError && Array.isArray(err.details?.undoneSteps) ? (err.details.undoneSteps as unknown[]) : [];
-      for (const st of plan.steps) {
-        if (st !== s && undone.includes(st.name)) {
-          st.status = 'pending';
-          delete st.detail;
-          delete st.startedAt;
-          delete st.finishedAt;
+    for (const { s, i } of todo) {
+      job.signal.throwIfAborted();
+      s.status = 'running';
+      s.startedAt = new Date().toISOString();
+      delete s.error;
+      await save();
+      job.log('info', `step ${i + 1}/${plan.steps.length} ${s.name}: ${s.description}`);
+      try {
+        s.detail = await job.step(s.name, () =>
+          callStep(cluster.plugin.meta.name, `pitr:${s.name}`, env.host, () =>
+            steps.runPitrStep!(ctx, plan, s.name, {
+              manifest: base,
+              openBase: () => openStored(repo.storage, baseObject, { signal: job.signal }),
+              open: (name) => openStored(repo.storage, objectOf(name), { signal: job.signal }),
+              pipeTo: (name, bin, args) => pipeStoredToTool(repo.storage, objectOf(name), bin, args, { signal: job.signal }),
+            }),
+          ),
+        );
+        s.status = 'done';
+        s.finishedAt = new Date().toISOString();
+        job.log('info', `step ${i + 1} ${s.name} done: ${s.detail}`);
+      } catch (err) {
+        s.status = 'failed';
+        s.error = (err as Error).message;
+        s.finishedAt = new Date().toISOString();
+        // a step that failed and put back what earlier steps did says which: they run again next time
+        const undone = err instanceof LifeboatError && Array.isArray(err.details?.undoneSteps) ? (err.details.undoneSteps as unknown[]) : [];
+        for (const st of plan.steps) {
+          if (st !== s && undone.includes(st.name)) {
+            st.status = 'pending';
+            delete st.detail;
+            delete st.startedAt;
+            delete st.finishedAt;
+          }
         }
+        await save();
+        throw err;
       }
       await save();
-      throw err;
     }
-    await save();
+  } finally {
+    lock.release();
   }
   return plan;
 }

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { lockForJob } from '../lock.js';
-import type { AgentEnv } from '../env.js';
-import { staleJobTempDirs, type JobHandle } from '../context.js';
+import { lockForJob } from '../../runtime/lock.js';
+import type { AgentEnv } from '../../runtime/env.js';
+import { staleJobTempDirs, type JobHandle } from '../../runtime/context.js';
 import { clustersFor, listBackups } from './catalog.js';
 import { removeStaleTemps } from '../../storage/local/index.js';
 

@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import { LifeboatError } from '../../core/errors.js';
 import type { RestorePlan, RestoreResult } from '../../core/plugin.js';
-import { lockForJob } from '../lock.js';
-import { callStep } from '../plugins.js';
+import { lockForJob } from '../../runtime/lock.js';
+import { callStep } from '../../runtime/plugins.js';
 import { requireManifestUnchanged } from './integrity.js';
-import type { AgentEnv, ResolvedCluster } from '../env.js';
-import { objectReader, stepContext, type JobHandle } from '../context.js';
+import type { AgentEnv, ResolvedCluster } from '../../runtime/env.js';
+import { objectReader, stepContext, type JobHandle } from '../../runtime/context.js';
 import { resolveBackup, summarize, type BackupSummary } from './catalog.js';
 import { runBackup } from './backup.js';
 import { checksumAll } from './verify.js';

@@ -3,9 +3,9 @@ import { LifeboatError } from '../../core/errors.js';
 import type { Manifest } from '../../core/manifest.js';
 import { layout, type Repository } from '../../core/repository.js';
 import { classifyWalFile, walLayout } from '../../core/wal.js';
-import { lockForJob } from '../lock.js';
-import type { AgentEnv } from '../env.js';
-import type { JobHandle } from '../context.js';
+import { lockForJob } from '../../runtime/lock.js';
+import type { AgentEnv } from '../../runtime/env.js';
+import type { JobHandle } from '../../runtime/context.js';
 import { backupsMatching, oneBackup } from './catalog.js';
 import { plural } from '../../core/text.js';
 

@@ -4,10 +4,10 @@ import type { Manifest, Verification } from '../../core/manifest.js';
 import type { Storage } from '../../core/storage.js';
 import { checksumStored } from '../../core/pipeline.js';
 import type { Check } from '../../core/plugin.js';
-import { callStep } from '../plugins.js';
+import { callStep } from '../../runtime/plugins.js';
 import { checkManifestDigest } from './integrity.js';
-import type { AgentEnv } from '../env.js';
-import { objectReader, stepContext, type JobHandle } from '../context.js';
+import type { AgentEnv } from '../../runtime/env.js';
+import { objectReader, stepContext, type JobHandle } from '../../runtime/context.js';
 import { resolveBackup } from './catalog.js';
 
 export const VerifyParamsSchema = z

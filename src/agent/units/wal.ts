@@ -1,11 +1,11 @@
 /**
  * WAL fetch for callers holding an AgentEnv (pitr targets). The work itself lives in
- * src/wal/push.ts, shared with the archive hooks (src/cli/wal-main.ts), which
+ * src/wal/push.ts, shared with the archive hooks (src/host/wal-main.ts), which
  * resolve config and storage on their own lighter path.
  */
 import type { Compression } from '../../core/compression.js';
 import { fetchWalFile } from '../../wal/push.js';
-import type { AgentEnv } from '../env.js';
+import type { AgentEnv } from '../../runtime/env.js';
 
 async function store(env: AgentEnv, clusterName: string | undefined) {
   const cluster = await env.cluster(clusterName);

@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
 import type { Check } from '../../core/plugin.js';
 import type { GcResult } from '../../agent/units/repo.js';
-import type { JobRecord } from '../../agent/state.js';
+import type { JobRecord } from '../../runtime/state.js';
 import { LifeboatError, toLifeboatError } from '../../core/errors.js';
-import { bytes, compactBytes, paint, plural, table, wrap, wrapCommand } from '../format.js';
+import { bytes, compactBytes, paint, plural, table, wrap, wrapCommand } from '../../client/format.js';
 import { attachJobWithUi, Exit, printJson, runJobWithUi, withAgent, type GlobalOptions } from '../session.js';
 import { parsePort } from '../args.js';
-import { suggest } from '../suggest.js';
+import { suggest } from '../../client/suggest.js';
 
 export function registerAdmin(program: Command, globals: () => GlobalOptions): void {
   program

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { LifeboatError } from '../../core/errors.js';
 import type { BackupResult } from '../../agent/units/backup.js';
-import { bytes, duration, plural, wrap } from '../format.js';
+import { bytes, duration, plural, wrap } from '../../client/format.js';
 import { printJson, runJobWithUi, startDetached, withAgent, type GlobalOptions } from '../session.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];

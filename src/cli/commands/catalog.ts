@@ -2,13 +2,13 @@ import type { Command } from 'commander';
 import type { BackupSummary, ClusterStatus, InvalidBackup, WalStatus } from '../../agent/units/catalog.js';
 import type { Manifest, Verification } from '../../core/manifest.js';
 import type { RecoverableWindow } from '../../core/pitr.js';
-import { age, bytes, compactBytes, duration, paint, plural, printable, table, WIDTH, wrap, wrapCommand } from '../format.js';
+import { age, bytes, compactBytes, duration, paint, plural, printable, table, WIDTH, wrap, wrapCommand } from '../../client/format.js';
 import { Exit, printJson, withAgent, type GlobalOptions } from '../session.js';
 import type { FleetFlags } from '../../fleet/fleet.js';
 import { addFleetOptions, FLEET_HELP, fleetFooter, hostDownCell, runOnFleet, setFleetExit } from './hosts.js';
 import { fleetDocument } from '../../fleet/fleet.js';
 import { parseId } from '../args.js';
-import { suggest, type Where } from '../suggest.js';
+import { suggest, type Where } from '../../client/suggest.js';
 
 const LEVEL_SHORT: Record<string, string> = { checksum: 'sum', structure: 'str', restore: 'rst' };
 

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import type { ArchivingFinding } from '../../core/plugin.js';
 import { LifeboatError } from '../../core/errors.js';
-import { paint, plural, WIDTH, wrap, wrapSql } from '../format.js';
+import { paint, plural, WIDTH, wrap, wrapSql } from '../../client/format.js';
 import { Exit, printJson, withAgent, type GlobalOptions } from '../session.js';
-import { suggest, withGlobals, type Where } from '../suggest.js';
+import { suggest, withGlobals, type Where } from '../../client/suggest.js';
 import { fleetDocument, type FleetFlags } from '../../fleet/fleet.js';
 import { addFleetOptions, FLEET_HELP, fleetFooter, runOnFleet, setFleetExit } from './hosts.js';
 

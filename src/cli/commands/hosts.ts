@@ -6,12 +6,14 @@ import type { Command } from 'commander';
 import type { ClusterStatus } from '../../agent/units/catalog.js';
 import { LifeboatError, toLifeboatError, type SerializedError } from '../../core/errors.js';
 import type { Manifest } from '../../core/manifest.js';
-import { AgentClient, CLIENT_VERSION } from '../../fleet/client.js';
+import { LIFEBOAT_VERSION } from '../../core/version.js';
+import { AgentClient } from '../../fleet/client.js';
 import { fleetExitCode, forEachHost, wantsFleet, type FleetFlags, type HostOutcome } from '../../fleet/fleet.js';
 import { DEFAULT_AGENT_COMMAND, HostEntrySchema, Inventory, LOCAL_HOST, type HostEntry } from '../../fleet/inventory.js';
 import { PROTOCOL_VERSION, type HelloResult } from '../../protocol/index.js';
-import { duration, paint, table } from '../format.js';
-import { Exit, openTransport, printJson, withAgent, type GlobalOptions } from '../session.js';
+import { duration, paint, table } from '../../client/format.js';
+import { Exit, printJson, withAgent, type GlobalOptions } from '../session.js';
+import { openTransport } from '../../client/connect.js';
 
 /** What `hosts test` found on one host. */
 export interface HostTest {
@@ -47,12 +49,12 @@ export async function testHost(g: GlobalOptions, entry: Pick<HostEntry, 'name' |
     client = new AgentClient(transport);
     const hello = await client.connect();
     const t0 = performance.now();
-    await client.call<HelloResult>('agent.hello', { protocolVersion: PROTOCOL_VERSION, clientVersion: CLIENT_VERSION });
+    await client.call<HelloResult>('agent.hello', { protocolVersion: PROTOCOL_VERSION, clientVersion: LIFEBOAT_VERSION });
     rec.rttMs = Math.round((performance.now() - t0) * 10) / 10;
     rec.agent = { version: hello.agentVersion, protocol: hello.protocolVersion, hostname: hello.host, node: hello.node, plugins: hello.plugins.map((p) => `${p.name} ${p.version}`) };
-    const cmp = compareVersions(hello.agentVersion, CLIENT_VERSION);
-    if (cmp < 0) rec.versionNote = `agent ${hello.agentVersion} is older than lifeboat ${CLIENT_VERSION} here: update it with lifeboat hosts deploy ${entry.name}`;
-    else if (cmp > 0) rec.versionNote = `agent ${hello.agentVersion} is newer than lifeboat ${CLIENT_VERSION} here: update lifeboat here`;
+    const cmp = compareVersions(hello.agentVersion, LIFEBOAT_VERSION);
+    if (cmp < 0) rec.versionNote = `agent ${hello.agentVersion} is older than lifeboat ${LIFEBOAT_VERSION} here: update it with lifeboat hosts deploy ${entry.name}`;
+    else if (cmp > 0) rec.versionNote = `agent ${hello.agentVersion} is newer than lifeboat ${LIFEBOAT_VERSION} here: update lifeboat here`;
     if (hello.config && 'error' in hello.config) {
       rec.problem = hello.config.error;
     } else {

@@ -2,10 +2,10 @@ import type { Command } from 'commander';
 import { PITR_CANDIDATE_KINDS, type PitrPlan } from '../../core/pitr.js';
 import type { PitrTargetsResult } from '../../agent/units/pitr-targets.js';
 import { LifeboatError } from '../../core/errors.js';
-import { paint, plural, wrap, wrapCommand, wrapLines } from '../format.js';
+import { paint, plural, wrap, wrapCommand, wrapLines } from '../../client/format.js';
 import { confirmTyped, printJson, runJobWithUi, showBeforeApplying, startDetached, withAgent, type GlobalOptions } from '../session.js';
 import { parsePort, parseId } from '../args.js';
-import { suggest, withGlobals, type Where } from '../suggest.js';
+import { suggest, withGlobals, type Where } from '../../client/suggest.js';
 
 function describeTarget(p: PitrPlan): string {
   const t = p.target;

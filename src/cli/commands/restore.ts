@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import type { PlanResult, RestoreJobResult } from '../../agent/units/restore.js';
-import { paint, wrap } from '../format.js';
+import { paint, wrap } from '../../client/format.js';
 import { confirmTyped, Exit, printJson, runJobWithUi, showBeforeApplying, startDetached, withAgent, type GlobalOptions } from '../session.js';
 import { parseId } from '../args.js';
 import { noun } from '../../core/text.js';
-import { withGlobals, type Where } from '../suggest.js';
+import { withGlobals, type Where } from '../../client/suggest.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import type { RetentionPlan } from '../../agent/units/retention.js';
 import { LifeboatError } from '../../core/errors.js';
-import { bytes, compactBytes, plural, table, wrap } from '../format.js';
+import { bytes, compactBytes, plural, table, wrap } from '../../client/format.js';
 import { confirmTyped, printJson, runJobWithUi, showBeforeApplying, withAgent, type GlobalOptions } from '../session.js';
 import { parseId } from '../args.js';
-import { withGlobals, type Where } from '../suggest.js';
+import { withGlobals, type Where } from '../../client/suggest.js';
 
 export function renderRetentionPlan(p: RetentionPlan, g: Where = {}): string {
   const out: string[] = [];

@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
 import type { WalVerifyResult } from '../../agent/units/pitr.js';
-import { bytes, noun, paint, plural, wrap } from '../format.js';
+import { bytes, noun, paint, plural, wrap } from '../../client/format.js';
 import { Exit, printJson, withAgent, type GlobalOptions } from '../session.js';
-import { suggest } from '../suggest.js';
+import { suggest } from '../../client/suggest.js';
 
 /**
  * `wal verify` here; `wal push` and `wal fetch` are served by the light entry
- * (src/cli/wal-main.ts) and only listed in the help.
+ * (src/host/wal-main.ts) and only listed in the help.
  */
 export function registerWal(program: Command, globals: () => GlobalOptions): void {
   const wal = program.command('wal').description('the WAL archive: push and fetch (for PostgreSQL), verify');

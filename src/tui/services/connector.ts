@@ -5,10 +5,10 @@
  *
  * @module
  */
-import { AgentClient } from '../../fleet/client.js';
+import type { AgentClient } from '../../fleet/client.js';
 import type { Transport } from '../../fleet/transport.js';
 import { Inventory } from '../../fleet/inventory.js';
-import { checkAgentVersion, openTransport } from '../../cli/session.js';
+import { checkAgentVersion, connectAgent, openTransport } from '../../client/connect.js';
 
 export interface Connector {
   /** The hosts to show, in inventory order. */
@@ -47,14 +47,6 @@ export function realConnector(o: RealConnectorOptions = {}): Connector {
 }
 
 /** Connect and say hello; a connector's check may refuse the agent. */
-export async function connectClient(c: Connector, host: string): Promise<AgentClient> {
-  const client = new AgentClient(await c.open(host));
-  try {
-    const hello = await client.connect();
-    c.check?.(host, hello.agentVersion);
-    return client;
-  } catch (err) {
-    client.close();
-    throw err;
-  }
+export function connectClient(c: Connector, host: string): Promise<AgentClient> {
+  return connectAgent(c.open(host), host, c.check ?? (() => undefined));
 }

@@ -11,7 +11,7 @@ import type { PitrCandidate, PitrPlan } from '../../core/pitr.js';
 import type { BackupSummary } from '../../agent/units/catalog.js';
 import type { ClusterOverview } from '../../agent/units/overview.js';
 import type { RecoverableWindow } from '../../agent/units/pitr.js';
-import type { JobRecord } from '../../agent/state.js';
+import type { JobRecord } from '../../runtime/state.js';
 import type { HelloResult, ProgressEvent } from '../../protocol/index.js';
 
 export type { BackupSummary, ClusterOverview, RecoverableWindow, JobRecord, PitrPlan, PitrCandidate, Manifest, Verification };

@@ -6,7 +6,7 @@
  * @module
  */
 import { BACKUP_TAGS } from '../../core/manifest.js';
-import { suggest } from '../../cli/suggest.js';
+import { suggest } from '../../client/suggest.js';
 import type { AppState, BackupSummary, ClusterOverview, HostState, JobRecord, LiveJob, SortKey } from './model.js';
 
 export type Health = 'ok' | 'warn' | 'bad' | 'down' | 'connecting';

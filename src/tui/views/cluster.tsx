@@ -1,6 +1,6 @@
 import React from 'react';
 import { Box, Text } from 'ink';
-import { age, bytes, compactBytes, duration, shortTime } from '../../cli/format.js';
+import { age, bytes, compactBytes, duration, shortTime } from '../../client/format.js';
 import type { BackupGroups } from '../state/selectors.js';
 import type { BackupSummary, ClusterViewState } from '../state/model.js';
 import { cell, Rule, T } from './common.js';

@@ -6,9 +6,9 @@
  */
 import React from 'react';
 import { Box, Text } from 'ink';
-import { printable } from '../../cli/format.js';
+import { printable } from '../../client/format.js';
 import type { ProgressEvent } from '../../protocol/index.js';
-import { bytes, rateAndEta } from '../../cli/format.js';
+import { bytes, rateAndEta } from '../../client/format.js';
 import type { Health } from '../state/selectors.js';
 
 /** NO_COLOR (any non-empty value) turns colour off; symbols and text still carry the meaning. */

@@ -1,6 +1,6 @@
 import React from 'react';
 import { Box, Text } from 'ink';
-import { age, compactBytes } from '../../cli/format.js';
+import { age, compactBytes } from '../../client/format.js';
 import type { FleetRow } from '../state/selectors.js';
 import type { SortKey } from '../state/model.js';
 import { cell, HEALTH_MARK, T, windowStart, type Tone } from './common.js';

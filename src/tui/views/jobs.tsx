@@ -1,6 +1,6 @@
 import React from 'react';
 import { Box, Text } from 'ink';
-import { duration, shortTime } from '../../cli/format.js';
+import { duration, shortTime } from '../../client/format.js';
 import type { SerializedError } from '../../core/errors.js';
 import type { JobRow } from '../state/selectors.js';
 import type { LiveJob } from '../state/model.js';

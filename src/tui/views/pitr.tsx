@@ -1,6 +1,6 @@
 import React from 'react';
 import { Box, Text } from 'ink';
-import { shortTime } from '../../cli/format.js';
+import { shortTime } from '../../client/format.js';
 import type { PitrPlan, PitrTarget } from '../../core/pitr.js';
 import { TARGET_KINDS, type LiveJob, type RecoverableWindow, type TargetKind, type WizardState } from '../state/model.js';
 import { cell, ProgressBar, Rule, T, windowStart } from './common.js';

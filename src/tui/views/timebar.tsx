@@ -1,6 +1,6 @@
 import React from 'react';
 import { Box, Text } from 'ink';
-import { shortTime } from '../../cli/format.js';
+import { shortTime } from '../../client/format.js';
 import type { RecoverableWindow } from '../state/model.js';
 import { cell, T } from './common.js';
 

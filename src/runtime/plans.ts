@@ -4,8 +4,9 @@
  * plan and how far its steps got must survive anything, so they do not live in
  * state.json, which is a cache and a job log that may be deleted (and is
  * started afresh when damaged). Each plan is written whole by the job walking
- * it, so walks of different plans never lose each other's steps (two walks of
- * one plan at once are not prevented). Plans that earlier versions kept in
+ * it, so walks of different plans never lose each other's steps, and one plan
+ * is walked by one job at a time (its lock, locks/plans/<id>.lock, is taken by
+ * applyPitr). Plans that earlier versions kept in
  * state.json are moved here when first read.
  */
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, writeSync } from 'node:fs';

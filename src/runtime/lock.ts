@@ -18,13 +18,14 @@ export interface HeldLock {
 }
 
 /**
- * A per-cluster lock file (O_EXCL). Two backups of one cluster on this host never
- * overlap; a lock whose process is gone is reported and cleared.
+ * A lock file (O_EXCL) per cluster, or per recovery plan: two backups of one
+ * cluster on this host never overlap, nor two walks of one plan; a lock whose
+ * process is gone is reported and cleared. `name` is the file's name (a cluster
+ * name, or `plans/<id>`), `what` the words for it in messages.
  */
-export function acquireLock(stateDir: string, cluster: string, job: string): HeldLock {
-  const dir = path.join(stateDir, 'locks');
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const file = path.join(dir, `${cluster}.lock`);
+export function acquireLock(stateDir: string, name: string, job: string, what = `cluster ${name}`): HeldLock {
+  const file = path.join(stateDir, 'locks', `${name}.lock`);
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const info: LockInfo = { pid: process.pid, host: os.hostname(), job, startedAt: new Date().toISOString() };
   let clearedStale: LockInfo | undefined;
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -54,12 +55,12 @@ export function acquireLock(stateDir: string, cluster: string, job: string): Hel
       holder = undefined; // empty or half-written: treat as stale
     }
     if (holder && holder.host === info.host && pidAlive(holder.pid)) {
-      throw new LifeboatError('LOCKED', `cluster ${cluster} is busy: job ${holder.job} (pid ${holder.pid}) has held its lock since ${holder.startedAt}`, {
-        hint: `wait for it to finish (lifeboat jobs attach ${holder.job} follows it, lifeboat jobs cancel ${holder.job} stops it); two jobs that write one cluster never run at once`,
+      throw new LifeboatError('LOCKED', `${what} is busy: job ${holder.job} (pid ${holder.pid}) has held its lock since ${holder.startedAt}`, {
+        hint: `wait for it to finish (lifeboat jobs attach ${holder.job} follows it, lifeboat jobs cancel ${holder.job} stops it); two jobs that write one cluster, or walk one plan, never run at once`,
       });
     }
     if (holder && holder.host !== info.host) {
-      throw new LifeboatError('LOCKED', `cluster ${cluster} is locked by ${holder.host} (pid ${holder.pid}, job ${holder.job})`, {
+      throw new LifeboatError('LOCKED', `${what} is locked by ${holder.host} (pid ${holder.pid}, job ${holder.job})`, {
         hint: `if that host is gone, remove ${file}`,
       });
     }
@@ -70,15 +71,15 @@ export function acquireLock(stateDir: string, cluster: string, job: string): Hel
       /* raced with another cleaner */
     }
   }
-  throw new LifeboatError('LOCKED', `could not take the lock for cluster ${cluster}`);
+  throw new LifeboatError('LOCKED', `could not take the lock of ${what}`);
 }
 
-/** Take a cluster's lock for a job, telling the job's log about a stale lock it cleared. */
-export function lockForJob(stateDir: string, cluster: string, job: { id: string; log(level: 'warn', message: string): void }): HeldLock {
-  const lock = acquireLock(stateDir, cluster, job.id);
+/** Take a cluster's (or a plan's) lock for a job, telling the job's log about a stale lock it cleared. */
+export function lockForJob(stateDir: string, name: string, job: { id: string; log(level: 'warn', message: string): void }, what = `cluster ${name}`): HeldLock {
+  const lock = acquireLock(stateDir, name, job.id, what);
   if (lock.clearedStale) {
     const s = lock.clearedStale;
-    job.log('warn', `cleared a stale lock of cluster ${cluster} left by pid ${s.pid} (job ${s.job}, since ${s.startedAt}); "lifeboat repo gc" removes what an interrupted backup left`);
+    job.log('warn', `cleared a stale lock of ${what} left by pid ${s.pid} (job ${s.job}, since ${s.startedAt}); "lifeboat repo gc" removes what an interrupted backup left`);
   }
   return lock;
 }

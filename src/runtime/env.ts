@@ -8,8 +8,7 @@ import { loadConfig, stateDirFor, type LoadedConfig } from '../config/load.js';
 import type { ClusterConfig } from '../config/schema.js';
 import { PluginRegistry, type BuiltinSelection } from './plugins.js';
 import type { AgentState } from './state.js';
-
-export const LIFEBOAT_VERSION = '0.1.0';
+import type { LifeboatPlugin } from '../core/plugin.js';
 
 /** A cluster resolved from config: its source plugin and validated connection. */
 export interface ResolvedCluster {
@@ -21,44 +20,88 @@ export interface ResolvedCluster {
 }
 
 /**
- * What every unit of work receives: config (loaded per call, so edits apply),
- * plugins, state and repositories. Units take this explicitly, never globals.
+ * An agent without files, for in-process tests of units (and third parties'
+ * harnesses): the config as an object, the plugins as a list (the fake source
+ * of `lifeboat/plugin/testing`, say), and storages by repository name (a
+ * MemoryStorage). What is not given is made as usual from the config.
+ */
+export interface RuntimePreset {
+  config: LoadedConfig;
+  plugins?: LifeboatPlugin<any, any>[];
+  storages?: Record<string, Storage>;
+}
+
+/** What the runtimes of one process share: the parsed plugins and opened storages, kept while the config is the same. */
+interface RuntimeCache {
+  loaded?: LoadedConfig;
+  registry?: PluginRegistry;
+  state?: AgentState;
+  storages: Map<string, Storage>;
+}
+
+/**
+ * What every unit of work receives: config, plugins, state and repositories.
+ * Units take this explicitly, never globals.
+ *
+ * The agent reloads its config for every call (edits apply without a restart)
+ * and `forCall()` gives each call, and each job runner, a runtime that reads
+ * the file once and keeps that config to its end: one read per call instead of
+ * one per access, and a job never sees half an edit. Plugins and storages are
+ * made again only when the config changed.
  */
 export class AgentEnv {
   readonly host = os.hostname();
-  private loaded?: LoadedConfig;
-  private registry?: PluginRegistry;
-  private stateCache?: AgentState;
-  private readonly storages = new Map<string, Storage>();
+  private readonly cache: RuntimeCache;
+  private pinned?: LoadedConfig;
 
   /** `builtins: 'storage'` loads no source plugin (the WAL hooks need storage only). */
-  constructor(readonly configPath?: string, private readonly opts: { builtins?: BuiltinSelection } = {}) {}
+  constructor(
+    readonly configPath?: string,
+    private readonly opts: { builtins?: BuiltinSelection; pin?: boolean; preset?: RuntimePreset } = {},
+    cache?: RuntimeCache,
+  ) {
+    this.cache = cache ?? { storages: new Map(Object.entries(opts.preset?.storages ?? {})) };
+  }
+
+  /** An in-process runtime from a config object (tests): see {@link RuntimePreset}. */
+  static fromPreset(preset: RuntimePreset): AgentEnv {
+    return new AgentEnv(preset.config.path, { preset, pin: true });
+  }
+
+  /** A runtime for one call or one job: the config is read once, at its first use. */
+  forCall(): AgentEnv {
+    return new AgentEnv(this.configPath, { ...this.opts, pin: true }, this.cache);
+  }
 
   /** Load (or reload) the config; throws CONFIG_* errors. */
   async config(): Promise<LoadedConfig> {
-    const fresh = loadConfig(this.configPath);
-    if (!this.loaded || JSON.stringify(fresh.config) !== JSON.stringify(this.loaded.config)) {
-      this.registry = new PluginRegistry();
-      await this.registry.load(fresh.config.plugins, path.dirname(fresh.path), this.opts.builtins ? { builtins: this.opts.builtins } : {});
-      this.storages.clear();
-      this.stateCache = undefined;
+    if (this.pinned) return this.pinned;
+    const fresh = this.opts.preset?.config ?? loadConfig(this.configPath);
+    const c = this.cache;
+    if (!c.loaded || !c.registry || JSON.stringify(fresh.config) !== JSON.stringify(c.loaded.config)) {
+      const registry = new PluginRegistry(this.opts.preset?.plugins);
+      await registry.load(fresh.config.plugins, path.dirname(fresh.path), this.opts.builtins ? { builtins: this.opts.builtins } : {});
+      c.registry = registry;
+      c.storages = new Map(Object.entries(this.opts.preset?.storages ?? {}));
+      c.state = undefined;
     }
-    this.loaded = fresh;
+    c.loaded = fresh;
+    if (this.opts.pin) this.pinned = fresh;
     return fresh;
   }
 
   async plugins(): Promise<PluginRegistry> {
     await this.config();
-    return this.registry!;
+    return this.cache.registry!;
   }
 
   async state(): Promise<AgentState> {
     const { config } = await this.config();
-    if (!this.stateCache) {
+    if (!this.cache.state) {
       const { AgentState } = await import('./state.js'); // lowdb: not for the WAL hooks
-      this.stateCache ??= new AgentState(stateDirFor(config));
+      this.cache.state ??= new AgentState(stateDirFor(config));
     }
-    return this.stateCache;
+    return this.cache.state;
   }
 
   async stateDir(): Promise<string> {
@@ -93,7 +136,7 @@ export class AgentEnv {
 
   async storage(repoName: string): Promise<Storage> {
     const { config, path: file } = await this.config();
-    const cached = this.storages.get(repoName);
+    const cached = this.cache.storages.get(repoName);
     if (cached) return cached;
     const repo = config.repositories[repoName];
     if (!repo) throw new LifeboatError('CONFIG_INVALID', `config ${file}: no repository "${repoName}"`);
@@ -105,7 +148,7 @@ export class AgentEnv {
       throw new LifeboatError('CONFIG_INVALID', `config ${file}: ${formatPath(['repositories', repoName, ...issue.path])}: ${issue.message}`);
     }
     const storage = await plugin.storage.create(res.data, { log: () => undefined });
-    this.storages.set(repoName, storage);
+    this.cache.storages.set(repoName, storage);
     return storage;
   }
 
