@@ -1,3 +1,4 @@
 /** Test helpers for storage plugin authors (`lifeboat/plugin/testing`). */
 export { storageConformance, type ConformanceOptions, type StorageFactory } from './conformance.js';
 export { SeededStream, bodyOf, patternBytes, readAll, stallingBody } from './streams.js';
+export { MemoryStorage, memoryStoragePlugin, type KeyMatch, type MemoryStorageOptions, type StorageCall, type StorageFault, type StorageOp } from './memory-storage.js';
