@@ -1,4 +1,4 @@
-/** Test helpers for storage plugin authors (`lifeboat/plugin/testing`). */
+/** Test helpers for plugin authors and lifeboat's own tests (`lifeboat/plugin/testing`): the storage conformance suite, in-memory test doubles, byte streams. */
 export { storageConformance, type ConformanceOptions, type StorageFactory } from './conformance.js';
 export { SeededStream, bodyOf, patternBytes, readAll, stallingBody } from './streams.js';
 export { MemoryStorage, memoryStoragePlugin, type KeyMatch, type MemoryStorageOptions, type StorageCall, type StorageFault, type StorageOp } from './memory-storage.js';
