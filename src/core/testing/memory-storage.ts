@@ -138,7 +138,7 @@ export class MemoryStorage implements Storage {
     }
     const { signal, ifNoneMatch = false } = opts;
     const call = this.#record('put', key);
-    const fault = this.#fault('put', key);
+    let fault = this.#fault('put', key);
     const chunks: Buffer[] = [];
     let size = 0;
     let injected: Error | undefined;
@@ -150,9 +150,12 @@ export class MemoryStorage implements Storage {
         const buf = Buffer.from(chunk as Uint8Array);
         chunks.push(buf);
         size += buf.length;
-        if (fault && size >= fault.afterBytes!) throw (injected = this.#fire(fault, call));
+        if (fault && size >= fault.afterBytes!) {
+          if (this.faults.includes(fault)) throw (injected = this.#fire(fault, call));
+          fault = undefined; // used up meanwhile by a concurrent put
+        }
       }
-      if (fault && size >= fault.afterBytes!) throw (injected = this.#fire(fault, call)); // afterBytes 0, empty body
+      if (fault && size >= fault.afterBytes! && this.faults.includes(fault)) throw (injected = this.#fire(fault, call)); // afterBytes 0, empty body
       signal?.throwIfAborted();
     } catch (err) {
       if (!body.destroyed) body.destroy();
@@ -231,7 +234,7 @@ export class MemoryStorage implements Storage {
 
   /** Count a fault as fired (removing it when used up), mark the call, and build its error. */
   #fire(fault: StorageFault, call: StorageCall): Error {
-    if (fault.times !== undefined && --fault.times <= 0) this.faults.splice(this.faults.indexOf(fault), 1);
+    if (fault.times !== undefined && --fault.times <= 0 && this.faults.includes(fault)) this.faults.splice(this.faults.indexOf(fault), 1);
     call.faulted = true;
     if (typeof fault.error === 'function') return fault.error(call.key);
     return fault.error ?? new LifeboatError('STORAGE_FAILED', `injected fault: ${call.op} ${call.key}`, { details: { key: call.key, op: call.op, injected: true } });
