@@ -163,7 +163,8 @@ export async function runAgent(opts: { configPath?: string; input: Readable; out
     }
     const { id, method, params } = req.data;
     // Own properties only: `constructor`, `__proto__` and friends are not methods.
-    const handler = Object.hasOwn(table, method) ? table[method] : undefined;
+    // each call gets a runtime that reads the config once (AgentEnv.forCall)
+    const handler = Object.hasOwn(table, method) ? handlers(env.forCall(), session)[method] : undefined;
     if (!handler) {
       send({ jsonrpc: '2.0', id, error: { code: RpcErrorCode.METHOD_NOT_FOUND, message: `unknown method ${method}` } });
       return;
