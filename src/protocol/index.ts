@@ -1,2 +1,3 @@
 export * from './messages.js';
 export * from './lines.js';
+export * from './methods.js';
