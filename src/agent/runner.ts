@@ -8,6 +8,7 @@ import { Events, type DoneEvent, type JobType, type LogEvent } from '../protocol
 import { AgentEnv } from '../runtime/env.js';
 import { JobRunner } from '../runtime/jobs.js';
 import { jobWork } from './job-table.js';
+import type { JobHandle } from '../runtime/context.js';
 import type { JobRecord } from '../runtime/state.js';
 
 /**
@@ -402,7 +403,7 @@ export async function runDetachedJob(specFile: string, configPath: string | unde
   };
   process.on('SIGHUP', () => undefined);
   const jobs = new JobRunner(() => env.state().catch(() => undefined), notify);
-  let work: ReturnType<ReturnType<typeof jobWork>[JobType]>;
+  let work: { cluster?: string; work: (job: JobHandle) => Promise<unknown> };
   try {
     work = jobWork(env)[spec.type](spec.params);
   } catch (err) {

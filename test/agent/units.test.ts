@@ -22,7 +22,7 @@ import { runBackup } from '../../src/agent/units/backup.js';
 import { listBackups } from '../../src/agent/units/catalog.js';
 import { runVerify } from '../../src/agent/units/verify.js';
 import { runRestore } from '../../src/agent/units/restore.js';
-import { Events, type DoneEvent, type LogEvent } from '../../src/protocol/index.js';
+import { BackupParamsSchema, Events, RestoreParamsSchema, VerifyParamsSchema, type DoneEvent, type LogEvent } from '../../src/protocol/index.js';
 
 let stateDir: string;
 let storage: MemoryStorage;
@@ -68,7 +68,7 @@ describe('backup', () => {
       { name: 'dump', bytes: 300_000 },
       { name: 'globals.sql', bytes: 1000 },
     ]);
-    const { done } = await asJob('backup', (job) => runBackup(env, { cluster: 'main' }, job));
+    const { done } = await asJob('backup', (job) => runBackup(env, BackupParamsSchema.parse({ cluster: 'main' }), job));
     expect(done.error).toBeUndefined();
     const id = (done.result as { id: string }).id;
     const keys = backupKeys();
@@ -76,10 +76,10 @@ describe('backup', () => {
     expect(keys.filter((k) => !k.endsWith('manifest.json'))).toHaveLength(2);
     const listed = await listBackups(env, { cluster: 'main' });
     expect(listed.backups.map((b) => b.id)).toEqual([id]);
-    const verified = await asJob('verify', (job) => runVerify(env, { id, level: 'structure' }, job));
+    const verified = await asJob('verify', (job) => runVerify(env, VerifyParamsSchema.parse({ id, level: 'structure' }), job));
     expect(verified.done.error).toBeUndefined();
     expect((verified.done.result as { ok: boolean }).ok).toBe(true);
-    const restored = await asJob('restore', (job) => runRestore(env, { id, toDatabase: 'copy', safetyBackup: false }, job));
+    const restored = await asJob('restore', (job) => runRestore(env, RestoreParamsSchema.parse({ id, toDatabase: 'copy', safetyBackup: false }), job));
     expect(restored.done.error).toBeUndefined();
     expect(fake.callsOf('applyRestore')).toHaveLength(1);
   });
@@ -87,7 +87,7 @@ describe('backup', () => {
   test('the storage fails at the manifest: the job fails with the storage error, and no object of the backup is left', async () => {
     makeEnv([{ name: 'dump', bytes: 200_000 }]);
     storage.failNext('put', /manifest\.json$/, new LifeboatError('STORAGE_FAILED', 'no space left on device'));
-    const { done } = await asJob('backup', (job) => runBackup(env, { cluster: 'main' }, job));
+    const { done } = await asJob('backup', (job) => runBackup(env, BackupParamsSchema.parse({ cluster: 'main' }), job));
     expect(done.ok).toBe(false);
     expect(done.error).toMatchObject({ code: 'STORAGE_FAILED', message: expect.stringContaining('no space left on device') });
     expect(storage.calls.filter((c) => c.faulted).map((c) => c.op)).toEqual(['put']);
@@ -96,7 +96,7 @@ describe('backup', () => {
     expect(backupKeys()).toEqual([]); // ... and removed again: nothing looks like a backup
     expect((await listBackups(env, { cluster: 'main' })).backups).toEqual([]);
     // the lock was released: the next backup runs
-    const again = await asJob('backup', (job) => runBackup(env, { cluster: 'main' }, job));
+    const again = await asJob('backup', (job) => runBackup(env, BackupParamsSchema.parse({ cluster: 'main' }), job));
     expect(again.done.error).toBeUndefined();
   });
 
@@ -105,7 +105,7 @@ describe('backup', () => {
       { name: 'first', bytes: 100_000 },
       { name: 'second', bytes: 500_000, fail: { afterBytes: 70_000, error: () => new LifeboatError('COMMAND_FAILED', 'pg_dump: error: connection to server lost') } },
     ]);
-    const { done } = await asJob('backup', (job) => runBackup(env, { cluster: 'main' }, job));
+    const { done } = await asJob('backup', (job) => runBackup(env, BackupParamsSchema.parse({ cluster: 'main' }), job));
     expect(done.ok).toBe(false);
     const e = done.error as SerializedError;
     expect(e.code).toBe('COMMAND_FAILED');
@@ -116,7 +116,7 @@ describe('backup', () => {
 
   test("the plugin's stream breaks mid-object: a labelled failure, nothing kept", async () => {
     makeEnv([{ name: 'dump', bytes: 400_000, fail: { afterBytes: 123_456, how: 'stream', error: () => new Error('EPIPE: broken pipe') } }]);
-    const { done } = await asJob('backup', (job) => runBackup(env, { cluster: 'main' }, job));
+    const { done } = await asJob('backup', (job) => runBackup(env, BackupParamsSchema.parse({ cluster: 'main' }), job));
     expect(done.ok).toBe(false);
     expect(done.error?.message).toContain('broken pipe');
     expect(done.error?.details).toMatchObject({ plugin: 'fake', step: 'logicalBackup' });
@@ -125,7 +125,7 @@ describe('backup', () => {
 
   test('cancelled mid-stream: CANCELLED, and nothing kept', async () => {
     makeEnv([{ name: 'dump', bytes: 1_000_000, fail: { afterBytes: 200_000, how: 'stall' } }]);
-    const { done } = await asJob('backup', (job) => runBackup(env, { cluster: 'main' }, job), { cancelWhen: fake.stalled });
+    const { done } = await asJob('backup', (job) => runBackup(env, BackupParamsSchema.parse({ cluster: 'main' }), job), { cancelWhen: fake.stalled });
     expect(done.error).toMatchObject({ code: 'CANCELLED', message: 'backup of main was cancelled; nothing was kept' });
     expect(backupKeys()).toEqual([]);
   });

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { age, bytes, colorEnabled, compactBytes, duration, paint, plural, printable, table, wrap } from '../../src/client/format.js';
-import { BackupParamsSchema } from '../../src/agent/units/backup.js';
+import { BackupParamsSchema } from '../../src/protocol/index.js';
 
 const ESC = '\x1b[';
 const stripAnsi = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');

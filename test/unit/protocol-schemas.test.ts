@@ -22,10 +22,11 @@ import { LifeboatError, type SerializedError } from '../../src/core/errors.js';
 import { formatPath, type Manifest, type Verification } from '../../src/core/manifest.js';
 import type { ArchiverStatus, ArchivingFinding, Check, RestorePlan, RestoreResult, ServerStatus } from '../../src/core/plugin.js';
 import type { PitrCandidate, PitrPlan, PitrStepState, PitrTarget, RecoverableWindow, WindowSpan } from '../../src/core/pitr.js';
-import type { AgentEnv } from '../../src/agent/env.js';
+import type { AgentEnv } from '../../src/runtime/env.js';
 import type { DetachedRecord } from '../../src/agent/runner.js';
-import { handlers, jobWork } from '../../src/agent/server.js';
-import type { JobRecord } from '../../src/agent/state.js';
+import { callMethod, handlers } from '../../src/agent/server.js';
+import { jobWork } from '../../src/agent/job-table.js';
+import type { JobRecord } from '../../src/runtime/state.js';
 import * as backupUnit from '../../src/agent/units/backup.js';
 import type { BackupResult } from '../../src/agent/units/backup.js';
 import type { BackupSummary, ClusterStatus, InvalidBackup, WalStatus } from '../../src/agent/units/catalog.js';
@@ -119,7 +120,7 @@ const untouchable = new Proxy({} as AgentEnv, {
     throw new Error(`env.${String(key)} was used`);
   },
 });
-const table = handlers(untouchable, { send: () => undefined, followers: new Set() });
+const table = handlers({ send: () => undefined, followers: new Set() });
 const work = jobWork(untouchable);
 
 const ACCEPTED = 'accepted';
@@ -149,42 +150,7 @@ describe('the tables cover the agent', () => {
   });
 });
 
-describe('params are the agent’s own', () => {
-  const units: [string, z.ZodType, z.ZodType][] = [
-    ['BackupParamsSchema', backupUnit.BackupParamsSchema, Jobs.backup.params],
-    ['VerifyParamsSchema', verifyUnit.VerifyParamsSchema, Jobs.verify.params],
-    ['RestoreParamsSchema', restoreUnit.RestoreParamsSchema, Jobs.restore.params],
-    ['RestoreParamsSchema (restore.plan)', restoreUnit.RestoreParamsSchema, Methods['restore.plan'].params],
-    ['GcParamsSchema', repoUnit.GcParamsSchema, Jobs.gc.params],
-    ['InitParamsSchema', configUnit.InitParamsSchema, Methods['config.init'].params],
-    ['PitrPlanParamsSchema', pitrUnit.PitrPlanParamsSchema, Methods['pitr.plan'].params],
-    ['PitrApplyParamsSchema', pitrUnit.PitrApplyParamsSchema, Jobs.pitr.params],
-    ['PitrTargetsParamsSchema', pitrTargetsUnit.PitrTargetsParamsSchema, Methods['pitr.targets'].params],
-    ['RetentionParamsSchema', retentionUnit.RetentionParamsSchema, Methods['retention.plan'].params],
-    ['RetentionParamsSchema (expire)', retentionUnit.RetentionParamsSchema, Jobs.expire.params],
-    ['PinParamsSchema', retentionUnit.PinParamsSchema, Methods['backup.pin'].params],
-  ];
-  test.each(units)('%s: the same JSON Schema, input and output', (_name, theirs, ours) => {
-    for (const io of ['input', 'output'] as const) expect(z.toJSONSchema(ours, { io })).toEqual(z.toJSONSchema(theirs, { io }));
-  });
-
-  test('the same types as the units’ schemas', () => {
-    same<z.input<typeof backupUnit.BackupParamsSchema>, JobParamsOf<'backup'>>();
-    same<z.output<typeof backupUnit.BackupParamsSchema>, z.output<typeof Jobs.backup.params>>();
-    same<z.input<typeof verifyUnit.VerifyParamsSchema>, JobParamsOf<'verify'>>();
-    same<z.input<typeof restoreUnit.RestoreParamsSchema>, JobParamsOf<'restore'>>();
-    same<z.output<typeof restoreUnit.RestoreParamsSchema>, z.output<typeof Methods['restore.plan']['params']>>();
-    same<z.input<typeof repoUnit.GcParamsSchema>, JobParamsOf<'gc'>>();
-    same<z.input<typeof configUnit.InitParamsSchema>, ParamsOf<'config.init'>>();
-    same<z.input<typeof pitrUnit.PitrPlanParamsSchema>, ParamsOf<'pitr.plan'>>();
-    same<z.output<typeof pitrUnit.PitrPlanParamsSchema>, z.output<typeof Methods['pitr.plan']['params']>>();
-    same<z.input<typeof pitrUnit.PitrApplyParamsSchema>, JobParamsOf<'pitr'>>();
-    same<z.input<typeof pitrTargetsUnit.PitrTargetsParamsSchema>, ParamsOf<'pitr.targets'>>();
-    same<z.output<typeof pitrTargetsUnit.PitrTargetsParamsSchema>, z.output<typeof Methods['pitr.targets']['params']>>();
-    same<z.input<typeof retentionUnit.RetentionParamsSchema>, JobParamsOf<'expire'>>();
-    same<z.input<typeof retentionUnit.PinParamsSchema>, ParamsOf<'backup.pin'>>();
-  });
-
+describe('params: what the agent accepts is what the schemas accept', () => {
   // Probes every method gets, then each method's own.
   const common: unknown[] = [undefined, {}, { cluster: 5 }, { cluster: 'c' }, { bogus: 1 }];
   const restoreCases = [{ id: 'x' }, { id: 'x', toDatabase: 'd' }, { id: '', toDatabase: 'd' }, { id: 'x', toDatabase: 'a'.repeat(64) }, { id: 'x', toDatabase: 'd', toCluster: '' }, { id: 'x', toDatabase: 'd', tables: 'a' }, { id: 'x', toDatabase: 'd', clean: 1 }];
@@ -218,7 +184,7 @@ describe('params are the agent’s own', () => {
   };
   const methodRows = Object.entries(methodCases).flatMap(([m, cases]) => [...common, ...cases].map((p) => [m as MethodName, p] as const));
   test.each(methodRows)('%s %j: the agent and the schema agree', async (method, params) => {
-    const agent = await agentVerdict(method, () => table[method]!((params ?? {}) as Record<string, unknown>));
+    const agent = await agentVerdict(method, () => callMethod(table, untouchable, method, params ?? {}));
     expect(schemaVerdict(method, Methods[method].params, params)).toBe(agent);
   });
 

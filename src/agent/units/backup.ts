@@ -1,7 +1,7 @@
-import { CompressionSchema, type Compression } from '../../core/compression.js';
+import type { Compression } from '../../core/compression.js';
 import { z } from 'zod';
 import { LifeboatError } from '../../core/errors.js';
-import { BACKUP_TAGS, ManifestSchema, newBackupId, type Manifest } from '../../core/manifest.js';
+import { ManifestSchema, newBackupId, type Manifest } from '../../core/manifest.js';
 import { lockForJob } from '../../runtime/lock.js';
 import { callStep } from '../../runtime/plugins.js';
 import type { LogicalScope, ServerInfo } from '../../core/plugin.js';
@@ -12,26 +12,9 @@ import { ObjectWriter, stepContext, type JobHandle } from '../../runtime/context
 import { summarize, type BackupSummary } from './catalog.js';
 import { recordManifestDigest } from './integrity.js';
 import { plural } from '../../core/text.js';
+import { BackupParamsSchema } from '../../protocol/index.js';
 
-export const BackupParamsSchema = z
-  .object({
-    cluster: z.string().optional(),
-    kind: z.enum(['logical', 'physical']).default('logical'),
-    format: z.enum(['custom', 'plain', 'directory']).optional(),
-    scope: z.enum(['database', 'schema-only', 'data-only', 'tables', 'schemas', 'all']).default('database'),
-    tables: z.array(z.string()).default([]),
-    schemas: z.array(z.string()).default([]),
-    /** With scope tables or schemas: only their data, or only their definitions. */
-    only: z.enum(['data', 'schema']).optional(),
-    database: z.string().optional(),
-    compression: CompressionSchema.optional(),
-    // "safety" is the restore's own tag (never latest, not counted by status): not for backups by hand
-    tag: z.enum(BACKUP_TAGS).refine((t) => t !== 'safety', 'tag safety is given only to the backup a restore takes of what it replaces').optional(),
-    // shown in list and show: no newlines or terminal escape sequences
-    label: z.string().max(200).regex(/^[^\p{Cc}]*$/u, 'a label must not contain control characters (newlines, escape sequences)').optional(),
-  })
-  .strict();
-export type BackupParams = z.input<typeof BackupParamsSchema>;
+export type BackupParams = z.output<typeof BackupParamsSchema>;
 
 export interface BackupResult extends BackupSummary {
   objects: number;
@@ -52,8 +35,7 @@ function physicalStep(cluster: ResolvedCluster, params: z.output<typeof BackupPa
  * What job.start refuses before a backup job exists: an unknown or unnamed
  * cluster, options that do not go together. Read-only.
  */
-export async function checkBackup(env: AgentEnv, input: BackupParams): Promise<void> {
-  const params = BackupParamsSchema.parse(input);
+export async function checkBackup(env: AgentEnv, params: BackupParams): Promise<void> {
   const cluster = await env.cluster(params.cluster);
   if (params.kind === 'physical') physicalStep(cluster, params);
 }
@@ -63,8 +45,7 @@ export async function checkBackup(env: AgentEnv, input: BackupParams): Promise<v
  * the manifest last. On any failure the written objects are removed (best effort;
  * a killed agent leaves them for `repo gc`), so no backup is listed that is not whole.
  */
-export async function runBackup(env: AgentEnv, input: BackupParams, job: JobHandle, opts: { lockHeld?: boolean; safety?: boolean } = {}): Promise<BackupResult> {
-  const params = BackupParamsSchema.parse(input);
+export async function runBackup(env: AgentEnv, params: BackupParams, job: JobHandle, opts: { lockHeld?: boolean; safety?: boolean } = {}): Promise<BackupResult> {
   const { config } = await env.config();
   const cluster = await env.cluster(params.cluster);
   const repo = await env.repository(cluster.repoName);

@@ -11,28 +11,13 @@ import { callStep, PluginRegistry } from '../../runtime/plugins.js';
 import type { AgentEnv } from '../../runtime/env.js';
 import { stepContext, TempDirs, type JobHandle } from '../../runtime/context.js';
 import { plural } from '../../core/text.js';
-
-export const InitParamsSchema = z
-  .object({
-    cluster: z.string().min(1),
-    repo: z.string().min(1),
-    host: z.string().optional(),
-    port: z.number().int().optional(),
-    user: z.string().optional(),
-    database: z.string().optional(),
-    commandPrefix: z.array(z.string()).optional(),
-    bindir: z.string().optional(),
-    stateDir: z.string().optional(),
-    force: z.boolean().default(false),
-  })
-  .strict();
+import { InitParamsSchema } from '../../protocol/index.js';
 
 /**
  * Write a starter config (or add a cluster to an existing one): connection from
  * flags, else PG* variables; a local-directory repository. Never writes passwords.
  */
-export async function initConfig(env: AgentEnv, input: z.input<typeof InitParamsSchema>): Promise<{ path: string; created: boolean; cluster: string }> {
-  const p = InitParamsSchema.parse(input);
+export async function initConfig(env: AgentEnv, p: z.output<typeof InitParamsSchema>): Promise<{ path: string; created: boolean; cluster: string }> {
   const file = defaultConfigPath(env.configPath);
   let config: AgentConfigInput = { repositories: {}, clusters: {} };
   const exists = existsSync(file);

@@ -9,37 +9,16 @@ import { z } from 'zod';
 import { compressionOfKey, decompressStream } from '../../core/compression.js';
 import { LifeboatError } from '../../core/errors.js';
 import type { Manifest } from '../../core/manifest.js';
-import { DEFAULT_CANDIDATE_KINDS, parseHistory, PITR_CANDIDATE_KINDS, type HistoryEntry, type PitrCandidate, type PitrTargetOptions, type WalScanPiece } from '../../core/pitr.js';
+import { DEFAULT_CANDIDATE_KINDS, parseHistory, type HistoryEntry, type PitrCandidate, type PitrTargetOptions, type WalScanPiece } from '../../core/pitr.js';
 import { parseLsn, segmentNumber, walLayout } from '../../core/wal.js';
 import { stepContext, TempDirs } from '../../runtime/context.js';
 import type { AgentEnv } from '../../runtime/env.js';
 import { callStep } from '../../runtime/plugins.js';
 import { walFetch } from './wal.js';
 import { shellQuote } from '../../core/shell.js';
+import { PitrTargetsParamsSchema } from '../../protocol/index.js';
 
-const Time = z.string().refine((s) => !Number.isNaN(Date.parse(s)), { message: "not a time; use ISO 8601 with a zone, e.g. '2026-11-21 14:05:00+01'" });
-
-export const PitrTargetsParamsSchema = z
-  .object({
-    cluster: z.string().optional(),
-    /** Candidates at or after this time (and WAL archived from then on). */
-    from: Time.optional(),
-    /** Candidates at or before this time. */
-    to: Time.optional(),
-    /** Only candidates touching this relation: `schema.table` or `table`. */
-    relation: z.string().min(1).optional(),
-    kinds: z.array(z.enum(PITR_CANDIDATE_KINDS)).min(1).optional(),
-    /** Rows one transaction must delete/update in one table to count as a burst. */
-    minRows: z.number().int().min(1).default(1000),
-    /** Keep the newest N candidates. */
-    limit: z.number().int().min(1).max(10_000).default(100),
-    /** Read at most this many segments (the newest of the range). */
-    maxSegments: z.number().int().min(1).max(1_000_000).default(256),
-    /** Timeline to follow (with its ancestors); default: the newest archived. */
-    timeline: z.number().int().min(1).optional(),
-  })
-  .strict();
-export type PitrTargetsParams = z.input<typeof PitrTargetsParamsSchema>;
+export type PitrTargetsParams = z.output<typeof PitrTargetsParamsSchema>;
 
 export interface PitrTargetsResult {
   cluster: string;
@@ -188,8 +167,7 @@ async function eachLimited<T>(items: T[], n: number, fn: (t: T) => Promise<void>
   );
 }
 
-export async function pitrTargets(env: AgentEnv, input: PitrTargetsParams): Promise<PitrTargetsResult> {
-  const p = PitrTargetsParamsSchema.parse(input);
+export async function pitrTargets(env: AgentEnv, p: PitrTargetsParams): Promise<PitrTargetsResult> {
   if (p.from && p.to && Date.parse(p.from) > Date.parse(p.to)) throw new LifeboatError('USAGE', `--from ${p.from} is after --to ${p.to}`);
   const cluster = await env.cluster(p.cluster);
   const find = cluster.plugin.source.steps.findTargets;

@@ -15,25 +15,9 @@ import { stepContext, type JobHandle } from '../../runtime/context.js';
 import { checksumAll } from './verify.js';
 import { PlanStore } from '../../runtime/plans.js';
 import { lockForJob } from '../../runtime/lock.js';
+import { PitrPlanParamsSchema, PitrApplyParamsSchema } from '../../protocol/index.js';
 
-export const PitrPlanParamsSchema = z
-  .object({
-    cluster: z.string().optional(),
-    time: z.string().optional(),
-    lsn: z.string().regex(/^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/, 'expected an LSN like 0/3000060').optional(),
-    xid: z.string().regex(/^\d+$/, 'expected a transaction id (a number)').optional(),
-    name: z.string().min(1).optional(),
-    latest: z.boolean().optional(),
-    immediate: z.boolean().optional(),
-    inclusive: z.boolean().default(true),
-    action: z.enum(['promote', 'pause', 'shutdown']).default('promote'),
-    toDatadir: z.string().optional(),
-    port: z.number().int().min(1).max(65535).optional(),
-    backup: z.string().optional(),
-    verifyQuery: z.string().min(1).max(10_000).optional(),
-  })
-  .strict();
-export type PitrPlanParams = z.input<typeof PitrPlanParamsSchema>;
+export type PitrPlanParams = z.output<typeof PitrPlanParamsSchema>;
 
 function targetOf(p: z.infer<typeof PitrPlanParamsSchema>): PitrTarget {
   const given: PitrTarget[] = [];
@@ -188,8 +172,7 @@ function chooseBackup(backups: Manifest[], target: PitrTarget): Manifest {
 }
 
 /** Read-only: choose the base backup, prove WAL covers it, list the steps. The plan is stored. */
-export async function planPitr(env: AgentEnv, input: PitrPlanParams): Promise<PitrPlan> {
-  const p = PitrPlanParamsSchema.parse(input);
+export async function planPitr(env: AgentEnv, p: PitrPlanParams): Promise<PitrPlan> {
   const target = targetOf(p);
   const cluster = await env.cluster(p.cluster);
   const steps = cluster.plugin.source.steps;
@@ -273,16 +256,6 @@ export async function listPlans(env: AgentEnv, p: { cluster?: string; unfinished
     .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
 }
 
-export const PitrApplyParamsSchema = z
-  .object({
-    plan: z.string().min(1),
-    /** Run only this step (1-based); the ones before it must be done. */
-    step: z.number().int().min(1).optional(),
-    /** Run every pending step up to and including this one (e.g. restore, then inspect before starting). */
-    through: z.number().int().min(1).optional(),
-  })
-  .strict();
-
 /** The steps an apply runs: every pending one, one (`step`), or the pending ones up to `through`; USAGE when they cannot run. */
 function stepsToRun(plan: PitrPlan, p: z.output<typeof PitrApplyParamsSchema>): { s: PitrPlan['steps'][number]; i: number }[] {
   let todo = plan.steps.map((s, i) => ({ s, i })).filter(({ s }) => s.status !== 'done');
@@ -303,8 +276,7 @@ function stepsToRun(plan: PitrPlan, p: z.output<typeof PitrApplyParamsSchema>): 
 }
 
 /** What job.start refuses before a pitr job exists: an unknown plan, steps that cannot run. */
-export async function checkPitrApply(env: AgentEnv, input: z.input<typeof PitrApplyParamsSchema>): Promise<void> {
-  const p = PitrApplyParamsSchema.parse(input);
+export async function checkPitrApply(env: AgentEnv, p: z.output<typeof PitrApplyParamsSchema>): Promise<void> {
   const plan = await showPlan(env, p.plan);
   await env.cluster(plan.cluster);
   stepsToRun(plan, p);
@@ -315,8 +287,7 @@ export async function checkPitrApply(env: AgentEnv, input: z.input<typeof PitrAp
  * in the agent's state as it starts and ends, so an interrupted walk resumes
  * where it stopped.
  */
-export async function applyPitr(env: AgentEnv, input: z.input<typeof PitrApplyParamsSchema>, job: JobHandle): Promise<PitrPlan> {
-  const p = PitrApplyParamsSchema.parse(input);
+export async function applyPitr(env: AgentEnv, p: z.output<typeof PitrApplyParamsSchema>, job: JobHandle): Promise<PitrPlan> {
   const plan = await showPlan(env, p.plan);
   const cluster = await env.cluster(plan.cluster);
   const steps = cluster.plugin.source.steps;

@@ -5,8 +5,7 @@ import type { AgentEnv } from '../../runtime/env.js';
 import { staleJobTempDirs, type JobHandle } from '../../runtime/context.js';
 import { clustersFor, listBackups } from './catalog.js';
 import { removeStaleTemps } from '../../storage/local/index.js';
-
-export const GcParamsSchema = z.object({ cluster: z.string().optional(), dryRun: z.boolean().default(false) }).strict();
+import { GcParamsSchema } from '../../protocol/index.js';
 
 export interface GcResult {
   dryRun: boolean;
@@ -22,8 +21,7 @@ export interface GcResult {
  * Remove objects no manifest references (interrupted or cancelled backups).
  * Holds each cluster's lock, so a running backup's objects are never touched.
  */
-export async function runGc(env: AgentEnv, input: z.input<typeof GcParamsSchema>, job: JobHandle): Promise<GcResult> {
-  const p = GcParamsSchema.parse(input);
+export async function runGc(env: AgentEnv, p: z.output<typeof GcParamsSchema>, job: JobHandle): Promise<GcResult> {
   const { config } = await env.config();
   const removed: GcResult['removed'] = [];
   for (const name of await clustersFor(env, p.cluster)) {

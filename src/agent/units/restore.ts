@@ -9,27 +9,9 @@ import { objectReader, stepContext, type JobHandle } from '../../runtime/context
 import { resolveBackup, summarize, type BackupSummary } from './catalog.js';
 import { runBackup } from './backup.js';
 import { checksumAll } from './verify.js';
+import { BackupParamsSchema, RestoreParamsSchema } from '../../protocol/index.js';
 
-export const RestoreParamsSchema = z
-  .object({
-    id: z.string().min(1),
-    cluster: z.string().optional(),
-    toDatabase: z.string().min(1).max(63),
-    database: z.string().optional(),
-    clean: z.boolean().default(false),
-    tables: z.array(z.string()).default([]),
-    schemas: z.array(z.string()).default([]),
-    safetyBackup: z.boolean().default(true),
-    noOwner: z.boolean().default(false),
-    noPrivileges: z.boolean().default(false),
-    dataOnly: z.boolean().default(false),
-    /** Restore into another configured cluster (another server); the backup stays the source cluster's. */
-    toCluster: z.string().min(1).optional(),
-    /** Create the roles (and tablespaces) the backup carries that the target lacks, first. */
-    withGlobals: z.boolean().default(false),
-  })
-  .strict();
-export type RestoreParams = z.input<typeof RestoreParamsSchema>;
+export type RestoreParams = z.output<typeof RestoreParamsSchema>;
 
 export interface PlanResult {
   backup: BackupSummary;
@@ -63,15 +45,13 @@ async function targetCluster(env: AgentEnv, source: string, to: string | undefin
 }
 
 /** What job.start refuses before a restore job exists: a backup that does not resolve (unknown, ambiguous, not restorable). */
-export async function checkRestore(env: AgentEnv, input: RestoreParams): Promise<void> {
-  const p = RestoreParamsSchema.parse(input);
+export async function checkRestore(env: AgentEnv, p: RestoreParams): Promise<void> {
   const { cluster } = await resolveBackup(env, p.id, p.cluster, restorable(p));
   await targetCluster(env, cluster, p.toCluster);
 }
 
 /** Read-only: what a restore would do. */
-export async function planRestore(env: AgentEnv, input: RestoreParams, job?: JobHandle): Promise<PlanResult> {
-  const p = RestoreParamsSchema.parse(input);
+export async function planRestore(env: AgentEnv, p: RestoreParams, job?: JobHandle): Promise<PlanResult> {
   const { manifest, cluster: clusterName } = await resolveBackup(env, p.id, p.cluster, restorable(p));
   const cluster = await targetCluster(env, clusterName, p.toCluster);
   const ctx = stepContext(cluster, env.host, job ?? readOnlyJob());
@@ -101,8 +81,7 @@ export interface RestoreJobResult extends RestoreResult {
  * checksum before touching the database, take the safety backup, then restore
  * and compare row counts.
  */
-export async function runRestore(env: AgentEnv, input: RestoreParams, job: JobHandle): Promise<RestoreJobResult> {
-  const p = RestoreParamsSchema.parse(input);
+export async function runRestore(env: AgentEnv, p: RestoreParams, job: JobHandle): Promise<RestoreJobResult> {
   const { plan, safetyBackup } = await job.step('plan', () => planRestore(env, p, job));
   const { manifest, repo, cluster: clusterName } = await resolveBackup(env, p.id, p.cluster, restorable(p));
   // the target's lock, and its catalog for the safety backup: the backup may come from another cluster
@@ -119,7 +98,7 @@ export async function runRestore(env: AgentEnv, input: RestoreParams, job: JobHa
     let safetyBackupId: string | undefined;
     if (safetyBackup) {
       const b = await job.step('safety-backup', () =>
-        runBackup(env, { cluster: cluster.name, database: plan.targetDatabase, format: 'custom', label: `before restore of ${manifest.id} into ${plan.targetDatabase}` }, job, { lockHeld: true, safety: true }),
+        runBackup(env, BackupParamsSchema.parse({ cluster: cluster.name, database: plan.targetDatabase, format: 'custom', label: `before restore of ${manifest.id} into ${plan.targetDatabase}` }), job, { lockHeld: true, safety: true }),
       );
       safetyBackupId = b.id;
       job.log('info', `safety backup ${b.id} of ${plan.targetDatabase} taken`);

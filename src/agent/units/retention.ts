@@ -8,38 +8,9 @@ import type { AgentEnv } from '../../runtime/env.js';
 import type { JobHandle } from '../../runtime/context.js';
 import { backupsMatching, oneBackup } from './catalog.js';
 import { plural } from '../../core/text.js';
+import { RetentionParamsSchema, PinParamsSchema } from '../../protocol/index.js';
 
-/**
- * Retention that respects point-in-time recovery.
- *
- * Backups go by explicit id (`lifeboat delete`) or by policy (`lifeboat expire`:
- * keep the newest N physical, the newest N logical, everything younger than D
- * days; pinned backups always stay). WAL goes only when no kept physical backup
- * needs it: a segment is removed when it lies wholly before the WAL start of the
- * oldest kept physical backup (on any timeline). Timeline history files always
- * stay (they are tiny, and recovery to a later timeline needs the whole chain).
- * With no physical backup left, WAL is kept and the plan says so.
- *
- * Order of removal: a backup's manifest first (it stops being listed, so an
- * interrupted removal never leaves a backup that looks complete), then its
- * objects and verification results, then WAL. Whatever an interruption leaves
- * behind is an orphan that `repo gc` removes.
- */
-export const RetentionParamsSchema = z
-  .object({
-    cluster: z.string().optional(),
-    /** Remove exactly these backups (ids or unique prefixes). */
-    backups: z.array(z.string().min(1)).optional(),
-    /** Policy; fields left out come from the cluster's `retention` config. */
-    keepPhysical: z.number().int().min(1).optional(),
-    keepLogical: z.number().int().min(1).optional(),
-    keepDays: z.number().positive().optional(),
-    dryRun: z.boolean().default(false),
-    /** Allow removing a pinned backup named in `backups`. */
-    force: z.boolean().default(false),
-  })
-  .strict();
-export type RetentionParams = z.input<typeof RetentionParamsSchema>;
+export type RetentionParams = z.output<typeof RetentionParamsSchema>;
 
 export interface RetentionBackup {
   id: string;
@@ -142,8 +113,7 @@ function idTime(id: string): string {
 }
 
 /** Read-only: what retention would remove, and why the rest stays. */
-export async function planRetention(env: AgentEnv, input: RetentionParams): Promise<RetentionPlan> {
-  const p = RetentionParamsSchema.parse(input);
+export async function planRetention(env: AgentEnv, p: RetentionParams): Promise<RetentionPlan> {
   const c = await env.cluster(p.cluster);
   const repo = await env.repository(c.repoName);
   const { list, invalid } = await candidates(repo, c.name);
@@ -269,8 +239,7 @@ export async function planRetention(env: AgentEnv, input: RetentionParams): Prom
 }
 
 /** Carry out retention under the cluster's lock (the plan is made again inside it). */
-export async function runRetention(env: AgentEnv, input: RetentionParams, job: JobHandle): Promise<RetentionPlan> {
-  const p = RetentionParamsSchema.parse(input);
+export async function runRetention(env: AgentEnv, p: RetentionParams, job: JobHandle): Promise<RetentionPlan> {
   const c = await env.cluster(p.cluster);
   if (p.dryRun) return planRetention(env, p);
   const repo = await env.repository(c.repoName);
@@ -304,11 +273,8 @@ export async function runRetention(env: AgentEnv, input: RetentionParams, job: J
   }
 }
 
-export const PinParamsSchema = z.object({ cluster: z.string().optional(), backup: z.string().min(1), pinned: z.boolean() }).strict();
-
 /** Pin (never expired, deleted only with --force) or unpin a backup. */
-export async function setPinned(env: AgentEnv, input: z.input<typeof PinParamsSchema>): Promise<{ cluster: string; id: string; pinned: boolean }> {
-  const p = PinParamsSchema.parse(input);
+export async function setPinned(env: AgentEnv, p: z.output<typeof PinParamsSchema>): Promise<{ cluster: string; id: string; pinned: boolean }> {
   const c = await env.cluster(p.cluster);
   const repo = await env.repository(c.repoName);
   const { list } = await candidates(repo, c.name);

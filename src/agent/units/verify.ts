@@ -9,11 +9,9 @@ import { checkManifestDigest } from './integrity.js';
 import type { AgentEnv } from '../../runtime/env.js';
 import { objectReader, stepContext, type JobHandle } from '../../runtime/context.js';
 import { resolveBackup } from './catalog.js';
+import { VerifyParamsSchema } from '../../protocol/index.js';
 
-export const VerifyParamsSchema = z
-  .object({ id: z.string().min(1), cluster: z.string().optional(), level: z.enum(['checksum', 'structure', 'restore']).default('checksum') })
-  .strict();
-export type VerifyParams = z.input<typeof VerifyParamsSchema>;
+export type VerifyParams = z.output<typeof VerifyParamsSchema>;
 
 /** Re-read every object of a backup; one check per object (size and sha256). */
 export async function checksumAll(storage: Storage, manifest: Manifest, job: JobHandle): Promise<Check[]> {
@@ -41,8 +39,7 @@ const NOT_RECORDED = new Set(['CANCELLED', 'LOCKED', 'CONFIG_INVALID', 'CONFIG_N
  * (plugin), then restore into a scratch database (plugin). Levels are cumulative.
  * The result is stored in the repository, pass or fail.
  */
-export async function runVerify(env: AgentEnv, input: VerifyParams, job: JobHandle): Promise<Verification> {
-  const params = VerifyParamsSchema.parse(input);
+export async function runVerify(env: AgentEnv, params: VerifyParams, job: JobHandle): Promise<Verification> {
   const { manifest, repo, cluster: clusterName } = await resolveBackup(env, params.id, params.cluster);
   const cluster = await env.cluster(clusterName);
   const startedAt = new Date().toISOString();

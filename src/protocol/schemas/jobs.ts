@@ -3,7 +3,7 @@
  * agent/state.ts JobRecord, agent/runner.ts DetachedRecord).
  */
 import { z } from 'zod';
-import { Count, IsoTime, SerializedErrorSchema } from './common.js';
+import { IsoTime, SerializedErrorSchema } from './common.js';
 
 /** agent.hello: HelloResult. */
 export const HelloResultSchema = z.object({
