@@ -1,7 +1,7 @@
 import { LifeboatError, toLifeboatError } from '../core/errors.js';
 import { AgentClient, ConnectionLostError, type JobCallbacks } from '../fleet/client.js';
 import { connectAgent, openTransport } from '../client/connect.js';
-import type { JobType, LogEvent } from '../protocol/index.js';
+import type { JobParamsOf, JobResultOf, JobType, LogEvent } from '../protocol/index.js';
 import { paint } from '../client/format.js';
 import { ProgressLine } from './progress.js';
 import { suggest, withGlobals } from '../client/suggest.js';
@@ -43,18 +43,18 @@ export function attachCommand(g: GlobalOptions, jobId: string, verb: 'attach' | 
  * The job runs in a detached runner on the agent: a lost connection (SSH cut,
  * this process killed) does not end it; the error then says how to re-attach.
  */
-export async function runJobWithUi<T>(client: AgentClient, g: GlobalOptions, type: JobType, params: Record<string, unknown>): Promise<T> {
-  return followWithUi<T>(g, (cb) => client.runJob<T>(type, params, cb), { cancelOnInterrupt: true });
+export async function runJobWithUi<J extends JobType>(client: AgentClient, g: GlobalOptions, type: J, params: JobParamsOf<J>): Promise<JobResultOf<J>> {
+  return followWithUi(g, (cb) => client.runJob(type, params, cb), { cancelOnInterrupt: true });
 }
 
 /** `jobs attach`: follow a running (or finished) job; Ctrl-C leaves it running. */
-export async function attachJobWithUi<T>(client: AgentClient, g: GlobalOptions, jobId: string, opts: { fromEvent?: number; tail?: number } = {}): Promise<T> {
-  return followWithUi<T>(g, (cb) => client.attachJob<T>(jobId, cb, opts), { cancelOnInterrupt: false, jobId });
+export async function attachJobWithUi(client: AgentClient, g: GlobalOptions, jobId: string, opts: { fromEvent?: number; tail?: number } = {}): Promise<unknown> {
+  return followWithUi(g, (cb) => client.attachJob(jobId, cb, opts), { cancelOnInterrupt: false, jobId });
 }
 
 /** `--detach`: start the job and return its id at once; it runs on without this connection. */
-export async function startDetached(client: AgentClient, g: GlobalOptions, type: JobType, params: Record<string, unknown>): Promise<string> {
-  const { jobId } = await client.call<{ jobId: string }>('job.start', { type, params });
+export async function startDetached<J extends JobType>(client: AgentClient, g: GlobalOptions, type: J, params: JobParamsOf<J>): Promise<string> {
+  const { jobId } = await client.call('job.start', { type, params });
   if (g.json) printJson({ ok: true, detached: true, jobId, type });
   else process.stdout.write(`job ${jobId} (${type}) started; it runs on without this connection
   follow it:  ${attachCommand(g, jobId)}

@@ -169,3 +169,4 @@ export const Notifications = {
 export type NotificationName = keyof typeof Notifications;
 /** A notification's params, after parsing. */
 export type NotificationOf<N extends NotificationName> = z.output<(typeof Notifications)[N]>;
+export type * from './types.js';

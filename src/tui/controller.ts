@@ -6,8 +6,7 @@
  */
 import { toLifeboatError } from '../core/errors.js';
 import type { PitrPlan } from '../core/pitr.js';
-import type { RetentionPlan } from '../agent/units/retention.js';
-import type { PlanResult } from '../agent/units/restore.js';
+import type { JobParamsOf, ParamsOf } from '../protocol/index.js';
 import { bytes } from '../client/format.js';
 import { BACK, is, keyName, MOVE, OPEN, typedText, type InkKey } from './keys.js';
 import { BACKUP_FORM_TAGS, BACKUP_KINDS, TARGET_KINDS, VERIFY_LEVELS, type AppState, type Dialog, type Intent, type WizardState } from './state/model.js';
@@ -200,7 +199,7 @@ export class Controller {
     const intent: Intent = { kind: 'delete', host, cluster, id };
     this.dispatch({ type: 'dialog/open', dialog: { kind: 'confirm', title: `Delete backup ${id}`, lines: [], expected: id, typed: '', intent, loading: true } });
     void this.fleet
-      .call<RetentionPlan>(host, 'retention.plan', { cluster, backups: [id], dryRun: true })
+      .call(host, 'retention.plan', { cluster, backups: [id], dryRun: true })
       .then((plan) => {
         const lines = [
           ...plan.remove.map((r) => `remove ${r.id} (${r.kind}, ${r.tag}, ${bytes(r.storedSize)}): ${r.reason}`),
@@ -281,7 +280,7 @@ export class Controller {
       dialog: { kind: 'confirm', title: `Restore ${id} into database ${toDatabase}`, lines: [], expected: toDatabase, typed: '', intent: { kind: 'restore', host, cluster, id, toDatabase }, loading: true },
     });
     void this.fleet
-      .call<PlanResult>(host, 'restore.plan', { cluster, id, toDatabase })
+      .call(host, 'restore.plan', { cluster, id, toDatabase })
       .then((r) => {
         const p = r.plan;
         const lines = [
@@ -324,7 +323,7 @@ export class Controller {
   }
 
   /** Start a job and show it; `then` runs when it ends (whatever the result). */
-  private runJob(host: string, type: 'backup' | 'verify' | 'restore' | 'expire' | 'pitr', params: Record<string, unknown>, label: string, then?: () => void, show = true): void {
+  private runJob<J extends 'backup' | 'verify' | 'restore' | 'expire' | 'pitr'>(host: string, type: J, params: JobParamsOf<J>, label: string, then?: () => void, show = true): void {
     void this.fleet
       .startJob(host, type, params, label)
       .then((jobId) => {
@@ -387,7 +386,7 @@ export class Controller {
       const none = !resumable.loading && !resumable.data?.length;
       this.patchWizard({ resumable, ...(none && w.stage === 'resume' ? { stage: 'target' } : {}) });
     };
-    void this.fleet.load(this.fleet.call<PitrPlan[]>(host, 'pitr.plans', { cluster, unfinished: true }), put);
+    void this.fleet.load(this.fleet.call(host, 'pitr.plans', { cluster, unfinished: true }), put);
   }
 
   private patchWizard(patch: Partial<WizardState>): void {
@@ -510,7 +509,7 @@ export class Controller {
 
   private openFinder(w: WizardState): void {
     this.patchWizard({ stage: 'finder', finder: { loading: true, cursor: 0 } });
-    void this.fleet.load(this.fleet.call<{ candidates: never[] }>(w.host, 'pitr.targets', { cluster: w.cluster }), (v) => {
+    void this.fleet.load(this.fleet.call(w.host, 'pitr.targets', { cluster: w.cluster }), (v) => {
       const cur = this.s.wizard;
       if (cur) this.patchWizard({ finder: { ...v, cursor: 0 } });
     });
@@ -519,11 +518,11 @@ export class Controller {
   private makePlan(w: WizardState): void {
     const o = w.options;
     const kind = TARGET_KINDS[w.targetCursor]!;
-    const target: Record<string, unknown> = {};
+    const target: Record<string, string | boolean> = {}; // one of time, lsn, xid, name, latest, immediate
     if (w.picked) target[w.picked.kind] = w.picked.value;
     else if (kind === 'latest' || kind === 'immediate') target[kind] = true;
     else target[kind] = w.value.trim();
-    const params: Record<string, unknown> = { cluster: w.cluster, ...target, inclusive: w.inclusive };
+    const params: ParamsOf<'pitr.plan'> = { cluster: w.cluster, ...target, inclusive: w.inclusive };
     if (o.mode === 'side-by-side') {
       if (!o.dataDir.trim() || !/^\d+$/.test(o.port.trim())) {
         this.flash('side by side needs a new data directory and a port for the recovered server', 'warn');
@@ -534,7 +533,7 @@ export class Controller {
     }
     if (o.verifyQuery.trim()) params.verifyQuery = o.verifyQuery.trim();
     this.patchWizard({ stage: 'plan' });
-    void this.fleet.load(this.fleet.call<PitrPlan>(w.host, 'pitr.plan', params), (plan) => this.patchWizard({ plan }));
+    void this.fleet.load(this.fleet.call(w.host, 'pitr.plan', params), (plan) => this.patchWizard({ plan }));
   }
 
   private showSteps(plan: PitrPlan): void {
@@ -555,7 +554,7 @@ export class Controller {
         this.patchWizard({ running: { jobId, step } });
         this.whenDone(w.host, jobId, () => {
           const job = this.s.live[`${w.host}/${jobId}`];
-          void this.fleet.call<PitrPlan>(w.host, 'pitr.show', { plan: plan.id }).then(
+          void this.fleet.call(w.host, 'pitr.show', { plan: plan.id }).then(
             (fresh) => {
               const next = fresh.steps.findIndex((s) => s.status !== 'done');
               this.patchWizard({ plan: { loading: false, data: fresh }, stepCursor: job?.status === 'succeeded' && next >= 0 ? next : step - 1 });

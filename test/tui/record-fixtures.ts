@@ -87,7 +87,7 @@ try {
   await client.connect();
   await client.call('cluster.overview', {});
   await client.call('jobs.list', {});
-  const { backups } = await client.call<{ backups: { id: string; kind: string }[] }>('catalog.list', { cluster: 'pg' });
+  const { backups } = await client.call('catalog.list', { cluster: 'pg' });
   for (const b of backups) await client.call('catalog.show', { cluster: 'pg', id: b.id });
   await client.call('pitr.window', { cluster: 'pg' });
   await client.call('pitr.plans', { cluster: 'pg', unfinished: true });
@@ -99,7 +99,7 @@ try {
   await client.call('catalog.list', { cluster: 'pg' });
   say('verified');
   const port = await freePort();
-  const plan = await client.call<{ id: string; steps: unknown[] }>('pitr.plan', { cluster: 'pg', name: 'before-cleanup', inclusive: true, toDatadir: pitrDir, port });
+  const plan = await client.call('pitr.plan', { cluster: 'pg', name: 'before-cleanup', inclusive: true, toDatadir: pitrDir, port });
   for (let step = 1; step <= plan.steps.length; step++) {
     say(`step ${step}`);
     await client.runJob('pitr', { plan: plan.id, step });

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { Check } from '../../core/plugin.js';
-import type { GcResult } from '../../agent/units/repo.js';
-import type { JobRecord } from '../../runtime/state.js';
+import type { GcResult, ParamsOf } from '../../protocol/index.js';
+import type { JobRecord } from '../../protocol/index.js';
 import { LifeboatError, toLifeboatError } from '../../core/errors.js';
 import { bytes, compactBytes, paint, plural, table, wrap, wrapCommand } from '../../client/format.js';
 import { attachJobWithUi, Exit, printJson, runJobWithUi, withAgent, type GlobalOptions } from '../session.js';
@@ -25,10 +25,10 @@ export function registerAdmin(program: Command, globals: () => GlobalOptions): v
     .addHelpText('after', '\nPasswords never go into the config: use ~/.pgpass or PGPASSFILE.\nThen: lifeboat config check && lifeboat backup --cluster NAME')
     .action(async (o) => {
       const g = globals();
-      const params: Record<string, unknown> = { cluster: o.cluster, repo: o.repo, force: !!o.force };
-      for (const k of ['host', 'port', 'user', 'database', 'bindir', 'stateDir'] as const) if (o[k] !== undefined) params[k] = o[k];
+      const params: ParamsOf<'config.init'> = { cluster: o.cluster, repo: o.repo, force: !!o.force };
+      for (const k of ['host', 'port', 'user', 'database', 'bindir', 'stateDir'] as const) if (o[k] !== undefined) (params as Record<string, unknown>)[k] = o[k];
       if (o.commandPrefix) params.commandPrefix = String(o.commandPrefix).split(' ').filter(Boolean);
-      const res = await withAgent(g, (c) => c.call<{ path: string; created: boolean; cluster: string }>('config.init', params));
+      const res = await withAgent(g, (c) => c.call('config.init', params));
       if (g.json) return printJson({ ok: true, ...res });
       const next = [`next: ${suggest(g, 'config', 'check')}`, `then: ${suggest(g, 'backup', '--cluster', res.cluster)}`].flatMap((c) => wrapCommand(c, { indent: '' }));
       process.stdout.write(`${wrap(`${res.created ? 'wrote' : 'updated'} ${res.path} with cluster ${res.cluster}`, { indent: 2 })}\n${next.join('\n')}\n`);
@@ -41,7 +41,7 @@ export function registerAdmin(program: Command, globals: () => GlobalOptions): v
     .option('-c, --cluster <name>', 'only this cluster')
     .action(async (o) => {
       const g = globals();
-      const res = await withAgent(g, (c) => c.call<{ path: string; ok: boolean; clusters: { cluster: string; checks: Check[] }[] }>('config.check', o.cluster ? { cluster: o.cluster } : {}));
+      const res = await withAgent(g, (c) => c.call('config.check', o.cluster ? { cluster: o.cluster } : {}));
       if (g.json) printJson(res);
       else {
         process.stdout.write(`config ${res.path}\n`);
@@ -59,7 +59,7 @@ export function registerAdmin(program: Command, globals: () => GlobalOptions): v
     .option('-c, --cluster <name>', 'the cluster whose repository to create')
     .action(async (o) => {
       const g = globals();
-      const res = await withAgent(g, (c) => c.call<{ repository: string; where: string }>('repo.init', o.cluster ? { cluster: o.cluster } : {}));
+      const res = await withAgent(g, (c) => c.call('repo.init', o.cluster ? { cluster: o.cluster } : {}));
       if (g.json) return printJson({ ok: true, ...res });
       process.stdout.write(`repository ${res.repository} ready at ${res.where}\n`);
     });
@@ -69,7 +69,7 @@ export function registerAdmin(program: Command, globals: () => GlobalOptions): v
     .option('-c, --cluster <name>', 'only this cluster')
     .action(async (o) => {
       const g = globals();
-      const res = await withAgent(g, (c) => runJobWithUi<{ backups: number; invalid: number }>(c, g, 'reindex', o.cluster ? { cluster: o.cluster } : {}));
+      const res = await withAgent(g, (c) => runJobWithUi(c, g, 'reindex', o.cluster ? { cluster: o.cluster } : {}));
       if (g.json) return printJson({ ok: true, ...res });
       process.stdout.write(`catalog rebuilt: ${plural(res.backups, 'backup')}${res.invalid ? `, ${plural(res.invalid, 'damaged manifest')} not listed` : ''}\n`);
     });
@@ -80,7 +80,7 @@ export function registerAdmin(program: Command, globals: () => GlobalOptions): v
     .option('--dry-run', 'list what would be removed')
     .action(async (o) => {
       const g = globals();
-      const res = await withAgent(g, (c) => runJobWithUi<GcResult>(c, g, 'gc', { dryRun: !!o.dryRun, ...(o.cluster ? { cluster: o.cluster } : {}) }));
+      const res = await withAgent(g, (c) => runJobWithUi(c, g, 'gc', { dryRun: !!o.dryRun, ...(o.cluster ? { cluster: o.cluster } : {}) }));
       if (g.json) return printJson({ ok: true, ...res });
       const verb = res.dryRun ? 'would remove' : 'removed';
       for (const r of res.removed) process.stdout.write(wrap(`${verb} ${r.key} (${bytes(r.size)})`, { indent: 2 }) + '\n');
@@ -91,7 +91,7 @@ export function registerAdmin(program: Command, globals: () => GlobalOptions): v
 
   const listJobs = async () => {
     const g = globals();
-    const res = await withAgent(g, (c) => c.call<{ running: JobRecord[]; recent: JobRecord[] }>('jobs.list'));
+    const res = await withAgent(g, (c) => c.call('jobs.list'));
     if (g.json) return printJson(res);
     if (!res.recent.length) return void process.stdout.write('no jobs yet\n');
     // the job id starts with its UTC start time
@@ -126,7 +126,7 @@ killed: nothing it wrote is listed; lifeboat repo gc removes the leftovers).`,
       const g = globals();
       if (o.tail !== undefined && (Number.isNaN(o.tail) || o.tail < 0)) throw new LifeboatError('USAGE', '--tail takes a number of lines, 0 or more');
       const opts = o.all ? { fromEvent: 0 } : o.tail !== undefined ? { tail: o.tail } : {};
-      const result = await withAgent(g, (c) => attachJobWithUi<unknown>(c, g, id, opts));
+      const result = await withAgent(g, (c) => attachJobWithUi(c, g, id, opts));
       if (g.json) return printJson({ ok: true, jobId: id, result });
       const r = (result ?? {}) as { id?: string; cluster?: string };
       process.stdout.write(`job ${id} succeeded${r.id ? `: ${r.id}${r.cluster ? ` of ${r.cluster}` : ''}` : ''}\n`);

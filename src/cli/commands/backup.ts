@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { LifeboatError } from '../../core/errors.js';
-import type { BackupResult } from '../../agent/units/backup.js';
+import type { BackupResult, JobParamsOf } from '../../protocol/index.js';
 import { bytes, duration, plural, wrap } from '../../client/format.js';
 import { printJson, runJobWithUi, startDetached, withAgent, type GlobalOptions } from '../session.js';
 
@@ -51,7 +51,7 @@ goes on on the agent's host, and lifeboat jobs attach ID follows it again.`,
       if (scopes.length > 1 || (o.allDatabases && only)) {
         throw new LifeboatError('USAGE', `choose one of --all-databases, --table, --schema, each with --data-only or --schema-only or not (got ${[...scopes, only && `${only}-only`].filter(Boolean).join(', ')})`);
       }
-      const params: Record<string, unknown> = { kind: o.physical ? 'physical' : 'logical', scope: scopes[0] ?? 'database', tables: o.table, schemas: o.schema, ...(selected && only ? { only } : {}) };
+      const params: JobParamsOf<'backup'> = { kind: o.physical ? 'physical' : 'logical', scope: scopes[0] ?? 'database', tables: o.table, schemas: o.schema, ...(selected && only ? { only } : {}) };
       if (o.cluster) params.cluster = o.cluster;
       if (o.format) params.format = o.format;
       if (o.database) params.database = o.database;
@@ -63,7 +63,7 @@ goes on on the agent's host, and lifeboat jobs attach ID follows it again.`,
         params.compression = { algorithm, ...(o.level !== undefined ? { level: o.level } : {}) };
       }
       if (o.detach) return void (await withAgent(g, (client) => startDetached(client, g, 'backup', params)));
-      const res = await withAgent(g, (client) => runJobWithUi<BackupResult>(client, g, 'backup', params));
+      const res = await withAgent(g, (client) => runJobWithUi(client, g, 'backup', params));
       if (g.json) return printJson({ ok: true, backup: res });
       const what = res.kind === 'physical' ? `physical, WAL ${res.wal?.start}..${res.wal?.stop} on timeline ${res.wal?.timeline}` : `${res.databases.join(', ')}`;
       const line = `backup ${res.id} of ${res.cluster} done in ${duration(res.durationMs)}: ${what} (${res.format ?? 'tar'}, ${bytes(res.rawSize)} raw, ${bytes(res.storedSize)} stored, ${plural(res.objects, 'object')})`;

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import type { BackupSummary, ClusterStatus, InvalidBackup, WalStatus } from '../../agent/units/catalog.js';
+import type { AgentClient } from '../../fleet/client.js';
+import type { BackupSummary, ClusterStatus, InvalidBackup, WalStatus } from '../../protocol/index.js';
 import type { Manifest, Verification } from '../../core/manifest.js';
 import type { RecoverableWindow } from '../../core/pitr.js';
 import { age, bytes, compactBytes, duration, paint, plural, printable, table, WIDTH, wrap, wrapCommand } from '../../client/format.js';
@@ -29,8 +30,7 @@ export function registerCatalog(program: Command, globals: () => GlobalOptions):
     .addHelpText('after', FLEET_HELP)
     .action(async (o: { cluster?: string } & FleetFlags) => {
       const g = globals();
-      type Listing = { backups: BackupSummary[]; invalid: InvalidBackup[] };
-      const call = (c: { call: <T>(m: string, p: Record<string, unknown>) => Promise<T> }) => c.call<Listing>('catalog.list', o.cluster ? { cluster: o.cluster } : {});
+      const call = (c: AgentClient) => c.call('catalog.list', o.cluster ? { cluster: o.cluster } : {});
       const fleet = await runOnFleet(g, o, (c) => call(c));
       if (fleet) {
         if (g.json) printJson(fleetDocument(fleet));
@@ -58,7 +58,7 @@ export function registerCatalog(program: Command, globals: () => GlobalOptions):
         const windows: RecoverableWindow[] = [];
         if (!g.json) {
           for (const cl of [...new Set(listing.backups.filter((b) => b.kind === 'physical').map((b) => b.cluster))]) {
-            windows.push(await c.call<RecoverableWindow>('pitr.window', { cluster: cl }).catch(() => ({ cluster: cl, now: '', spans: [], gaps: 0 })));
+            windows.push(await c.call('pitr.window', { cluster: cl }).catch(() => ({ cluster: cl, now: '', spans: [], gaps: 0 })));
           }
         }
         return { ...listing, windows };
@@ -102,7 +102,7 @@ export function registerCatalog(program: Command, globals: () => GlobalOptions):
     .option('-c, --cluster <name>', 'cluster (when ids are ambiguous)')
     .action(async (id: string, o) => {
       const g = globals();
-      const res = await withAgent(g, (c) => c.call<{ manifest: Manifest; verifications: Verification[] }>('catalog.show', { id, ...(o.cluster ? { cluster: o.cluster } : {}) }));
+      const res = await withAgent(g, (c) => c.call('catalog.show', { id, ...(o.cluster ? { cluster: o.cluster } : {}) }));
       if (g.json) return printJson(res);
       process.stdout.write(renderManifest(res.manifest, res.verifications, g));
     });
@@ -119,8 +119,8 @@ export function registerCatalog(program: Command, globals: () => GlobalOptions):
     )
     .action(async (o: { cluster?: string } & FleetFlags) => {
       const g = globals();
-      const call = async (c: { call: <T>(m: string, p: Record<string, unknown>) => Promise<T> }) => {
-        const clusters = await c.call<ClusterStatus[]>('catalog.status', o.cluster ? { cluster: o.cluster } : {});
+      const call = async (c: AgentClient) => {
+        const clusters = await c.call('catalog.status', o.cluster ? { cluster: o.cluster } : {});
         return { ok: clusters.every((s) => s.ok), clusters };
       };
       const fleet = await runOnFleet(g, o, (c) => call(c), (r) => r.ok);

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { AgentClient } from '../../fleet/client.js';
 import type { ArchivingFinding } from '../../core/plugin.js';
 import { LifeboatError } from '../../core/errors.js';
 import { paint, plural, WIDTH, wrap, wrapSql } from '../../client/format.js';
@@ -36,7 +37,7 @@ export function registerCheck(program: Command, globals: () => GlobalOptions): v
     .action(async (o: { cluster?: string; probeSeconds: number } & FleetFlags) => {
       const g = globals();
       type Checked = { cluster: string; ok: boolean; findings: ArchivingFinding[] };
-      const call = (c: { call: <T>(m: string, p: Record<string, unknown>) => Promise<T> }) => c.call<Checked>('check.cluster', { probeSeconds: o.probeSeconds, ...(o.cluster ? { cluster: o.cluster } : {}) });
+      const call = (c: AgentClient) => c.call('check.cluster', { probeSeconds: o.probeSeconds, ...(o.cluster ? { cluster: o.cluster } : {}) });
       const fleet = await runOnFleet(g, o, (c) => call(c), (r) => r.ok);
       if (fleet) {
         if (g.json) printJson(fleetDocument(fleet));
@@ -65,7 +66,7 @@ export function registerCheck(program: Command, globals: () => GlobalOptions): v
     .action(async (o: { cluster?: string; yes?: boolean; dryRun?: boolean; force?: boolean }) => {
       const g = globals();
       await withAgent(g, async (c) => {
-        const fixes = await c.call<{ cluster: string; statements: string[]; restart: boolean; restartSettings?: string[]; blockers?: ArchivingFinding[]; findings: ArchivingFinding[] }>('check.fixes', o.cluster ? { cluster: o.cluster } : {});
+        const fixes = await c.call('check.fixes', o.cluster ? { cluster: o.cluster } : {});
         // archive_command would fail as the server's OS user: say what to change before anything is set
         const blockers = fixes.blockers ?? [];
         if (blockers.length) {
@@ -107,7 +108,7 @@ export function registerCheck(program: Command, globals: () => GlobalOptions): v
           rl.close();
           if (!/^y(es)?$/i.test(answer.trim())) throw new LifeboatError('CONFIRMATION_REQUIRED', 'not applied; nothing was changed');
         }
-        const r = await c.call<{ applied: string[]; restart: boolean; pendingRestart?: string[] }>('check.apply', { statements: fixes.statements, ...(o.cluster ? { cluster: o.cluster } : {}) });
+        const r = await c.call('check.apply', { statements: fixes.statements, ...(o.cluster ? { cluster: o.cluster } : {}) });
         if (g.json) return printJson({ ok: true, ...r });
         const waiting = r.pendingRestart ?? fixes.restartSettings ?? [];
         process.stdout.write(wrap(`applied ${plural(r.applied.length, 'setting')} and reloaded.${waiting.length ? ` Restart PostgreSQL for ${waiting.join(', ')} to take effect.` : ''} Then: ${suggest(g, 'check', '-c', fixes.cluster)}`, { indent: 2 }) + '\n');

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import type { Command } from 'commander';
-import type { ClusterStatus } from '../../agent/units/catalog.js';
+import type { ClusterStatus } from '../../protocol/index.js';
 import { LifeboatError, toLifeboatError, type SerializedError } from '../../core/errors.js';
 import type { Manifest } from '../../core/manifest.js';
 import { LIFEBOAT_VERSION } from '../../core/version.js';
@@ -49,7 +49,7 @@ export async function testHost(g: GlobalOptions, entry: Pick<HostEntry, 'name' |
     client = new AgentClient(transport);
     const hello = await client.connect();
     const t0 = performance.now();
-    await client.call<HelloResult>('agent.hello', { protocolVersion: PROTOCOL_VERSION, clientVersion: LIFEBOAT_VERSION });
+    await client.call('agent.hello', { protocolVersion: PROTOCOL_VERSION, clientVersion: LIFEBOAT_VERSION });
     rec.rttMs = Math.round((performance.now() - t0) * 10) / 10;
     rec.agent = { version: hello.agentVersion, protocol: hello.protocolVersion, hostname: hello.host, node: hello.node, plugins: hello.plugins.map((p) => `${p.name} ${p.version}`) };
     const cmp = compareVersions(hello.agentVersion, LIFEBOAT_VERSION);
@@ -59,13 +59,13 @@ export async function testHost(g: GlobalOptions, entry: Pick<HostEntry, 'name' |
       rec.problem = hello.config.error;
     } else {
       try {
-        const status = await client.call<ClusterStatus[]>('catalog.status', {});
+        const status = await client.call('catalog.status', {});
         rec.clusters = [];
         for (const s of status) {
           const c: NonNullable<HostTest['clusters']>[number] = { name: s.cluster, ok: s.ok };
           if (s.latest) {
             c.newestBackup = s.latest.id;
-            const shown = await client.call<{ manifest: Manifest }>('catalog.show', { id: s.latest.id, cluster: s.cluster }).catch(() => undefined);
+            const shown = await client.call('catalog.show', { id: s.latest.id, cluster: s.cluster }).catch(() => undefined);
             if (shown) c.postgres = shown.manifest.server.version;
           }
           rec.clusters.push(c);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { PITR_CANDIDATE_KINDS, type PitrPlan } from '../../core/pitr.js';
-import type { PitrTargetsResult } from '../../agent/units/pitr-targets.js';
+import { PITR_CANDIDATE_KINDS, type PitrCandidateKind, type PitrPlan } from '../../core/pitr.js';
+import type { ParamsOf, PitrTargetsResult } from '../../protocol/index.js';
 import { LifeboatError } from '../../core/errors.js';
 import { paint, plural, wrap, wrapCommand, wrapLines } from '../../client/format.js';
 import { confirmTyped, printJson, runJobWithUi, showBeforeApplying, startDetached, withAgent, type GlobalOptions } from '../session.js';
@@ -47,7 +47,7 @@ export function registerPitr(program: Command, globals: () => GlobalOptions): vo
     .option('-c, --cluster <name>', 'cluster')
     .action(async (name: string, o) => {
       const g = globals();
-      const r = await withAgent(g, (c) => c.call<{ cluster: string; name: string; lsn: string }>('pitr.restorePoint', { name, ...(o.cluster ? { cluster: o.cluster } : {}) }));
+      const r = await withAgent(g, (c) => c.call('pitr.restorePoint', { name, ...(o.cluster ? { cluster: o.cluster } : {}) }));
       if (g.json) return printJson({ ok: true, ...r });
       process.stdout.write(`restore point "${r.name}" of ${r.cluster} at ${r.lsn}; recover to it with:\n${wrapCommand(suggest(g, 'pitr', 'plan', '-c', r.cluster, '--name', r.name), { indent: '  ' }).join('\n')}\n`);
     });
@@ -82,11 +82,11 @@ Examples:
     )
     .action(async (o) => {
       const g = globals();
-      const params: Record<string, unknown> = { inclusive: !o.exclusive, action: o.action };
+      const params: ParamsOf<'pitr.plan'> = { inclusive: !o.exclusive, action: o.action };
       for (const k of ['cluster', 'time', 'lsn', 'xid', 'name', 'toDatadir', 'port', 'backup', 'verifyQuery'] as const) if (o[k] !== undefined) params[k] = o[k];
       if (o.latest) params.latest = true;
       if (o.immediate) params.immediate = true;
-      const plan = await withAgent(g, (c) => c.call<PitrPlan>('pitr.plan', params));
+      const plan = await withAgent(g, (c) => c.call('pitr.plan', params));
       if (g.json) return printJson({ ok: true, plan });
       process.stdout.write(renderPitrPlan(plan, g) + `\n\nNothing was changed. Apply with:\n${wrapCommand(suggest(g, 'pitr', 'apply', plan.id, '--yes'), { indent: '  ' }).join('\n')}\n`);
     });
@@ -96,7 +96,7 @@ Examples:
     .argument('<plan>', 'plan id', parseId)
     .action(async (id: string) => {
       const g = globals();
-      const plan = await withAgent(g, (c) => c.call<PitrPlan>('pitr.show', { plan: id }));
+      const plan = await withAgent(g, (c) => c.call('pitr.show', { plan: id }));
       if (g.json) return printJson({ ok: true, plan });
       process.stdout.write(renderPitrPlan(plan, g) + '\n');
     });
@@ -111,14 +111,14 @@ Examples:
     .action(async (id: string, o) => {
       const g = globals();
       await withAgent(g, async (c) => {
-        const plan = await c.call<PitrPlan>('pitr.show', { plan: id });
+        const plan = await c.call('pitr.show', { plan: id });
         if (o.step !== undefined && Number.isNaN(o.step)) throw new LifeboatError('USAGE', '--step takes a number');
         if (o.through !== undefined && Number.isNaN(o.through)) throw new LifeboatError('USAGE', '--through takes a number');
         showBeforeApplying(g, renderPitrPlan(plan, g), o.yes);
         await confirmTyped(plan.cluster, `recovery of ${plan.cluster} into ${plan.dataDir}`, o.yes);
         const jobParams = { plan: plan.id, ...(o.step !== undefined ? { step: o.step } : {}), ...(o.through !== undefined ? { through: o.through } : {}) };
         if (o.detach) return void (await startDetached(c, g, 'pitr', jobParams));
-        const done = await runJobWithUi<PitrPlan>(c, g, 'pitr', jobParams);
+        const done = await runJobWithUi(c, g, 'pitr', jobParams);
         if (g.json) return printJson({ ok: true, plan: done });
         process.stdout.write(renderPitrPlan(done, g) + '\n');
       });
@@ -211,7 +211,7 @@ Examples:
     )
     .action(async (o) => {
       const g = globals();
-      const params: Record<string, unknown> = {};
+      const params: ParamsOf<'pitr.targets'> = {};
       for (const k of ['cluster', 'from', 'to', 'relation'] as const) if (o[k] !== undefined) params[k] = o[k];
       for (const [k, flag] of [['minRows', '--min-rows'], ['limit', '--limit'], ['maxSegments', '--max-segments'], ['timeline', '--timeline']] as const) {
         if (o[k] === undefined) continue;
@@ -222,12 +222,12 @@ Examples:
         const list = String(o.kinds).split(',').map((s) => s.trim()).filter(Boolean);
         const bad = list.filter((k) => k !== 'all' && !(PITR_CANDIDATE_KINDS as readonly string[]).includes(k));
         if (bad.length || list.length === 0) throw new LifeboatError('USAGE', `--kinds: unknown kind ${bad.join(', ') || '(none given)'}`, { hint: `kinds: ${PITR_CANDIDATE_KINDS.join(', ')}, all` });
-        params.kinds = list.includes('all') ? [...PITR_CANDIDATE_KINDS] : list;
+        params.kinds = list.includes('all') ? [...PITR_CANDIDATE_KINDS] : (list as PitrCandidateKind[]); // each checked above
       }
       for (const k of ['from', 'to'] as const) {
         if (o[k] !== undefined && Number.isNaN(Date.parse(o[k]))) throw new LifeboatError('USAGE', `--${k} ${o[k]} is not a time`, { hint: "use ISO 8601 with a zone, e.g. '2026-11-21 14:05:00+01'" });
       }
-      const r = await withAgent(g, (c) => c.call<PitrTargetsResult>('pitr.targets', params));
+      const r = await withAgent(g, (c) => c.call('pitr.targets', params));
       if (g.json) return printJson({ ok: true, ...r });
       for (const w of r.warnings) process.stderr.write(`${paint('warn', 'yellow', process.stderr)}: ${w}\n`);
       process.stdout.write(renderPitrTargets(r, g) + '\n');

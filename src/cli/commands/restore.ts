@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { PlanResult, RestoreJobResult } from '../../agent/units/restore.js';
+import type { ParamsOf, PlanResult, RestoreJobResult } from '../../protocol/index.js';
 import { paint, wrap } from '../../client/format.js';
 import { confirmTyped, Exit, printJson, runJobWithUi, showBeforeApplying, startDetached, withAgent, type GlobalOptions } from '../session.js';
 import { parseId } from '../args.js';
@@ -44,7 +44,7 @@ Examples:
     )
     .action(async (id: string, o) => {
       const g = globals();
-      const params: Record<string, unknown> = {
+      const params: ParamsOf<'restore.plan'> = {
         id,
         toDatabase: o.toDatabase,
         clean: !!o.clean,
@@ -60,7 +60,7 @@ Examples:
         ...(o.database ? { database: o.database } : {}),
       };
       await withAgent(g, async (client) => {
-        const planned = await client.call<PlanResult>('restore.plan', params);
+        const planned = await client.call('restore.plan', params);
         if (o.dryRun) {
           if (g.json) return printJson({ ok: true, dryRun: true, ...planned });
           process.stdout.write(renderPlan(planned, g) + '\nDry run: nothing was changed.\n');
@@ -72,7 +72,7 @@ Examples:
           : `restoring into ${planned.plan.targetDatabase}${planned.plan.targetExists ? ' (replaces it)' : ''}`;
         await confirmTyped(planned.plan.targetDatabase, what, o.yes);
         if (o.detach) return void (await startDetached(client, g, 'restore', params));
-        const res = await runJobWithUi<RestoreJobResult>(client, g, 'restore', params);
+        const res = await runJobWithUi(client, g, 'restore', params);
         const ok = res.checks.every((c) => c.ok);
         if (g.json) printJson({ ok, restore: res });
         else {

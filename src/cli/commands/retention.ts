@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { RetentionPlan } from '../../agent/units/retention.js';
+import type { ParamsOf, RetentionPlan } from '../../protocol/index.js';
 import { LifeboatError } from '../../core/errors.js';
 import { bytes, compactBytes, plural, table, wrap } from '../../client/format.js';
 import { confirmTyped, printJson, runJobWithUi, showBeforeApplying, withAgent, type GlobalOptions } from '../session.js';
@@ -31,9 +31,9 @@ export function renderRetentionPlan(p: RetentionPlan, g: Where = {}): string {
   return out.join('\n');
 }
 
-async function planThenApply(g: GlobalOptions, params: Record<string, unknown>, o: { dryRun?: boolean; yes?: boolean }): Promise<void> {
+async function planThenApply(g: GlobalOptions, params: ParamsOf<'retention.plan'>, o: { dryRun?: boolean; yes?: boolean }): Promise<void> {
   await withAgent(g, async (c) => {
-    const plan = await c.call<RetentionPlan>('retention.plan', { ...params, dryRun: true });
+    const plan = await c.call('retention.plan', { ...params, dryRun: true });
     // a pinned backup named for delete: the plan shows it kept; doing it goes on to the agent's refusal
     if (o.dryRun || (plan.remove.length === 0 && plan.wal.count === 0 && !plan.pinnedRefused?.length)) {
       if (g.json) printJson({ ok: true, plan });
@@ -42,7 +42,7 @@ async function planThenApply(g: GlobalOptions, params: Record<string, unknown>, 
     }
     showBeforeApplying(g, renderRetentionPlan(plan, g), o.yes);
     await confirmTyped(plan.cluster, `removing ${plural(plan.remove.length, 'backup')} and ${plural(plan.wal.count, 'WAL file')} of ${plan.cluster}`, o.yes);
-    const done = await runJobWithUi<RetentionPlan>(c, g, 'expire', { ...params, cluster: plan.cluster, dryRun: false });
+    const done = await runJobWithUi(c, g, 'expire', { ...params, cluster: plan.cluster, dryRun: false });
     if (g.json) printJson({ ok: true, plan: done });
     else process.stdout.write(`removed ${plural(done.remove.length, 'backup')} and ${plural(done.wal.count, 'WAL file')}, ${bytes(done.bytes)} freed\n`);
   });
@@ -71,7 +71,7 @@ timeline history files always stay. With no physical backup left, WAL stays.
     )
     .action(async (o) => {
       const g = globals();
-      const params: Record<string, unknown> = {};
+      const params: ParamsOf<'retention.plan'> = {};
       if (o.cluster) params.cluster = o.cluster;
       for (const [k, v] of [['keepPhysical', o.keepPhysical], ['keepLogical', o.keepLogical], ['keepDays', o.keepDays]] as const) {
         if (v === undefined) continue;
@@ -102,7 +102,7 @@ timeline history files always stay. With no physical backup left, WAL stays.
       .option('-c, --cluster <name>', 'cluster')
       .action(async (backup: string, o) => {
         const g = globals();
-        const r = await withAgent(g, (c) => c.call<{ cluster: string; id: string; pinned: boolean }>('backup.pin', { backup, pinned, ...(o.cluster ? { cluster: o.cluster } : {}) }));
+        const r = await withAgent(g, (c) => c.call('backup.pin', { backup, pinned, ...(o.cluster ? { cluster: o.cluster } : {}) }));
         if (g.json) return printJson({ ok: true, ...r });
         process.stdout.write(`${r.id} of ${r.cluster} is ${r.pinned ? 'pinned: retention keeps it' : 'no longer pinned'}\n`);
       });

@@ -26,7 +26,7 @@ Levels (each includes the ones before it):
       const g = globals();
       const params = { id, level: o.level, ...(o.cluster ? { cluster: o.cluster } : {}) };
       if (o.detach) return void (await withAgent(g, (c) => startDetached(c, g, 'verify', params)));
-      const v = await withAgent(g, (c) => runJobWithUi<Verification>(c, g, 'verify', params));
+      const v = await withAgent(g, (c) => runJobWithUi(c, g, 'verify', params));
       if (g.json) return printJson({ ok: true, verification: v });
       process.stdout.write(wrap(`backup ${v.backupId}: ${paint('verified', 'green')} at level ${v.level} (${plural(v.checks.length, 'check')} passed)`, { indent: 2 }) + '\n');
     });

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { WalVerifyResult } from '../../agent/units/pitr.js';
+import type { WalVerifyResult } from '../../protocol/index.js';
 import { bytes, noun, paint, plural, wrap } from '../../client/format.js';
 import { Exit, printJson, withAgent, type GlobalOptions } from '../session.js';
 import { suggest } from '../../client/suggest.js';
@@ -18,7 +18,7 @@ export function registerWal(program: Command, globals: () => GlobalOptions): voi
     .option('-c, --cluster <name>', 'cluster')
     .action(async (o) => {
       const g = globals();
-      const r = await withAgent(g, (c) => c.call<WalVerifyResult>('wal.verify', o.cluster ? { cluster: o.cluster } : {}));
+      const r = await withAgent(g, (c) => c.call('wal.verify', o.cluster ? { cluster: o.cluster } : {}));
       if (g.json) printJson(r);
       else {
         const lines = [`cluster ${r.cluster}: ${plural(r.segments, 'archived segment')} on ${noun(r.timelines.length, 'timeline')} ${r.timelines.join(', ') || '-'}`];

@@ -8,8 +8,8 @@
  */
 import { withDeadline } from '../../core/deadline.js';
 import { LifeboatError, toLifeboatError, type SerializedError } from '../../core/errors.js';
-import type { AgentClient } from '../../fleet/client.js';
-import type { JobType } from '../../protocol/index.js';
+import type { AgentClient, CallParams } from '../../fleet/client.js';
+import type { JobParamsOf, JobType, MethodName, ResultOf } from '../../protocol/index.js';
 import type { Action } from '../state/reducer.js';
 import type { Store } from '../state/store.js';
 import { liveKey, type AppState, type ClusterOverview, type JobRecord } from '../state/model.js';
@@ -140,7 +140,7 @@ export class FleetService {
       try {
         const client = await this.client(host);
         const [clusters, jobs] = await timeout(
-          Promise.all([client.call<ClusterOverview[]>('cluster.overview', {}), client.call<{ running: JobRecord[]; recent: JobRecord[] }>('jobs.list', {})]),
+          Promise.all([client.call('cluster.overview', {}), client.call('jobs.list', {})]),
           this.o.timeoutMs,
           `the agent on ${host}`,
         );
@@ -163,9 +163,9 @@ export class FleetService {
   }
 
   /** A plain RPC call on a host. */
-  async call<T>(host: string, method: string, params: Record<string, unknown> = {}): Promise<T> {
+  async call<M extends MethodName>(host: string, method: M, ...params: CallParams<M>): Promise<ResultOf<M>> {
     const client = await this.client(host);
-    return client.call<T>(method, params);
+    return client.call(method, ...params);
   }
 
   /** Load the cluster view's backups and recoverable window; resolves once the backups are in. */
@@ -176,7 +176,7 @@ export class FleetService {
 
   async reloadCluster(host: string, cluster: string): Promise<void> {
     void this.load(this.call(host, 'pitr.window', { cluster }), (value) => this.dispatch({ type: 'cluster/window', host, cluster, value: value as never }));
-    await this.load(this.call<{ backups: never[] }>(host, 'catalog.list', { cluster }), (value) => this.dispatch({ type: 'cluster/backups', host, cluster, value }));
+    await this.load(this.call(host, 'catalog.list', { cluster }), (value) => this.dispatch({ type: 'cluster/backups', host, cluster, value }));
   }
 
   loadDetails(host: string, cluster: string, id: string): void {
@@ -199,7 +199,7 @@ export class FleetService {
   }
 
   /** Start a job on a host and follow it into the store; resolves with its id once started. */
-  async startJob(host: string, type: JobType, params: Record<string, unknown>, label: string): Promise<string> {
+  async startJob<J extends JobType>(host: string, type: J, params: JobParamsOf<J>, label: string): Promise<string> {
     const client = await this.client(host);
     let resolveId!: (id: string) => void;
     let rejectId!: (e: unknown) => void;

@@ -8,10 +8,10 @@
 import type { SerializedError } from '../../core/errors.js';
 import type { Manifest, Verification } from '../../core/manifest.js';
 import type { PitrCandidate, PitrPlan } from '../../core/pitr.js';
-import type { BackupSummary } from '../../agent/units/catalog.js';
-import type { ClusterOverview } from '../../agent/units/overview.js';
-import type { RecoverableWindow } from '../../agent/units/pitr.js';
-import type { JobRecord } from '../../runtime/state.js';
+import type { BackupSummary } from '../../protocol/index.js';
+import type { ClusterOverview } from '../../protocol/index.js';
+import type { RecoverableWindow } from '../../protocol/index.js';
+import type { JobRecord } from '../../protocol/index.js';
 import type { HelloResult, ProgressEvent } from '../../protocol/index.js';
 
 export type { BackupSummary, ClusterOverview, RecoverableWindow, JobRecord, PitrPlan, PitrCandidate, Manifest, Verification };
