@@ -51,7 +51,7 @@ export async function planRestore(ctx: Ctx, manifest: Manifest, opts: RestoreOpt
     throw new LifeboatError(
       'TARGET_EXISTS',
       partial ? `database ${target} on cluster ${ctx.cluster.name} is ${partial.slice('lifeboat: '.length)}` : `database ${target} already exists on cluster ${ctx.cluster.name}`,
-      { hint: partial ? 'restore again with --clean to replace it, or drop it' : 'add --clean to replace it (a safety backup is taken first), or choose another --to-database' },
+      { hint: partial ? 'restore again with `clean` to replace it, or drop it' : 'add `clean` to replace it (a safety backup is taken first), or choose another `toDatabase`' },
     );
   }
   const actions: RestoreAction[] = [];
@@ -71,7 +71,7 @@ export async function planRestore(ctx: Ctx, manifest: Manifest, opts: RestoreOpt
   const what = tables.length ? `${noun(tables.length, 'table')} ${tables.join(', ')}` : opts.schemas.length ? `${noun(opts.schemas.length, 'schema')} ${opts.schemas.join(', ')}` : `all of ${entry.name}`;
   const skipped = [opts.noOwner ? 'owners' : '', opts.noPrivileges ? 'grants' : ''].filter(Boolean);
   if (skipped.length && logical.format === 'plain') {
-    throw new LifeboatError('UNSUPPORTED', '--no-owner and --no-privileges need a custom or directory-format backup (a plain dump is SQL that sets owners and grants itself)');
+    throw new LifeboatError('UNSUPPORTED', '`noOwner` and `noPrivileges` need a custom or directory-format backup (a plain dump is SQL that sets owners and grants itself)');
   }
   actions.push({
     kind: 'restore',
@@ -80,7 +80,7 @@ export async function planRestore(ctx: Ctx, manifest: Manifest, opts: RestoreOpt
   actions.push({ kind: 'compare', description: 'compare row counts with the manifest' });
   const warnings: string[] = [];
   if (partial) warnings.push(`database ${target} is ${partial.slice('lifeboat: '.length)}: it is replaced`);
-  if (tables.length) warnings.push('--table restores the table and its data only (like pg_restore -t): indexes, constraints and triggers on it are not restored');
+  if (tables.length) warnings.push('`tables` restores the table and its data only (like pg_restore -t): indexes, constraints and triggers on it are not restored');
   if (logical.scope.kind === 'schema-only') warnings.push('this backup holds no data (schema-only)');
   return {
     backupId: manifest.id,
@@ -176,7 +176,7 @@ async function applyDataOnly(ctx: Ctx, backup: BackupReader, plan: RestorePlan):
   try {
     await loadInto(ctx, backup, entry, plan.targetDatabase, { ...(all ? {} : { tables: refs }), dataOnly: true });
   } catch (err) {
-    throw loadFailed(err, `data-only restore into ${plan.targetDatabase}`, plan.clean ? 'the tables may be partly loaded: run it again (it empties them first), or go back with the safety backup' : 'rows loaded before the error stay: go back with the safety backup, or fix the cause and restore with --clean');
+    throw loadFailed(err, `data-only restore into ${plan.targetDatabase}`, plan.clean ? 'the tables may be partly loaded: run it again (it empties them first), or go back with the safety backup' : 'rows loaded before the error stay: go back with the safety backup, or fix the cause and restore with `clean`');
   }
   const after = await countRows(c, plan.targetDatabase, refs, ctx.signal);
   const added = Object.fromEntries(plan.tables.map((t) => [t, (after[t] ?? 0) - (before[t] ?? 0)]));
@@ -220,7 +220,7 @@ async function applyWhole(ctx: Ctx, backup: BackupReader, plan: RestorePlan): Pr
   try {
     await loadInto(ctx, backup, entry, plan.targetDatabase, { tables, schemas: plan.schemas, ...(plan.noOwner ? { noOwner: true } : {}), ...(plan.noPrivileges ? { noPrivileges: true } : {}) });
   } catch (err) {
-    throw loadFailed(err, `restore into ${plan.targetDatabase}`, `database ${plan.targetDatabase} is incomplete; fix the cause and restore again with --clean`);
+    throw loadFailed(err, `restore into ${plan.targetDatabase}`, `database ${plan.targetDatabase} is incomplete; fix the cause and restore again with \`clean\``);
   }
   // compare what was restored with the manifest
   let expected = entry.rowCounts;
@@ -246,7 +246,7 @@ async function applyWhole(ctx: Ctx, backup: BackupReader, plan: RestorePlan): Pr
 function globalsAction(manifest: Manifest, cluster: string): RestoreAction {
   if (!manifest.logical?.globals) {
     throw new LifeboatError('USAGE', `backup ${manifest.id} carries no roles (globals.sql): it was taken before backups carried them, or its role could not run pg_dumpall --globals-only`, {
-      hint: 'create the roles on the target by hand (pg_dumpall --globals-only on the source), or restore with --no-owner',
+      hint: 'create the roles on the target by hand (pg_dumpall --globals-only on the source), or restore with `noOwner`',
     });
   }
   return { kind: 'load-globals', description: `create the roles and tablespaces of the backup's globals.sql that cluster ${cluster} lacks (existing ones are left as they are)` };

@@ -4,6 +4,7 @@
  * and which config they reach (-H HOST, --config FILE). One place renders them;
  * the CLI and the TUI both use it.
  */
+import { forCli } from '../core/fields.js';
 import { shellQuote } from '../core/shell.js';
 
 /** The global options that decide where a command runs. */
@@ -40,11 +41,14 @@ export function suggest(g: Where, ...args: string[]): string {
 
 /**
  * Text written elsewhere (an agent's error hint or log line, a finding's
- * detail) with the same global options put into every `lifeboat COMMAND` it
- * suggests. A command that already names its options (`lifeboat --config F
- * wal push`) is left alone, so applying this twice changes nothing.
+ * detail) as the command line says it: the fields it names as flags
+ * (core/fields.ts: `toDatabase` is --to-database), and the same global options
+ * put into every `lifeboat COMMAND` it suggests. A command that already names
+ * its options (`lifeboat --config F wal push`) is left alone, so applying this
+ * twice changes nothing.
  */
 export function withGlobals(g: Where, text: string): string {
+  const flags = forCli(text);
   const where = globalWords(g);
-  return where.length ? text.replace(IN_TEXT, `lifeboat ${where.map(shellQuote).join(' ')} `) : text;
+  return where.length ? flags.replace(IN_TEXT, `lifeboat ${where.map(shellQuote).join(' ')} `) : flags;
 }

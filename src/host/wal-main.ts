@@ -22,6 +22,7 @@
  */
 import path from 'node:path';
 import { LifeboatError, toLifeboatError } from '../core/errors.js';
+import { forCli } from '../core/fields.js';
 import { asyncPush } from '../wal/async-push.js';
 import { fetchWalFile, pushWalFile } from '../wal/push.js';
 import { runPusher } from '../wal/pusher.js';
@@ -103,7 +104,7 @@ export async function walMain(argv: string[]): Promise<number> {
   } catch (err) {
     const e = toLifeboatError(err);
     if (sub === 'fetch' && e.code === 'NOT_FOUND') return 1; // recovery asks for files that do not exist
-    process.stderr.write(`lifeboat: wal ${sub}: ${e.message}\n${e.hint ? `  hint: ${e.hint}\n` : ''}`);
+    process.stderr.write(`lifeboat: wal ${sub}: ${forCli(e.message)}\n${e.hint ? `  hint: ${forCli(e.hint)}\n` : ''}`);
     // never let recovery take a segment it could not get intact for the end of WAL
     if (sub === 'fetch' && e.exitCode === 1) return FETCH_ABORT;
     return e instanceof LifeboatError ? e.exitCode : 1;

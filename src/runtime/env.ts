@@ -113,7 +113,7 @@ export class AgentEnv {
     const names = Object.keys(config.clusters);
     if (!name) {
       if (names.length === 1) name = names[0]!;
-      else throw new LifeboatError('USAGE', `choose a cluster with --cluster (configured: ${names.join(', ') || 'none'})`);
+      else throw new LifeboatError('USAGE', `choose a cluster with \`cluster\` (configured: ${names.join(', ') || 'none'})`);
     }
     const cluster = config.clusters[name];
     if (!cluster) {

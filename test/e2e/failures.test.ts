@@ -166,7 +166,7 @@ describe('clear one-line errors, non-zero exits, nothing lost', () => {
       edit(m);
       await writeFile(file, JSON.stringify(m, null, 2) + '\n');
       const list = await lifeboat(['--json', 'list'], { config: ws.config });
-      expect(list.json.backups.map((x: any) => x.id), `${what}: still a valid manifest`).toContain(id);
+      expect(list.json.backups?.map((x: any) => x.id), `${what}: still a valid manifest (list said: ${list.stderr})`).toContain(id);
       for (const level of ['checksum', 'structure']) {
         const v = await lifeboat(['verify', id, '--level', level], { config: ws.config });
         expect(v.code, `${what} at ${level}: ${v.stdout}`).toBe(1);

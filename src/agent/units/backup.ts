@@ -26,7 +26,7 @@ function physicalStep(cluster: ResolvedCluster, params: z.output<typeof BackupPa
   const step = cluster.plugin.source.steps.physicalBackup;
   if (!step) throw new LifeboatError('UNSUPPORTED', `source plugin ${cluster.plugin.meta.name} has no physical backups`);
   if (params.scope !== 'database' || params.format || params.database) {
-    throw new LifeboatError('USAGE', 'a physical backup is of the whole cluster: --format, --database and scope options are for --logical');
+    throw new LifeboatError('USAGE', 'a physical backup is of the whole cluster: `format`, `database` and scope options are for `kind=logical`');
   }
   return step;
 }
@@ -70,7 +70,7 @@ export async function runBackup(env: AgentEnv, params: BackupParams, job: JobHan
         if (params.tables.length) scope.tables = params.tables;
         if (params.schemas.length) scope.schemas = params.schemas;
         if (params.only) {
-          if (params.scope !== 'tables' && params.scope !== 'schemas') throw new LifeboatError('USAGE', `only ${params.only} goes with --table or --schema (for a whole database use --${params.only}-only)`);
+          if (params.scope !== 'tables' && params.scope !== 'schemas') throw new LifeboatError('USAGE', `only ${params.only} goes with \`tables\` or \`schemas\` (for a whole database use \`only=${params.only}\`)`);
           scope.only = params.only;
         }
         out = await job.step('dump', () =>

@@ -145,7 +145,7 @@ export function oneBackup<T extends { id: string }>(matches: T[], ref: string, c
   }
   if (matches.length > 1) {
     throw new LifeboatError('AMBIGUOUS_BACKUP', `${ref} matches ${matches.length} backups: ${matches.slice(0, 5).map((m) => m.id).join(', ')}`, {
-      hint: 'give more of the id, or --cluster',
+      hint: 'give more of the id, or `cluster`',
     });
   }
   return matches[0]!;

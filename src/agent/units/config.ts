@@ -26,7 +26,7 @@ export async function initConfig(env: AgentEnv, p: z.output<typeof InitParamsSch
     parseConfig(text, file); // refuse to extend a config that is already invalid
     config = JSON.parse(text) as AgentConfigInput; // as written: keeps the user's relative paths
     if (config.clusters[p.cluster] && !p.force) {
-      throw new LifeboatError('USAGE', `cluster ${p.cluster} is already in ${file}`, { hint: 'choose another name, edit the file, or pass --force to replace it' });
+      throw new LifeboatError('USAGE', `cluster ${p.cluster} is already in ${file}`, { hint: 'choose another name, edit the file, or pass `force` to replace it' });
     }
   }
   const connection: Record<string, unknown> = {};

@@ -29,7 +29,7 @@ function targetOf(p: z.infer<typeof PitrPlanParamsSchema>): PitrTarget {
   if (p.name) given.push({ kind: 'name', name: p.name });
   if (p.latest) given.push({ kind: 'latest' });
   if (p.immediate) given.push({ kind: 'immediate' });
-  if (given.length !== 1) throw new LifeboatError('USAGE', 'give exactly one target: --time, --lsn, --xid, --name, --latest or --immediate');
+  if (given.length !== 1) throw new LifeboatError('USAGE', 'give exactly one target: `time`, `lsn`, `xid`, `name`, `latest` or `immediate`');
   return given[0]!;
 }
 
@@ -197,9 +197,9 @@ export async function planPitr(env: AgentEnv, p: PitrPlanParams): Promise<PitrPl
   const conn = cluster.connection as { port?: number; dataDirectory?: string };
   const { path: configPath } = await env.config();
   const sideBySide = p.toDatadir !== undefined;
-  if (sideBySide && p.port === undefined) throw new LifeboatError('USAGE', '--to-datadir needs --port for the restored server');
+  if (sideBySide && p.port === undefined) throw new LifeboatError('USAGE', '`toDatadir` needs `port` for the restored server');
   let dataDir = p.toDatadir ? path.resolve(p.toDatadir) : conn.dataDirectory ?? base.physical.dataDirectory;
-  if (!dataDir) throw new LifeboatError('USAGE', 'the data directory of the cluster is unknown', { hint: 'set "dataDirectory" in the cluster connection config, or restore side by side with --to-datadir DIR --port P' });
+  if (!dataDir) throw new LifeboatError('USAGE', 'the data directory of the cluster is unknown', { hint: 'set "dataDirectory" in the cluster connection config, or restore side by side with `toDatadir=DIR` `port=P`' });
   const q = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
   const restoreCommand = `${q(process.execPath)} ${q(process.argv[1]!)} --config ${q(configPath)} wal fetch --cluster ${q(cluster.name)} %f %p`;
   const plan: PitrPlan = {
@@ -268,7 +268,7 @@ function stepsToRun(plan: PitrPlan, p: z.output<typeof PitrApplyParamsSchema>): 
     todo = [{ s: st, i: idx }];
   }
   if (p.through !== undefined) {
-    if (p.step !== undefined) throw new LifeboatError('USAGE', 'give --step or --through, not both');
+    if (p.step !== undefined) throw new LifeboatError('USAGE', 'give `step` or `through`, not both');
     if (!plan.steps[p.through - 1]) throw new LifeboatError('USAGE', `plan ${plan.id} has ${plan.steps.length} steps`);
     todo = todo.filter(({ i }) => i < p.through!);
   }

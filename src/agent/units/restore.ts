@@ -103,7 +103,7 @@ export async function runRestore(env: AgentEnv, p: RestoreParams, job: JobHandle
       safetyBackupId = b.id;
       job.log('info', `safety backup ${b.id} of ${plan.targetDatabase} taken`);
     } else if (plan.targetExists) {
-      job.log('warn', `no safety backup of ${plan.targetDatabase} (--no-safety-backup)`);
+      job.log('warn', `no safety backup of ${plan.targetDatabase} (\`safetyBackup=false\`)`);
     }
     const ctx = stepContext(cluster, env.host, job);
     const res = await job.step('restore', () =>

@@ -81,7 +81,7 @@ function pick(list: Candidate[], refs: string[], force: boolean, invalid: Damage
     if (hit.pinned && !force) {
       // a plan (dry run) shows it kept and why; doing it refuses
       if (refused) refused.add(hit.id);
-      else throw new LifeboatError('USAGE', `backup ${hit.id} is pinned`, { hint: `unpin it first (lifeboat unpin ${hit.id}), or pass --force` });
+      else throw new LifeboatError('USAGE', `backup ${hit.id} is pinned`, { hint: `unpin it first (lifeboat unpin ${hit.id}), or pass \`force\`` });
       continue;
     }
     chosen.add(hit.id);
@@ -126,7 +126,7 @@ export async function planRetention(env: AgentEnv, p: RetentionParams): Promise<
   let pinnedRefused: string[] | undefined;
   if (p.backups?.length) {
     if (p.keepPhysical !== undefined || p.keepLogical !== undefined || p.keepDays !== undefined) {
-      throw new LifeboatError('USAGE', 'name backups or give a policy (--keep-*), not both');
+      throw new LifeboatError('USAGE', 'name backups or give a policy (`keep*`), not both');
     }
     policy = 'explicit';
     const refused = new Set<string>();
@@ -137,7 +137,7 @@ export async function planRetention(env: AgentEnv, p: RetentionParams): Promise<
     if (refused.size) pinnedRefused = [...refused];
     for (const id of refused) {
       keepReason.set(id, 'pinned (delete refuses it)');
-      notes.push(`backup ${id} is pinned: delete refuses it (lifeboat unpin ${id} first, or --force)`);
+      notes.push(`backup ${id} is pinned: delete refuses it (lifeboat unpin ${id} first, or \`force\`)`);
     }
   } else {
     const cfg = c.config.retention ?? {};
@@ -146,7 +146,7 @@ export async function planRetention(env: AgentEnv, p: RetentionParams): Promise<
     const keepDays = p.keepDays ?? cfg.maxAgeDays;
     if (keepPhysical === undefined && keepLogical === undefined && keepDays === undefined) {
       throw new LifeboatError('USAGE', `no retention policy for cluster ${c.name}`, {
-        hint: `pass --keep-physical N, --keep-logical N or --keep-days D, or set clusters.${c.name}.retention in the config`,
+        hint: `pass \`keepPhysical=N\`, \`keepLogical=N\` or \`keepDays=D\`, or set clusters.${c.name}.retention in the config`,
       });
     }
     policy = { ...(keepPhysical !== undefined ? { keepPhysical } : {}), ...(keepLogical !== undefined ? { keepLogical } : {}), ...(keepDays !== undefined ? { keepDays } : {}) };

@@ -7,6 +7,7 @@
 import React from 'react';
 import { Box, Text } from 'ink';
 import { printable } from '../../client/format.js';
+import { fieldAsWords, sayFields } from '../../core/fields.js';
 import type { ProgressEvent } from '../../protocol/index.js';
 import { bytes, rateAndEta } from '../../client/format.js';
 import type { Health } from '../state/selectors.js';
@@ -27,10 +28,18 @@ export function T(props: { tone?: Tone | undefined; bold?: boolean; inverse?: bo
   );
 }
 
-/** Text from agents and repositories (labels, names, errors) never drives the terminal: control characters show as \xNN. */
+/**
+ * Text from agents and repositories (labels, names, errors) never drives the
+ * terminal: control characters show as \xNN. The fields an agent's message
+ * names (`force`, core/fields.ts) are said in words, not as CLI flags.
+ */
+export function tuiText(text: string): string {
+  return printable(sayFields(text, fieldAsWords));
+}
+
 function safe(children: React.ReactNode): React.ReactNode {
-  if (typeof children === 'string') return printable(children);
-  if (Array.isArray(children)) return children.map((c) => (typeof c === 'string' ? printable(c) : c));
+  if (typeof children === 'string') return tuiText(children);
+  if (Array.isArray(children)) return children.map((c) => (typeof c === 'string' ? tuiText(c) : c));
   return children;
 }
 
@@ -45,7 +54,7 @@ export const HEALTH_MARK: Record<Health, { mark: string; tone: Tone; word: strin
 /** Pad or cut to exactly `w` characters (a cut ends in …). */
 export function cell(text: string, w: number, align: 'left' | 'right' = 'left'): string {
   if (w <= 0) return '';
-  const s = printable(text);
+  const s = tuiText(text);
   const str = s.length > w ? (w > 1 ? s.slice(0, w - 1) + '…' : s.slice(0, w)) : s;
   return align === 'right' ? str.padStart(w) : str.padEnd(w);
 }
