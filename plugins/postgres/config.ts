@@ -1,5 +1,31 @@
 import { z, type ToolOptions } from 'lifeboat/plugin';
-import { ServerControlSchema } from './control.js';
+
+/**
+ * How lifeboat stops, starts and checks the cluster's own server (in-place
+ * recovery). A side-by-side recovery starts a new data directory, which no
+ * service manager knows, so it always uses pg_ctl.
+ *
+ * - `pg_ctl` (default): `pg_ctl -D DATADIR`, as `serverUser` when lifeboat is root.
+ * - `pg_ctlcluster`: Debian/Ubuntu clusters (`pg_ctlcluster 15 main stop`).
+ * - `systemd`: a unit, e.g. `postgresql@15-main` or `postgresql-15`.
+ * - `commands`: your own start/stop/status commands (status exits 0 when running).
+ * `prefix` goes before every command, e.g. ["sudo", "-n"].
+ */
+export const ServerControlSchema = z.discriminatedUnion('method', [
+  z.object({ method: z.literal('pg_ctl'), prefix: z.array(z.string().min(1)).optional() }).strict(),
+  z.object({ method: z.literal('pg_ctlcluster'), version: z.string().regex(/^[0-9.]+$/, 'a major version like 15'), cluster: z.string().min(1), prefix: z.array(z.string().min(1)).optional() }).strict(),
+  z.object({ method: z.literal('systemd'), unit: z.string().min(1), prefix: z.array(z.string().min(1)).optional() }).strict(),
+  z
+    .object({
+      method: z.literal('commands'),
+      start: z.array(z.string().min(1)).min(1),
+      stop: z.array(z.string().min(1)).min(1),
+      status: z.array(z.string().min(1)).min(1),
+      prefix: z.array(z.string().min(1)).optional(),
+    })
+    .strict(),
+]);
+export type ServerControl = z.infer<typeof ServerControlSchema>;
 
 /** `clusters.<name>.connection` for source "postgres" (docs/configuration.md). */
 export const PostgresConfigSchema = z

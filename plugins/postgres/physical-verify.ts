@@ -3,21 +3,11 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { LifeboatError, pathInside, pipeToTool, runTool, type BackupReader, type Check, type StepContext } from 'lifeboat/plugin';
-import { toolOpts, type PostgresConfig } from './config.js';
+import { serverBinDir } from './bindir.js';
+import type { PostgresConfig } from './config.js';
 import { BASE_OBJECT, MANIFEST_OBJECT, tablespaceObject, tablespaceOid } from './physical.js';
 
 type Ctx = StepContext<PostgresConfig>;
-
-/** Directory of the server tools (pg_verifybackup, pg_ctl, pg_waldump): config, else pg_config --bindir. */
-export async function serverBinDir(ctx: Ctx): Promise<string | undefined> {
-  const c = ctx.cluster.config;
-  if (c.bindir || c.commandPrefix?.length) return c.bindir;
-  try {
-    return (await runTool('pg_config', ['--bindir'], toolOpts(c, ctx.signal))).trim();
-  } catch {
-    return undefined;
-  }
-}
 
 /** Structure: the tar lists the files a data directory and its WAL need. */
 export async function verifyPhysicalStructure(ctx: Ctx, backup: BackupReader): Promise<Check[]> {

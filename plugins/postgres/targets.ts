@@ -27,8 +27,8 @@ import {
   type StepContext,
   type WalScanSource,
 } from 'lifeboat/plugin';
+import { serverBinDir } from './bindir.js';
 import { toolOpts, type PostgresConfig } from './config.js';
-import { serverBinDir } from './physical-verify.js';
 import { captureRelations } from './relmap.js';
 
 type Ctx = StepContext<PostgresConfig>;
