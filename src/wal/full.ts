@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { AgentEnv } from '../runtime/env.js';
 import { stateDirPath } from '../config/paths.js';
-import { pickCluster, WAL_ARCHIVE_DEFAULTS, type WalArchiveSettings, type WalTarget } from './target.js';
+import { pickCluster, WAL_ARCHIVE_DEFAULTS, type WalArchiveSettings, type WalTarget } from './target-base.js';
 
 export async function resolveFull(configArg: string | undefined, clusterName: string | undefined): Promise<WalTarget> {
   const env = new AgentEnv(configArg, { builtins: 'storage' });

@@ -16,34 +16,12 @@
 import { MAX_CONFIG_BYTES, readSmallFile } from '../config/small-file.js';
 import path from 'node:path';
 import { LifeboatError } from '../core/errors.js';
-import type { Storage } from '../core/storage.js';
 import { configCandidates, findConfig, stateDirPath } from '../config/paths.js';
 import { createLocalStorage } from '../storage/local/index.js';
+import { pickCluster, WAL_ARCHIVE_DEFAULTS, type WalArchiveSettings, type WalTarget } from './target-base.js';
 import type { WalCompression } from './zstd.js';
 
-/** The cluster's `walArchive` section with its defaults applied (see schema.ts WalArchiveSchema). */
-export interface WalArchiveSettings {
-  async: boolean;
-  spoolDir?: string;
-  parallel: number;
-  maxQueue: number;
-  waitSeconds: number;
-  idleSeconds: number;
-}
-
-export const WAL_ARCHIVE_DEFAULTS: WalArchiveSettings = { async: false, parallel: 2, maxQueue: 1024, waitSeconds: 60, idleSeconds: 60 };
-
-export interface WalTarget {
-  configPath: string;
-  cluster: string;
-  storage: Storage;
-  compression: WalCompression;
-  walArchive: WalArchiveSettings;
-  /** Where state lives (for the default spool directory). */
-  stateDir: string;
-  /** Which path resolved it (for tests and --debug). */
-  via: 'light' | 'full';
-}
+export { pickCluster, WAL_ARCHIVE_DEFAULTS, type WalArchiveSettings, type WalTarget };
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
@@ -101,19 +79,6 @@ export function lightCompression(defaults: unknown): WalCompression | undefined 
     out.threads = c.threads as number;
   }
   return out;
-}
-
-/** Pick the cluster as AgentEnv.cluster does, with the same messages. */
-export function pickCluster(clusters: Obj, name: string | undefined, file: string): string {
-  const names = Object.keys(clusters);
-  if (!name) {
-    if (names.length === 1) return names[0]!;
-    throw new LifeboatError('USAGE', `choose a cluster with --cluster (configured: ${names.join(', ') || 'none'})`);
-  }
-  if (!Object.hasOwn(clusters, name)) {
-    throw new LifeboatError('UNKNOWN_CLUSTER', `no cluster "${name}" in ${file}`, { hint: `configured: ${names.join(', ') || 'none'}` });
-  }
-  return name;
 }
 
 interface Light {
