@@ -2,7 +2,7 @@ import { PassThrough, type Duplex } from 'node:stream';
 import { createGzip, createGunzip, constants as zc } from 'node:zlib';
 import { execa } from 'execa';
 import { z } from 'zod';
-import { LifeboatError } from './errors.js';
+import { ZSTD_BIN, ZSTD_DECOMPRESS_ARGS, zstdCompressArgs, zstdMissing } from './zstd.js';
 
 export const CompressionSchema = z.object({
   algorithm: z.enum(['zstd', 'gzip', 'none']),
@@ -36,7 +36,7 @@ export function compressStream(c: Compression, signal?: AbortSignal): Duplex {
     case 'gzip':
       return createGzip({ level: clamp(c.level ?? 6, 1, 9) });
     case 'zstd':
-      return zstdProcess(zstdArgs(c), signal);
+      return zstdProcess(zstdArgs(c), 'compress', signal);
   }
 }
 
@@ -48,21 +48,17 @@ export function decompressStream(c: Pick<Compression, 'algorithm'>, signal?: Abo
     case 'gzip':
       return createGunzip({ finishFlush: zc.Z_SYNC_FLUSH });
     case 'zstd':
-      return zstdProcess(['-q', '-d', '-c'], signal);
+      return zstdProcess(ZSTD_DECOMPRESS_ARGS, 'decompress', signal);
   }
 }
 
-/** zstd command-line flags for a compression setting. */
+/** zstd command-line flags for a compression setting, as backups run it (src/core/zstd.ts owns them). */
 export function zstdArgs(c: Compression): string[] {
-  const level = c.level ?? 1;
-  const args = ['-q', '-c', `-T${c.threads ?? 0}`];
-  if (level > 19) args.push('--ultra');
-  args.push(level < 0 ? `--fast=${-level}` : `-${level}`);
-  return args;
+  return zstdCompressArgs(c);
 }
 
-function zstdProcess(args: string[], signal?: AbortSignal): Duplex {
-  const child = execa('zstd', args, {
+function zstdProcess(args: readonly string[], direction: 'compress' | 'decompress', signal?: AbortSignal): Duplex {
+  const child = execa(ZSTD_BIN, args, {
     stdin: 'pipe',
     stdout: 'pipe',
     stderr: 'pipe',
@@ -76,13 +72,7 @@ function zstdProcess(args: string[], signal?: AbortSignal): Duplex {
   wrapped.lifeboatChild = child;
   // Make a missing zstd binary a clear error.
   child.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') {
-      duplex.destroy(
-        new LifeboatError('BINARY_MISSING', 'zstd is not installed', {
-          hint: 'install it (Debian: apt-get install zstd) or choose --compression gzip',
-        }),
-      );
-    }
+    if (err.code === 'ENOENT') duplex.destroy(zstdMissing(direction));
   });
   return duplex;
 }

@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { zstdArgs, type Compression } from './compression.js';
-import { LifeboatError } from './errors.js';
+import type { Compression } from './compression.js';
+import { spawnZstd, stderrTail, zstdCompressArgs, zstdFailed, zstdSpawnError } from './zstd.js';
 
 /**
  * True when `source` is a pipe with a file descriptor (a child process's stdout),
@@ -24,17 +23,14 @@ export function zstdFromPipe(
   c: Compression,
   opts: { signal?: AbortSignal; onProgress?: (rawBytes: number) => void } = {},
 ): { output: Readable; done: Promise<{ rawSize: number }> } {
-  const child = spawn('zstd', [...zstdArgs(c).filter((a) => a !== '-q'), '-vv'], {
+  // -vv: zstd's closing summary gives the raw size
+  const child = spawnZstd(zstdCompressArgs(c, { summary: true }), {
     stdio: [source as unknown as 'pipe', 'pipe', 'pipe'],
     ...(opts.signal ? { signal: opts.signal } : {}),
   });
   // the producer now writes to zstd; our copy of the pipe must not read or keep it open
   source.destroy();
-  let stderr = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (d: string) => {
-    stderr = (stderr + d).slice(-4000);
-  });
+  const stderr = stderrTail(child);
   let lastRead = 0;
   const sample = async () => {
     try {
@@ -52,26 +48,22 @@ export function zstdFromPipe(
   const done = new Promise<{ rawSize: number }>((resolve, reject) => {
     child.on('error', (err: NodeJS.ErrnoException) => {
       clearInterval(timer);
-      reject(
-        err.code === 'ENOENT'
-          ? new LifeboatError('BINARY_MISSING', 'zstd is not installed', { hint: 'install it (Debian: apt-get install zstd) or choose --compression gzip' })
-          : err,
-      );
+      reject(zstdSpawnError(err, 'compress'));
     });
     child.on('close', (code, signal) => {
       clearInterval(timer);
       if (code !== 0) {
-        reject(new LifeboatError('COMMAND_FAILED', `zstd failed (${signal ? `signal ${signal}` : `exit code ${code}`}): ${stderr.trim().split('\n').pop() ?? ''}`));
+        reject(zstdFailed('compress', { code, signal }, stderr()));
         return;
       }
       // "/*stdin*\ : 27.84%   (514021345 B => 226112231 B, /*stdout*\)"
-      const m = /\(\s*(\d+) B =>/.exec(stderr);
+      const m = /\(\s*(\d+) B =>/.exec(stderr());
       const rawSize = m ? Number(m[1]) : lastRead;
       opts.onProgress?.(rawSize);
       resolve({ rawSize });
     });
   });
   done.catch(() => undefined);
-  child.stdout.on('error', () => undefined);
-  return { output: child.stdout, done };
+  child.stdout!.on('error', () => undefined);
+  return { output: child.stdout!, done };
 }

@@ -7,6 +7,7 @@ import { LifeboatError, toLifeboatError } from './errors.js';
 import type { PutOptions, Storage } from './storage.js';
 import { hasPipeFd, zstdFromPipe } from './direct-zstd.js';
 import { pipeToTool, toolArgv, toolError, type ToolOptions } from './exec.js';
+import { spawnZstd, ZSTD_DECOMPRESS_ARGS, zstdFailed, zstdMissing } from './zstd.js';
 
 /** Counts bytes flowing through and reports them. */
 export class ByteCounter extends Transform {
@@ -224,7 +225,7 @@ export async function pipeStoredToTool(
     return;
   }
   const raw = await storage.get(obj.key, opts.signal ? { signal: opts.signal } : {});
-  const zstd = spawn('zstd', ['-q', '-d', '-c'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const zstd = spawnZstd(ZSTD_DECOMPRESS_ARGS, { stdio: ['pipe', 'pipe', 'pipe'] });
   const [file, argv] = toolArgv(bin, args, opts);
   const tool = spawn(file, argv, { stdio: [zstd.stdout!, 'ignore', 'pipe'], env: { ...process.env, ...(opts.env ?? {}) }, ...(opts.cwd ? { cwd: opts.cwd } : {}) });
   zstd.stdout!.destroy(); // the tool holds its own copy of the pipe
@@ -252,8 +253,8 @@ export async function pipeStoredToTool(
     const c = await checksumStored(storage, obj, opts.signal).catch(() => undefined);
     if (c && !c.ok) throw new LifeboatError('VERIFY_FAILED', `object ${obj.name} (${obj.key}) is damaged: sha256 ${c.sha256}, expected ${obj.sha256}`);
   }
-  if (z.error?.message.includes('ENOENT')) throw new LifeboatError('BINARY_MISSING', 'zstd not found on PATH', { hint: 'install zstd (apt-get install zstd)' });
+  if ((z.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') throw zstdMissing('decompress');
   if (t.error) throw toolError(bin, t.error, opts);
   if (t.code !== 0) throw new LifeboatError('COMMAND_FAILED', `${bin} failed (exit ${t.code ?? t.signal}): ${t.stderr.trim().split('\n').slice(-3).join(' | ')}`);
-  if (z.code !== 0) throw new LifeboatError('COMMAND_FAILED', `zstd -d failed on ${obj.name} (exit ${z.code ?? z.signal}): ${z.stderr.trim()}`);
+  if (z.code !== 0) throw zstdFailed('decompress', z, z.stderr, obj.name);
 }
