@@ -6,6 +6,7 @@ import { Repository } from '../core/repository.js';
 import type { Storage } from '../core/storage.js';
 import { loadConfig, stateDirFor, type LoadedConfig } from '../config/load.js';
 import type { ClusterConfig } from '../config/schema.js';
+import { pickCluster } from '../config/clusters.js';
 import { PluginRegistry, type BuiltinSelection } from './plugins.js';
 import type { AgentState } from './state.js';
 import type { LifeboatPlugin } from '../core/plugin.js';
@@ -110,15 +111,8 @@ export class AgentEnv {
 
   async cluster(name: string | undefined): Promise<ResolvedCluster> {
     const { config, path: file } = await this.config();
-    const names = Object.keys(config.clusters);
-    if (!name) {
-      if (names.length === 1) name = names[0]!;
-      else throw new LifeboatError('USAGE', `choose a cluster with \`cluster\` (configured: ${names.join(', ') || 'none'})`);
-    }
-    const cluster = config.clusters[name];
-    if (!cluster) {
-      throw new LifeboatError('UNKNOWN_CLUSTER', `no cluster "${name}" in ${file}`, { hint: `configured: ${names.join(', ') || 'none'}` });
-    }
+    name = pickCluster(config.clusters, name, file);
+    const cluster = config.clusters[name]!;
     const plugin = (await this.plugins()).source(cluster.source);
     const res = plugin.source.configSchema.safeParse(cluster.connection);
     if (!res.success) {

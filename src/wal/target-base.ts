@@ -4,7 +4,8 @@
  * wal-full bundle target.ts loads only when it must). A leaf, so neither
  * imports the other for it.
  */
-import { LifeboatError } from '../core/errors.js';
+import { pickCluster as pickClusterOf } from '../config/clusters.js';
+import { forCli } from '../core/fields.js';
 import type { Storage } from '../core/storage.js';
 import type { WalCompression } from './zstd.js';
 
@@ -32,17 +33,7 @@ export interface WalTarget {
   via: 'light' | 'full';
 }
 
-type Obj = Record<string, unknown>;
-
-/** Pick the cluster as AgentEnv.cluster does, with the same messages. */
-export function pickCluster(clusters: Obj, name: string | undefined, file: string): string {
-  const names = Object.keys(clusters);
-  if (!name) {
-    if (names.length === 1) return names[0]!;
-    throw new LifeboatError('USAGE', `choose a cluster with --cluster (configured: ${names.join(', ') || 'none'})`);
-  }
-  if (!Object.hasOwn(clusters, name)) {
-    throw new LifeboatError('UNKNOWN_CLUSTER', `no cluster "${name}" in ${file}`, { hint: `configured: ${names.join(', ') || 'none'}` });
-  }
-  return name;
+/** Pick the cluster as AgentEnv.cluster does (config/clusters.ts), its message said as the hook's flag. */
+export function pickCluster(clusters: Record<string, unknown>, name: string | undefined, file: string): string {
+  return pickClusterOf(clusters, name, file, forCli);
 }
