@@ -3,12 +3,27 @@ import { Box, Text } from 'ink';
 import { KEYS, type Scope } from '../keys.js';
 import { BACKUP_FORM_TAGS, BACKUP_KINDS, VERIFY_LEVELS, type Dialog } from '../state/model.js';
 import { cell, T } from './common.js';
+import { Menu, type MenuItemProps } from './menu.js';
 
 const LEVEL_TEXT: Record<(typeof VERIFY_LEVELS)[number], string> = {
   checksum: 're-read every object: size and sha256 against the manifest',
   structure: 'checksums, then the format: pg_restore --list, or pg_verifybackup',
   restore: 'restore into a scratch database or data directory and compare',
 };
+
+const LEVEL_ITEMS = VERIFY_LEVELS.map((l) => ({ label: l, value: l }));
+
+/** One verify level: its name (reverse video when selected) and what it checks. */
+function LevelItem(p: MenuItemProps): React.ReactElement {
+  return (
+    <Text wrap="truncate">
+      <T inverse={p.isSelected} tone={p.isSelected ? 'accent' : undefined}>
+        {cell(p.label, 10)}
+      </T>{' '}
+      <T tone="dim">{LEVEL_TEXT[p.label as (typeof VERIFY_LEVELS)[number]]}</T>
+    </Text>
+  );
+}
 
 /** Every key of this view and the global ones. */
 export function HelpOverlay(p: { scope: Scope; width: number; height: number }): React.ReactElement {
@@ -70,14 +85,7 @@ export function DialogView(p: { dialog: Dialog; width: number; height: number })
         <Box flexDirection="column">
           <T bold>Verify backup {d.id}</T>
           <Text> </Text>
-          {VERIFY_LEVELS.map((l, i) => (
-            <Text key={l} wrap="truncate">
-              <T inverse={i === d.levelIdx} tone={i === d.levelIdx ? 'accent' : undefined}>
-                {cell(l, 10)}
-              </T>{' '}
-              <T tone="dim">{LEVEL_TEXT[l]}</T>
-            </Text>
-          ))}
+          <Menu items={LEVEL_ITEMS} index={d.levelIdx} item={LevelItem} />
           <Text> </Text>
           <T tone="dim">↑/↓ choose · Enter start · Esc cancel</T>
         </Box>

@@ -4,6 +4,7 @@ import { shortTime } from '../../client/format.js';
 import type { PitrPlan, PitrTarget } from '../../core/pitr.js';
 import { TARGET_KINDS, type LiveJob, type RecoverableWindow, type TargetKind, type WizardState } from '../state/model.js';
 import { cell, ProgressBar, Rule, T, windowStart } from './common.js';
+import { Menu, type MenuItemProps } from './menu.js';
 import { TimeBar } from './timebar.js';
 
 const KIND_TEXT: Record<TargetKind, string> = {
@@ -47,6 +48,17 @@ const STEP_MARK: Record<string, { mark: string; tone: 'ok' | 'bad' | 'accent' | 
   running: { mark: '▶', tone: 'accent' },
   pending: { mark: '·', tone: 'dim' },
 };
+
+/** One target kind in the menu (its label is already cut to the width). */
+function TargetItem(p: MenuItemProps): React.ReactElement {
+  return (
+    <Text wrap="truncate">
+      <T inverse={p.isSelected} bold={p.isSelected}>
+        {p.label}
+      </T>
+    </Text>
+  );
+}
 
 function Field(p: { label: string; value: string; active: boolean; width: number }): React.ReactElement {
   return (
@@ -148,13 +160,7 @@ function Stage(p: PitrViewProps): React.ReactElement {
           ) : null}
           <Text> </Text>
           {w.stage === 'target' ? (
-            TARGET_KINDS.map((k, i) => (
-              <Text key={k} wrap="truncate">
-                <T inverse={i === w.targetCursor} bold={i === w.targetCursor}>
-                  {cell(KIND_TEXT[k], p.width - 2)}
-                </T>
-              </Text>
-            ))
+            <Menu items={TARGET_KINDS.map((k) => ({ label: cell(KIND_TEXT[k], p.width - 2), value: k }))} index={w.targetCursor} item={TargetItem} />
           ) : (
             <Box flexDirection="column">
               <Text>{VALUE_PROMPT[kind]}:</Text>
