@@ -400,111 +400,155 @@ export class Controller {
 
   /** Returns true when the key was used. */
   private wizardKey(w: WizardState, name: string, input: string, k: InkKey): boolean {
-    const prev: Record<WizardState['stage'], WizardState['stage'] | undefined> = { resume: undefined, target: w.resumable.data?.length ? 'resume' : undefined, value: 'target', finder: 'target', options: w.picked ? 'finder' : TARGET_KINDS[w.targetCursor] === 'latest' || TARGET_KINDS[w.targetCursor] === 'immediate' ? 'target' : 'value', plan: 'options', steps: undefined };
-    if (name === 'esc') {
-      if (w.running) return true;
-      const p = prev[w.stage];
-      if (p) this.patchWizard({ stage: p });
-      else this.back();
-      return true;
-    }
-    const list = (count: number, cursor: keyof WizardState) => {
-      const cur = w[cursor] as number;
-      let next = cur;
-      if (is(name, MOVE.up)) next = cur - 1;
-      else if (is(name, MOVE.down)) next = cur + 1;
-      else if (is(name, MOVE.top)) next = 0;
-      else if (is(name, MOVE.bottom)) next = count - 1;
-      else return false;
-      this.patchWizard({ [cursor]: Math.max(0, Math.min(count - 1, next)) } as Partial<WizardState>);
-      return true;
-    };
+    if (name === 'esc') return this.wizardBack(w);
     switch (w.stage) {
-      case 'resume': {
-        const plans = w.resumable.data ?? [];
-        if (list(plans.length + 1, 'resumeCursor')) return true;
-        if (name !== 'enter') return false;
-        const plan = plans[w.resumeCursor];
-        if (!plan) this.patchWizard({ stage: 'target' });
-        else this.showSteps(plan);
-        return true;
-      }
-      case 'target': {
-        if (list(TARGET_KINDS.length, 'targetCursor')) return true;
-        if (name === 'tab') return this.patchWizard({ inclusive: !w.inclusive }), true;
-        if (name !== 'enter' && name !== 'l' && name !== 'right') return false;
-        const kind = TARGET_KINDS[w.targetCursor]!;
-        const { picked: _p, ...rest } = w;
-        this.dispatch({ type: 'wizard/set', wizard: rest });
-        if (kind === 'latest' || kind === 'immediate') this.patchWizard({ stage: 'options' });
-        else if (kind === 'finder') this.openFinder(w);
-        else this.patchWizard({ stage: 'value', value: kind === 'time' ? new Date(Date.now() - 5 * 60_000).toISOString().slice(0, 19).replace('T', ' ') + '+00' : '' });
-        return true;
-      }
-      case 'value': {
-        if (name === 'enter') return w.value.trim() ? (this.patchWizard({ stage: 'options' }), true) : true;
-        if (name === 'tab') return this.patchWizard({ inclusive: !w.inclusive }), true;
-        if (name === 'backspace') return this.patchWizard({ value: w.value.slice(0, -1) }), true;
-        const t = typedText(input, k);
-        if (t) this.patchWizard({ value: w.value + t });
-        return true;
-      }
-      case 'finder': {
-        const cands = w.finder.data?.candidates ?? [];
-        const cur = w.finder.cursor;
-        let next = cur;
-        if (is(name, MOVE.up)) next = cur - 1;
-        else if (is(name, MOVE.down)) next = cur + 1;
-        else if (is(name, MOVE.top)) next = 0;
-        else if (is(name, MOVE.bottom)) next = cands.length - 1;
-        if (next !== cur) return this.patchWizard({ finder: { ...w.finder, cursor: Math.max(0, Math.min(cands.length - 1, next)) } }), true;
-        if (name !== 'enter') return false;
-        const c = cands[cur];
-        if (!c) return true;
-        this.patchWizard({ picked: { ...c.suggested, summary: c.summary }, inclusive: c.suggested.inclusive, stage: 'options' });
-        return true;
-      }
-      case 'options': {
-        const o = w.options;
-        const fields = o.mode === 'side-by-side' ? 4 : 2; // mode, [dataDir, port,] verify query
-        if (name === 'tab' || name === 'down' || (name === 'j' && o.field === 0)) return this.patchWizard({ options: { ...o, field: (o.field + 1) % fields } }), true;
-        if (name === 'shift-tab' || name === 'up' || (name === 'k' && o.field === 0)) return this.patchWizard({ options: { ...o, field: (o.field + fields - 1) % fields } }), true;
-        if (name === 'enter') return this.makePlan(w), true;
-        if (o.field === 0) {
-          if (is(name, [' ', 'left', 'right', 'h', 'l'])) return this.patchWizard({ options: { ...o, mode: o.mode === 'side-by-side' ? 'in-place' : 'side-by-side', field: 0 } }), true;
-          return false;
-        }
-        const key = (o.mode === 'side-by-side' ? ['', 'dataDir', 'port', 'verifyQuery'] : ['', 'verifyQuery'])[o.field] as 'dataDir' | 'port' | 'verifyQuery';
-        if (name === 'backspace') return this.patchWizard({ options: { ...o, [key]: o[key].slice(0, -1) } }), true;
-        const t = typedText(input, k);
-        if (t) this.patchWizard({ options: { ...o, [key]: o[key] + t } });
-        return true;
-      }
-      case 'plan': {
+      case 'resume':
+        return this.resumeKey(w, name);
+      case 'target':
+        return this.targetKey(w, name);
+      case 'value':
+        return this.valueKey(w, name, input, k);
+      case 'finder':
+        return this.finderKey(w, name);
+      case 'options':
+        return this.optionsKey(w, name, input, k);
+      case 'plan':
         if (name === 'enter' && w.plan.data) return this.showSteps(w.plan.data), true;
         return false;
-      }
-      case 'steps': {
-        const plan = w.plan.data;
-        if (!plan) return false;
-        if (list(plan.steps.length, 'stepCursor')) return true;
-        if (name !== 'enter' || w.running) return name === 'enter';
-        const step = w.stepCursor + 1;
-        const first = plan.steps.findIndex((s) => s.status !== 'done');
-        if (first < 0) return this.flash('every step is done'), true;
-        if (w.stepCursor > first) return this.flash(`run step ${first + 1} (${plan.steps[first]!.name}) first`, 'warn'), true;
-        if (plan.steps[w.stepCursor]!.status === 'done') return this.flash('this step is done; it can be run again only by the steps after it failing', 'warn'), true;
-        if (plan.mode === 'in-place' && w.stepCursor === first && first === 0) {
-          this.dispatch({
-            type: 'dialog/open',
-            dialog: { kind: 'confirm', title: `In-place recovery of ${plan.cluster}`, lines: [`the running server of ${plan.cluster} is stopped and its data directory ${plan.dataDir} is moved aside`, 'then the base backup is restored there and WAL replayed'], expected: plan.cluster, typed: '', intent: { kind: 'pitr-step', host: w.host, cluster: w.cluster, planId: plan.id, step } },
-          });
-          return true;
-        }
-        this.runStep(step);
-        return true;
-      }
+      case 'steps':
+        return this.stepsKey(w, name);
     }
+  }
+
+  /** Esc: the stage before this one, or out of the wizard; nothing while a step runs. */
+  private wizardBack(w: WizardState): boolean {
+    if (w.running) return true;
+    const p = this.previousStage(w);
+    if (p) this.patchWizard({ stage: p });
+    else this.back();
+    return true;
+  }
+
+  /** Where Esc goes from the current stage (undefined: out of the wizard). */
+  private previousStage(w: WizardState): WizardState['stage'] | undefined {
+    const kind = TARGET_KINDS[w.targetCursor];
+    const prev: Record<WizardState['stage'], WizardState['stage'] | undefined> = {
+      resume: undefined,
+      target: w.resumable.data?.length ? 'resume' : undefined,
+      value: 'target',
+      finder: 'target',
+      options: w.picked ? 'finder' : kind === 'latest' || kind === 'immediate' ? 'target' : 'value',
+      plan: 'options',
+      steps: undefined,
+    };
+    return prev[w.stage];
+  }
+
+  /** Up/down/top/bottom in one of the wizard's lists (clamped at the ends); false for any other key. */
+  private wizardMove(w: WizardState, name: string, count: number, cursor: 'resumeCursor' | 'targetCursor' | 'stepCursor'): boolean {
+    const cur = w[cursor];
+    let next = cur;
+    if (is(name, MOVE.up)) next = cur - 1;
+    else if (is(name, MOVE.down)) next = cur + 1;
+    else if (is(name, MOVE.top)) next = 0;
+    else if (is(name, MOVE.bottom)) next = count - 1;
+    else return false;
+    this.patchWizard({ [cursor]: Math.max(0, Math.min(count - 1, next)) });
+    return true;
+  }
+
+  /** Stage resume: pick an unfinished plan (go to its steps) or start a new recovery. */
+  private resumeKey(w: WizardState, name: string): boolean {
+    const plans = w.resumable.data ?? [];
+    if (this.wizardMove(w, name, plans.length + 1, 'resumeCursor')) return true;
+    if (name !== 'enter') return false;
+    const plan = plans[w.resumeCursor];
+    if (!plan) this.patchWizard({ stage: 'target' });
+    else this.showSteps(plan);
+    return true;
+  }
+
+  /** Stage target: choose the kind of target; Tab switches inclusive / exclusive. */
+  private targetKey(w: WizardState, name: string): boolean {
+    if (this.wizardMove(w, name, TARGET_KINDS.length, 'targetCursor')) return true;
+    if (name === 'tab') return this.patchWizard({ inclusive: !w.inclusive }), true;
+    if (name !== 'enter' && name !== 'l' && name !== 'right') return false;
+    const kind = TARGET_KINDS[w.targetCursor]!;
+    const { picked: _p, ...rest } = w;
+    this.dispatch({ type: 'wizard/set', wizard: rest });
+    if (kind === 'latest' || kind === 'immediate') this.patchWizard({ stage: 'options' });
+    else if (kind === 'finder') this.openFinder(w);
+    else this.patchWizard({ stage: 'value', value: kind === 'time' ? new Date(Date.now() - 5 * 60_000).toISOString().slice(0, 19).replace('T', ' ') + '+00' : '' });
+    return true;
+  }
+
+  /** Stage value: the typed time, LSN, xid or restore point name. */
+  private valueKey(w: WizardState, name: string, input: string, k: InkKey): boolean {
+    if (name === 'enter') return w.value.trim() ? (this.patchWizard({ stage: 'options' }), true) : true;
+    if (name === 'tab') return this.patchWizard({ inclusive: !w.inclusive }), true;
+    if (name === 'backspace') return this.patchWizard({ value: w.value.slice(0, -1) }), true;
+    const t = typedText(input, k);
+    if (t) this.patchWizard({ value: w.value + t });
+    return true;
+  }
+
+  /** Stage finder: move among the candidates; Enter takes the one under the cursor as the target. */
+  private finderKey(w: WizardState, name: string): boolean {
+    const cands = w.finder.data?.candidates ?? [];
+    const cur = w.finder.cursor;
+    let next = cur;
+    if (is(name, MOVE.up)) next = cur - 1;
+    else if (is(name, MOVE.down)) next = cur + 1;
+    else if (is(name, MOVE.top)) next = 0;
+    else if (is(name, MOVE.bottom)) next = cands.length - 1;
+    if (next !== cur) return this.patchWizard({ finder: { ...w.finder, cursor: Math.max(0, Math.min(cands.length - 1, next)) } }), true;
+    if (name !== 'enter') return false;
+    const c = cands[cur];
+    if (!c) return true;
+    this.patchWizard({ picked: { ...c.suggested, summary: c.summary }, inclusive: c.suggested.inclusive, stage: 'options' });
+    return true;
+  }
+
+  /** Stage options: move between fields, switch the mode, type into the text fields; Enter makes the plan. */
+  private optionsKey(w: WizardState, name: string, input: string, k: InkKey): boolean {
+    const o = w.options;
+    const fields = o.mode === 'side-by-side' ? 4 : 2; // mode, [dataDir, port,] verify query
+    if (name === 'tab' || name === 'down' || (name === 'j' && o.field === 0)) return this.patchWizard({ options: { ...o, field: (o.field + 1) % fields } }), true;
+    if (name === 'shift-tab' || name === 'up' || (name === 'k' && o.field === 0)) return this.patchWizard({ options: { ...o, field: (o.field + fields - 1) % fields } }), true;
+    if (name === 'enter') return this.makePlan(w), true;
+    if (o.field === 0) {
+      if (is(name, [' ', 'left', 'right', 'h', 'l'])) return this.patchWizard({ options: { ...o, mode: o.mode === 'side-by-side' ? 'in-place' : 'side-by-side', field: 0 } }), true;
+      return false;
+    }
+    const key = (o.mode === 'side-by-side' ? ['', 'dataDir', 'port', 'verifyQuery'] : ['', 'verifyQuery'])[o.field] as 'dataDir' | 'port' | 'verifyQuery';
+    if (name === 'backspace') return this.patchWizard({ options: { ...o, [key]: o[key].slice(0, -1) } }), true;
+    const t = typedText(input, k);
+    if (t) this.patchWizard({ options: { ...o, [key]: o[key] + t } });
+    return true;
+  }
+
+  /** Stage steps: move among the steps; Enter runs the selected one if it is the next to run. */
+  private stepsKey(w: WizardState, name: string): boolean {
+    const plan = w.plan.data;
+    if (!plan) return false;
+    if (this.wizardMove(w, name, plan.steps.length, 'stepCursor')) return true;
+    if (name !== 'enter' || w.running) return name === 'enter';
+    const first = plan.steps.findIndex((s) => s.status !== 'done');
+    if (first < 0) return this.flash('every step is done'), true;
+    if (w.stepCursor > first) return this.flash(`run step ${first + 1} (${plan.steps[first]!.name}) first`, 'warn'), true;
+    if (plan.steps[w.stepCursor]!.status === 'done') return this.flash('this step is done; it can be run again only by the steps after it failing', 'warn'), true;
+    const step = w.stepCursor + 1;
+    // the first step of an in-place recovery stops the running server: type the cluster's name first
+    if (plan.mode === 'in-place' && w.stepCursor === first && first === 0) this.confirmInPlace(w, plan, step);
+    else this.runStep(step);
+    return true;
+  }
+
+  private confirmInPlace(w: WizardState, plan: PitrPlan, step: number): void {
+    this.dispatch({
+      type: 'dialog/open',
+      dialog: { kind: 'confirm', title: `In-place recovery of ${plan.cluster}`, lines: [`the running server of ${plan.cluster} is stopped and its data directory ${plan.dataDir} is moved aside`, 'then the base backup is restored there and WAL replayed'], expected: plan.cluster, typed: '', intent: { kind: 'pitr-step', host: w.host, cluster: w.cluster, planId: plan.id, step } },
+    });
   }
 
   private openFinder(w: WizardState): void {
