@@ -24,7 +24,7 @@ import type { Duplex } from 'node:stream';
 import ssh2 from 'ssh2';
 import type { AnyAuthMethod, AuthenticationType, Client as SshClient, ClientChannel, ConnectConfig, ParsedKey, SFTPWrapper } from 'ssh2';
 import { LifeboatError } from '../core/errors.js';
-import { appendKnownHost, checkHostKey, fingerprint, hostKeyName, keyTypeOf, readKnownHosts, recordedKeyTypes } from './known-hosts.js';
+import { appendKnownHost, checkHostKey, fingerprint, hostKeyName, keyTypeOf, readKnownHosts, recordedKeyTypes, type HostKeyCheck, type KnownHostEntry } from './known-hosts.js';
 import { askHidden, askLine, interactive } from './prompt.js';
 import { loadSshConfig, resolveEndpoint, type SshConfig, type SshEndpoint } from './ssh-config.js';
 import type { Transport, TransportEnd } from './transport.js';
@@ -138,173 +138,74 @@ function forward(via: SshClient, viaEp: SshEndpoint, to: SshEndpoint): Promise<D
   });
 }
 
+/** One connection attempt: what its timer, host key check and authentication share. */
+interface Attempt {
+  ep: SshEndpoint;
+  opts: SshOptions;
+  home: string;
+  /** May the operator be asked (host key, passphrase)? */
+  canAsk: boolean;
+  /** The connection in messages: `role (label)`, or the label. */
+  who: string;
+  /** Why the attempt failed, when the host key check or authentication knows better than ssh2's error. */
+  failure: LifeboatError | undefined;
+  /** The handshake timer stops while the operator answers a prompt, and starts afresh after. */
+  pauseTimer(): void;
+  startTimer(): void;
+}
+
+/** The known_hosts lines that speak for an endpoint, under the name it is recorded as. */
+interface KnownFor {
+  name: string;
+  entries: KnownHostEntry[];
+  /** Host key algorithms of the recorded key types, to be offered first. */
+  preferred: string[];
+}
+
+function knownFor(ep: SshEndpoint): KnownFor {
+  const name = ep.hostKeyAlias ?? hostKeyName(ep.host, ep.port);
+  const entries = readKnownHosts([...ep.userKnownHostsFiles, ...ep.globalKnownHostsFiles]);
+  const preferred = recordedKeyTypes(entries, name).flatMap((t) => ALGOS_FOR_TYPE[t] ?? [t]).filter((a) => HOST_KEY_ALGOS.includes(a));
+  return { name, entries, preferred };
+}
+
+/** Ends the attempt with an error (the first of ready, failure or timeout counts; later ones are ignored). */
+type Fail = (e: LifeboatError) => void;
+
 /** One SSH connection: host key check, authentication, clear errors. */
 function connectOne(ep: SshEndpoint, sock: Duplex | undefined, opts: SshOptions, role?: string): Promise<SshClient> {
-  const home = opts.home ?? os.homedir();
-  const canAsk = opts.interactive ?? interactive();
   const timeoutMs = opts.connectTimeoutMs ?? ep.connectTimeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const notice = opts.notice ?? ((l: string) => process.stderr.write(`lifeboat: ${l}\n`));
   const who = role ? `${role} (${ep.label})` : ep.label;
-  const knownName = ep.hostKeyAlias ?? hostKeyName(ep.host, ep.port);
-  const knownFiles = [...ep.userKnownHostsFiles, ...ep.globalKnownHostsFiles];
-  const entries = readKnownHosts(knownFiles);
-  const preferred = recordedKeyTypes(entries, knownName).flatMap((t) => ALGOS_FOR_TYPE[t] ?? [t]).filter((a) => HOST_KEY_ALGOS.includes(a));
+  const known = knownFor(ep);
   const client = new Client();
 
   return new Promise<SshClient>((resolve, reject) => {
-    let failure: LifeboatError | undefined;
     let settled = false;
     let timer: NodeJS.Timeout | undefined;
-    const startTimer = () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => {
-        fail(new LifeboatError('HOST_UNREACHABLE', `${who}: timed out after ${Math.round(timeoutMs / 1000)} s (no SSH session)`, {
-          hint: `check that ${ep.host} is up and port ${ep.port} is not filtered; ConnectTimeout in ~/.ssh/config sets this limit`,
-        }));
-        client.destroy();
-        if (sock) sock.destroy();
-      }, timeoutMs);
-    };
-    const pauseTimer = () => clearTimeout(timer);
-    const fail = (e: LifeboatError) => {
+    const fail: Fail = (e) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       reject(e);
     };
-
-    // --- host key ---------------------------------------------------------
-    const verifyHostKey = async (key: Buffer): Promise<boolean> => {
-      const type = keyTypeOf(key);
-      const fp = fingerprint(key);
-      const check = checkHostKey(entries, knownName, key);
-      if (check.status === 'match') return true;
-      if (check.status === 'revoked' || check.status === 'changed') {
-        const at = `${check.entry.file}:${check.entry.line}`;
-        failure =
-          check.status === 'revoked'
-            ? new LifeboatError('HOST_KEY_CHANGED', `${who}: the host key ${keyLabel(type)} ${fp} is REVOKED (${at}); refusing to connect`, {
-                hint: 'the key was marked revoked on purpose: ask the host\'s admin for its new key',
-              })
-            : new LifeboatError(
-                'HOST_KEY_CHANGED',
-                `HOST KEY CHANGED for ${knownName} (${who}): it now offers ${keyLabel(type)} ${fp}, but ${at} records a different key. Someone may be intercepting the connection, or the host was reinstalled. Refusing to connect.`,
-                {
-                  hint: `if the change is expected (check the fingerprint with the host's admin), remove the old key: ssh-keygen -R ${shellQuote(knownName)} -f ${shellQuote(check.entry.file)}`,
-                  details: { file: check.entry.file, line: check.entry.line, fingerprint: fp, host: knownName },
-                },
-              );
-        return false;
-      }
-      const others = check.otherTypes.length ? ` (${check.otherTypes.map((e) => `${keyLabel(e.keyType)} key at ${e.file}:${e.line}`).join(', ')} is recorded, not this type)` : '';
-      const file = ep.userKnownHostsFiles[0];
-      if (!file) {
-        failure = new LifeboatError('HOST_KEY_UNKNOWN', `${who}: host key ${keyLabel(type)} ${fp} is not known and UserKnownHostsFile is none`);
-        return false;
-      }
-      let accept = !!opts.acceptNewHostKey || ep.acceptNew;
-      if (!accept && canAsk) {
-        pauseTimer();
-        const answer = await askLine(
-          `The authenticity of host '${knownName}' (${who}) can't be established${others}.\n` +
-            `${keyLabel(type)} key fingerprint is ${fp}.\n` +
-            `Add it to ${tilde(file, home)} and continue connecting? (yes/no): `,
-        );
-        startTimer();
-        accept = /^y(es)?$/i.test(answer);
-        if (!accept) {
-          failure = new LifeboatError('HOST_KEY_UNKNOWN', `${who}: host key ${keyLabel(type)} ${fp} not accepted; nothing was recorded`);
-          return false;
-        }
-      }
-      if (!accept) {
-        failure = new LifeboatError('HOST_KEY_UNKNOWN', `${who}: host key ${keyLabel(type)} ${fp} is not known (no terminal to ask)${others}`, {
-          hint: `compare the fingerprint with the host's (ssh-keygen -lf /etc/ssh/ssh_host_${type === 'ssh-ed25519' ? 'ed25519' : type.startsWith('ecdsa') ? 'ecdsa' : 'rsa'}_key.pub on it), then run again with --accept-new-host-key`,
-          details: { fingerprint: fp, host: knownName },
-        });
-        return false;
-      }
-      const at = appendKnownHost(file, knownName, key, { hash: ep.hashKnownHosts });
-      notice(`recorded the host key of ${knownName} (${keyLabel(type)} ${fp}) in ${at.file}:${at.line}`);
-      return true;
-    };
-
-    // --- authentication ---------------------------------------------------
-    const tried: string[] = [];
-    const locked: string[] = [];
-    let serverAllows: string[] | undefined;
-    const queue: (() => Promise<AnyAuthMethod | null>)[] = [];
-    if (process.env.SSH_AUTH_SOCK && !ep.identitiesOnly) {
-      const agentSock = process.env.SSH_AUTH_SOCK;
-      queue.push(async () => {
-        tried.push('ssh-agent');
-        return { type: 'agent', username: ep.user, agent: agentSock } as AnyAuthMethod;
-      });
-    }
-    for (const file of ep.identityFiles) {
-      queue.push(async () => {
-        let data: Buffer;
-        try {
-          data = readFileSync(file);
-        } catch (err) {
-          if (ep.identitiesConfigured) tried.push(`${tilde(file, home)} (${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : 'unreadable'})`);
-          return null;
-        }
-        let key = utils.parseKey(data, passphrases.get(file));
-        if (key instanceof Error && /no passphrase given/i.test(key.message)) {
-          if (!canAsk) {
-            tried.push(`${tilde(file, home)} (encrypted; no terminal to ask for its passphrase)`);
-            locked.push(tilde(file, home));
-            return null;
-          }
-          pauseTimer();
-          const pass = await askHidden(`Enter passphrase for key '${tilde(file, home)}': `);
-          startTimer();
-          if (pass === undefined || pass === '') {
-            tried.push(`${tilde(file, home)} (no passphrase given)`);
-            return null;
-          }
-          key = utils.parseKey(data, pass);
-          if (key instanceof Error) {
-            tried.push(`${tilde(file, home)} (wrong passphrase)`);
-            return null;
-          }
-          passphrases.set(file, pass);
-        }
-        if (key instanceof Error) {
-          tried.push(`${tilde(file, home)} (not a private key: ${key.message})`);
-          return null;
-        }
-        const parsed = (Array.isArray(key) ? key[0] : key) as ParsedKey;
-        tried.push(tilde(file, home));
-        return { type: 'publickey', username: ep.user, key: parsed } as AnyAuthMethod;
-      });
-    }
-    const authHandler = (methodsLeft: AuthenticationType[] | null, _partial: boolean | null, next: (r: AnyAuthMethod | false) => void) => {
-      if (methodsLeft) serverAllows = methodsLeft;
-      void (async () => {
-        while (queue.length) {
-          const step = queue.shift()!;
-          if (serverAllows && !serverAllows.includes('publickey')) break;
-          const r = await step();
-          if (r) return next(r);
-        }
-        failure ??= new LifeboatError(
-          'AUTH_FAILED',
-          `${who}: authentication failed (tried: ${tried.join(', ') || 'nothing: no ssh-agent and no identity file'}${serverAllows ? `; the server accepts: ${serverAllows.join(', ')}` : ''})`,
-          {
-            hint: serverAllows && !serverAllows.includes('publickey')
-              ? 'lifeboat logs in with keys only: enable PubkeyAuthentication on the host'
-              : locked.length
-                ? `load the key into ssh-agent (ssh-add ${locked.join(' ')}) or run on a terminal to type its passphrase`
-                : `put the public key in ~${ep.user}/.ssh/authorized_keys on ${ep.host}, or choose the key: lifeboat hosts add --identity FILE, IdentityFile in ~/.ssh/config, or ssh-add`,
-          },
-        );
-        next(false);
-      })().catch((err) => {
-        fail(new LifeboatError('AUTH_FAILED', `${who}: ${(err as Error).message}`));
-        client.end();
-      });
+    const a: Attempt = {
+      ep,
+      opts,
+      who,
+      home: opts.home ?? os.homedir(),
+      canAsk: opts.interactive ?? interactive(),
+      failure: undefined,
+      pauseTimer: () => clearTimeout(timer),
+      startTimer: () => {
+        clearTimeout(timer);
+        timer = setTimeout(() => {
+          fail(new LifeboatError('HOST_UNREACHABLE', `${who}: timed out after ${Math.round(timeoutMs / 1000)} s (no SSH session)`, {
+            hint: `check that ${ep.host} is up and port ${ep.port} is not filtered; ConnectTimeout in ~/.ssh/config sets this limit`,
+          }));
+          client.destroy();
+          if (sock) sock.destroy();
+        }, timeoutMs);
+      },
     };
 
     client.on('ready', () => {
@@ -313,36 +214,221 @@ function connectOne(ep: SshEndpoint, sock: Duplex | undefined, opts: SshOptions,
       clearTimeout(timer);
       resolve(client);
     });
-    client.on('error', (err: Error & { level?: string; code?: string }) => fail(failure ?? classify(err, ep, who)));
-    client.on('close', () => fail(failure ?? new LifeboatError('HOST_UNREACHABLE', `${who}: the connection closed during the SSH handshake`, { hint: 'is that port an SSH server? (MaxStartups on a busy sshd also closes connections)' })));
+    client.on('error', (err: Error & { level?: string; code?: string }) => fail(a.failure ?? classify(err, ep, who)));
+    client.on('close', () => fail(a.failure ?? new LifeboatError('HOST_UNREACHABLE', `${who}: the connection closed during the SSH handshake`, { hint: 'is that port an SSH server? (MaxStartups on a busy sshd also closes connections)' })));
 
-    const config: ConnectConfig = {
-      host: ep.host,
-      port: ep.port,
-      username: ep.user,
-      readyTimeout: 0, // our own timer, paused while the operator answers a prompt
-      // two parameters: ssh2 waits for verify(), so the operator can be asked
-      hostVerifier: ((key: Buffer, verify: (ok: boolean) => void) => {
-        void verifyHostKey(key).then(verify, (err) => {
-          failure = new LifeboatError('HOST_KEY_UNKNOWN', `${who}: ${(err as Error).message}`);
-          verify(false);
-        });
-      }) satisfies ssh2.HostVerifier,
-      // ssh2 accepts next(false) to stop (its typings do not say so)
-      authHandler: authHandler as unknown as ConnectConfig['authHandler'],
-      algorithms: { serverHostKey: [...new Set([...preferred, ...HOST_KEY_ALGOS])] as ssh2.ServerHostKeyAlgorithm[] },
-      ...(sock ? { sock } : {}),
-      ...(ep.keepaliveIntervalMs ? { keepaliveInterval: ep.keepaliveIntervalMs } : {}),
-      ...(ep.keepaliveCountMax !== undefined ? { keepaliveCountMax: ep.keepaliveCountMax } : {}),
-      ...(process.env.LIFEBOAT_DEBUG?.includes('ssh') ? { debug: (m: string) => process.stderr.write(`ssh ${ep.alias}: ${m}\n`) } : {}),
-    };
-    startTimer();
+    const config = connectConfig(a, known, sock, (e) => {
+      fail(e);
+      client.end();
+    });
+    a.startTimer();
     try {
       client.connect(config);
     } catch (err) {
       fail(new LifeboatError('CONNECTION_FAILED', `${who}: ${(err as Error).message}`));
     }
   });
+}
+
+/** ssh2's settings for one attempt: our host key check and authentication, the recorded key types first. */
+function connectConfig(a: Attempt, known: KnownFor, sock: Duplex | undefined, authBroke: Fail): ConnectConfig {
+  const ep = a.ep;
+  return {
+    host: ep.host,
+    port: ep.port,
+    username: ep.user,
+    readyTimeout: 0, // our own timer, paused while the operator answers a prompt
+    // two parameters: ssh2 waits for verify(), so the operator can be asked
+    hostVerifier: ((key: Buffer, verify: (ok: boolean) => void) => {
+      void verifyHostKey(a, known, key).then(verify, (err) => {
+        a.failure = new LifeboatError('HOST_KEY_UNKNOWN', `${a.who}: ${(err as Error).message}`);
+        verify(false);
+      });
+    }) satisfies ssh2.HostVerifier,
+    // ssh2 accepts next(false) to stop (its typings do not say so)
+    authHandler: authHandler(a, authBroke) as unknown as ConnectConfig['authHandler'],
+    algorithms: { serverHostKey: [...new Set([...known.preferred, ...HOST_KEY_ALGOS])] as ssh2.ServerHostKeyAlgorithm[] },
+    ...(sock ? { sock } : {}),
+    ...(ep.keepaliveIntervalMs ? { keepaliveInterval: ep.keepaliveIntervalMs } : {}),
+    ...(ep.keepaliveCountMax !== undefined ? { keepaliveCountMax: ep.keepaliveCountMax } : {}),
+    ...(process.env.LIFEBOAT_DEBUG?.includes('ssh') ? { debug: (m: string) => process.stderr.write(`ssh ${ep.alias}: ${m}\n`) } : {}),
+  };
+}
+
+// --- host key ---------------------------------------------------------------
+
+/** A known key connects; a revoked or changed one never does; an unknown one is asked about or accepted by option. */
+async function verifyHostKey(a: Attempt, known: KnownFor, key: Buffer): Promise<boolean> {
+  const type = keyTypeOf(key);
+  const fp = fingerprint(key);
+  const check = checkHostKey(known.entries, known.name, key);
+  if (check.status === 'match') return true;
+  if (check.status === 'revoked' || check.status === 'changed') {
+    a.failure = keyRefused(a.who, known.name, type, fp, check);
+    return false;
+  }
+  return acceptUnknownKey(a, known.name, key, check.otherTypes);
+}
+
+/** The error for a key that known_hosts marks revoked, or records differently. */
+function keyRefused(who: string, knownName: string, type: string, fp: string, check: Extract<HostKeyCheck, { status: 'revoked' | 'changed' }>): LifeboatError {
+  const at = `${check.entry.file}:${check.entry.line}`;
+  if (check.status === 'revoked') {
+    return new LifeboatError('HOST_KEY_CHANGED', `${who}: the host key ${keyLabel(type)} ${fp} is REVOKED (${at}); refusing to connect`, {
+      hint: 'the key was marked revoked on purpose: ask the host\'s admin for its new key',
+    });
+  }
+  return new LifeboatError(
+    'HOST_KEY_CHANGED',
+    `HOST KEY CHANGED for ${knownName} (${who}): it now offers ${keyLabel(type)} ${fp}, but ${at} records a different key. Someone may be intercepting the connection, or the host was reinstalled. Refusing to connect.`,
+    {
+      hint: `if the change is expected (check the fingerprint with the host's admin), remove the old key: ssh-keygen -R ${shellQuote(knownName)} -f ${shellQuote(check.entry.file)}`,
+      details: { file: check.entry.file, line: check.entry.line, fingerprint: fp, host: knownName },
+    },
+  );
+}
+
+/** A key seen for the first time: recorded when accepted (option, accept-new, or the operator's yes); else the attempt fails. */
+async function acceptUnknownKey(a: Attempt, knownName: string, key: Buffer, otherTypes: KnownHostEntry[]): Promise<boolean> {
+  const { ep, who } = a;
+  const type = keyTypeOf(key);
+  const fp = fingerprint(key);
+  const others = otherTypes.length ? ` (${otherTypes.map((e) => `${keyLabel(e.keyType)} key at ${e.file}:${e.line}`).join(', ')} is recorded, not this type)` : '';
+  const file = ep.userKnownHostsFiles[0];
+  if (!file) {
+    a.failure = new LifeboatError('HOST_KEY_UNKNOWN', `${who}: host key ${keyLabel(type)} ${fp} is not known and UserKnownHostsFile is none`);
+    return false;
+  }
+  let accept = !!a.opts.acceptNewHostKey || ep.acceptNew;
+  if (!accept && a.canAsk) {
+    a.pauseTimer();
+    const answer = await askLine(
+      `The authenticity of host '${knownName}' (${who}) can't be established${others}.\n` +
+        `${keyLabel(type)} key fingerprint is ${fp}.\n` +
+        `Add it to ${tilde(file, a.home)} and continue connecting? (yes/no): `,
+    );
+    a.startTimer();
+    accept = /^y(es)?$/i.test(answer);
+    if (!accept) {
+      a.failure = new LifeboatError('HOST_KEY_UNKNOWN', `${who}: host key ${keyLabel(type)} ${fp} not accepted; nothing was recorded`);
+      return false;
+    }
+  }
+  if (!accept) {
+    a.failure = new LifeboatError('HOST_KEY_UNKNOWN', `${who}: host key ${keyLabel(type)} ${fp} is not known (no terminal to ask)${others}`, {
+      hint: `compare the fingerprint with the host's (ssh-keygen -lf /etc/ssh/ssh_host_${type === 'ssh-ed25519' ? 'ed25519' : type.startsWith('ecdsa') ? 'ecdsa' : 'rsa'}_key.pub on it), then run again with --accept-new-host-key`,
+      details: { fingerprint: fp, host: knownName },
+    });
+    return false;
+  }
+  const at = appendKnownHost(file, knownName, key, { hash: ep.hashKnownHosts });
+  const notice = a.opts.notice ?? ((l: string) => process.stderr.write(`lifeboat: ${l}\n`));
+  notice(`recorded the host key of ${knownName} (${keyLabel(type)} ${fp}) in ${at.file}:${at.line}`);
+  return true;
+}
+
+// --- authentication -----------------------------------------------------------
+
+/** What authentication tried, for the error when nothing worked. */
+interface AuthLog {
+  tried: string[];
+  /** Encrypted keys that could not be opened (no terminal to ask). */
+  locked: string[];
+  /** The methods the server said it accepts. */
+  serverAllows?: AuthenticationType[];
+}
+
+type AuthStep = () => Promise<AnyAuthMethod | null>;
+
+/** ssh2's authHandler: ssh-agent, then each identity file, while the server still takes public keys. */
+function authHandler(a: Attempt, broke: Fail) {
+  const log: AuthLog = { tried: [], locked: [] };
+  const queue = authSteps(a, log);
+  return (methodsLeft: AuthenticationType[] | null, _partial: boolean | null, next: (r: AnyAuthMethod | false) => void) => {
+    if (methodsLeft) log.serverAllows = methodsLeft;
+    void (async () => {
+      while (queue.length) {
+        const step = queue.shift()!;
+        if (log.serverAllows && !log.serverAllows.includes('publickey')) break;
+        const r = await step();
+        if (r) return next(r);
+      }
+      a.failure ??= authFailure(a, log);
+      next(false);
+    })().catch((err) => broke(new LifeboatError('AUTH_FAILED', `${a.who}: ${(err as Error).message}`)));
+  };
+}
+
+/** The ways to log in, in order; each returns null to pass to the next. */
+function authSteps(a: Attempt, log: AuthLog): AuthStep[] {
+  const { ep } = a;
+  const steps: AuthStep[] = [];
+  if (process.env.SSH_AUTH_SOCK && !ep.identitiesOnly) {
+    const agentSock = process.env.SSH_AUTH_SOCK;
+    steps.push(async () => {
+      log.tried.push('ssh-agent');
+      return { type: 'agent', username: ep.user, agent: agentSock } as AnyAuthMethod;
+    });
+  }
+  for (const file of ep.identityFiles) steps.push(() => identityStep(a, log, file));
+  return steps;
+}
+
+/** One identity file as a public key login: read, opened with its passphrase (asked once a run), or skipped saying why. */
+async function identityStep(a: Attempt, log: AuthLog, file: string): Promise<AnyAuthMethod | null> {
+  const shown = tilde(file, a.home);
+  let data: Buffer;
+  try {
+    data = readFileSync(file);
+  } catch (err) {
+    if (a.ep.identitiesConfigured) log.tried.push(`${shown} (${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : 'unreadable'})`);
+    return null;
+  }
+  let key = utils.parseKey(data, passphrases.get(file));
+  if (key instanceof Error && /no passphrase given/i.test(key.message)) {
+    if (!a.canAsk) {
+      log.tried.push(`${shown} (encrypted; no terminal to ask for its passphrase)`);
+      log.locked.push(shown);
+      return null;
+    }
+    a.pauseTimer();
+    const pass = await askHidden(`Enter passphrase for key '${shown}': `);
+    a.startTimer();
+    if (pass === undefined || pass === '') {
+      log.tried.push(`${shown} (no passphrase given)`);
+      return null;
+    }
+    key = utils.parseKey(data, pass);
+    if (key instanceof Error) {
+      log.tried.push(`${shown} (wrong passphrase)`);
+      return null;
+    }
+    passphrases.set(file, pass);
+  }
+  if (key instanceof Error) {
+    log.tried.push(`${shown} (not a private key: ${key.message})`);
+    return null;
+  }
+  const parsed = (Array.isArray(key) ? key[0] : key) as ParsedKey;
+  log.tried.push(shown);
+  return { type: 'publickey', username: a.ep.user, key: parsed } as AnyAuthMethod;
+}
+
+/** Nothing logged in: what was tried, what the server takes, and the likely fix. */
+function authFailure(a: Attempt, log: AuthLog): LifeboatError {
+  const { ep } = a;
+  const allows = log.serverAllows;
+  return new LifeboatError(
+    'AUTH_FAILED',
+    `${a.who}: authentication failed (tried: ${log.tried.join(', ') || 'nothing: no ssh-agent and no identity file'}${allows ? `; the server accepts: ${allows.join(', ')}` : ''})`,
+    {
+      hint: allows && !allows.includes('publickey')
+        ? 'lifeboat logs in with keys only: enable PubkeyAuthentication on the host'
+        : log.locked.length
+          ? `load the key into ssh-agent (ssh-add ${log.locked.join(' ')}) or run on a terminal to type its passphrase`
+          : `put the public key in ~${ep.user}/.ssh/authorized_keys on ${ep.host}, or choose the key: lifeboat hosts add --identity FILE, IdentityFile in ~/.ssh/config, or ssh-add`,
+    },
+  );
 }
 
 /** A socket or protocol error as one line naming the host. */
