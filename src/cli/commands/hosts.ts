@@ -202,7 +202,15 @@ ProxyJump, ServerAliveInterval) and host keys from ~/.ssh/known_hosts.
 Inventory file: $LIFEBOAT_HOSTS_FILE, else $XDG_CONFIG_HOME/lifeboat/hosts.json
 (default ~/.config/lifeboat/hosts.json). Docs: docs/fleet.md.`,
     );
+  addHostCommand(hosts, globals);
+  listHostsCommand(hosts, globals);
+  removeHostCommand(hosts, globals);
+  deployHostCommand(hosts, globals);
+  testHostsCommand(hosts, globals);
+}
 
+/** `hosts add NAME DESTINATION` */
+function addHostCommand(hosts: Command, globals: () => GlobalOptions): void {
   hosts
     .command('add')
     .description('add a host: connect once (record its host key, check the login and the agent), then store it')
@@ -214,58 +222,80 @@ Inventory file: $LIFEBOAT_HOSTS_FILE, else $XDG_CONFIG_HOME/lifeboat/hosts.json
     .option('-g, --group <group>', 'add to a group (repeatable), e.g. production', collect)
     .option('--no-connect', 'store without connecting (the host is down, or the agent comes later)')
     .addHelpText('after', '\nWithout a terminal, a host key seen for the first time is refused unless\n--accept-new-host-key is given. A host whose SSH login works but whose agent\ndoes not answer is still added, with a warning.')
-    .action(async (name: string, destination: string, o: { identity?: string; jump?: string; agentCommand?: string; group?: string[]; connect: boolean }) => {
-      const g = globals();
-      const inventory = new Inventory();
-      const parsed = HostEntrySchema.safeParse({
-        name,
-        destination,
-        ...(o.identity ? { identityFile: path.resolve(o.identity) } : {}),
-        ...(o.jump ? { jump: o.jump } : {}),
-        ...(o.agentCommand ? { agentCommand: o.agentCommand } : {}),
-        groups: o.group ?? [],
-        addedAt: new Date().toISOString(),
-      });
-      if (!parsed.success) {
-        const i = parsed.error.issues[0]!;
-        throw new LifeboatError('USAGE', `${i.path.join('.') || 'host'}: ${i.message}`);
-      }
-      const entry = parsed.data;
-      if ((await inventory.list()).some((h) => h.name === name)) {
-        throw new LifeboatError('HOST_EXISTS', `a host named "${name}" is already in the inventory (${inventory.file})`, { hint: `remove it first (lifeboat hosts remove ${name}) or choose another name` });
-      }
-      let hello: HelloResult | undefined;
-      let agentError: SerializedError | undefined;
-      if (o.connect) {
-        const { spawnSshAgent } = await import('../../fleet/ssh-transport.js');
-        let transport;
-        try {
-          transport = await spawnSshAgent(entry, { ...(g.config ? { configPath: g.config } : {}), ...(g.acceptNewHostKey ? { acceptNewHostKey: true } : {}) });
-        } catch (err) {
-          const e = toLifeboatError(err);
-          throw new LifeboatError(e.code, `${e.message}; ${name} was not added`, { hint: `${e.hint ? `${e.hint}; or ` : ''}add it without connecting: lifeboat hosts add ... --no-connect` });
-        }
-        const client = new AgentClient(transport);
-        try {
-          hello = await client.connect();
-        } catch (err) {
-          agentError = toLifeboatError(err).toJSON();
-        } finally {
-          client.close();
-          await client.closed();
-        }
-      }
-      const added = await inventory.add(entry);
-      if (g.json) return printJson({ ok: true, host: added, file: inventory.file, ...(hello ? { agent: { version: hello.agentVersion, hostname: hello.host } } : {}), ...(agentError ? { agentError } : {}) });
-      process.stdout.write(`added ${added.name} (${added.destination})${added.groups.length ? ` in ${added.groups.join(', ')}` : ''} to ${inventory.file}\n`);
-      if (hello) process.stdout.write(`  agent ${hello.agentVersion} on ${hello.host}, plugins: ${hello.plugins.map((p) => p.name).join(', ') || '-'}\n`);
-      if (agentError) {
-        process.stderr.write(`lifeboat: ${paint('warning', 'yellow', process.stderr)}: SSH works, but the agent did not answer: ${agentError.message}\n`);
-        if (agentError.hint) process.stderr.write(`  hint: ${agentError.hint}\n`);
-      }
-      if (!o.connect) process.stdout.write(`  not connected: check it with lifeboat hosts test ${added.name}\n`);
-    });
+    .action((name: string, destination: string, o: AddOptions) => addHost(globals(), name, destination, o));
+}
 
+interface AddOptions {
+  identity?: string;
+  jump?: string;
+  agentCommand?: string;
+  group?: string[];
+  connect: boolean;
+}
+
+/** Check the new entry, connect once (unless --no-connect), store it, say what was found. */
+async function addHost(g: GlobalOptions, name: string, destination: string, o: AddOptions): Promise<void> {
+  const inventory = new Inventory();
+  const entry = newHostEntry(name, destination, o);
+  if ((await inventory.list()).some((h) => h.name === name)) {
+    throw new LifeboatError('HOST_EXISTS', `a host named "${name}" is already in the inventory (${inventory.file})`, { hint: `remove it first (lifeboat hosts remove ${name}) or choose another name` });
+  }
+  const { hello, agentError } = o.connect ? await greetNewHost(g, entry) : {};
+  const added = await inventory.add(entry);
+  if (g.json) return printJson({ ok: true, host: added, file: inventory.file, ...(hello ? { agent: { version: hello.agentVersion, hostname: hello.host } } : {}), ...(agentError ? { agentError } : {}) });
+  process.stdout.write(`added ${added.name} (${added.destination})${added.groups.length ? ` in ${added.groups.join(', ')}` : ''} to ${inventory.file}\n`);
+  if (hello) process.stdout.write(`  agent ${hello.agentVersion} on ${hello.host}, plugins: ${hello.plugins.map((p) => p.name).join(', ') || '-'}\n`);
+  if (agentError) {
+    process.stderr.write(`lifeboat: ${paint('warning', 'yellow', process.stderr)}: SSH works, but the agent did not answer: ${agentError.message}\n`);
+    if (agentError.hint) process.stderr.write(`  hint: ${agentError.hint}\n`);
+  }
+  if (!o.connect) process.stdout.write(`  not connected: check it with lifeboat hosts test ${added.name}\n`);
+}
+
+/** The inventory entry the arguments describe; a usage error names the bad field. */
+function newHostEntry(name: string, destination: string, o: AddOptions): HostEntry {
+  const parsed = HostEntrySchema.safeParse({
+    name,
+    destination,
+    ...(o.identity ? { identityFile: path.resolve(o.identity) } : {}),
+    ...(o.jump ? { jump: o.jump } : {}),
+    ...(o.agentCommand ? { agentCommand: o.agentCommand } : {}),
+    groups: o.group ?? [],
+    addedAt: new Date().toISOString(),
+  });
+  if (!parsed.success) {
+    const i = parsed.error.issues[0]!;
+    throw new LifeboatError('USAGE', `${i.path.join('.') || 'host'}: ${i.message}`);
+  }
+  return parsed.data;
+}
+
+/**
+ * Log in and start the agent once: an SSH failure stops the add (nothing is
+ * stored); an agent that does not answer is only reported.
+ */
+async function greetNewHost(g: GlobalOptions, entry: HostEntry): Promise<{ hello?: HelloResult; agentError?: SerializedError }> {
+  const { spawnSshAgent } = await import('../../fleet/ssh-transport.js');
+  let transport;
+  try {
+    transport = await spawnSshAgent(entry, { ...(g.config ? { configPath: g.config } : {}), ...(g.acceptNewHostKey ? { acceptNewHostKey: true } : {}) });
+  } catch (err) {
+    const e = toLifeboatError(err);
+    throw new LifeboatError(e.code, `${e.message}; ${entry.name} was not added`, { hint: `${e.hint ? `${e.hint}; or ` : ''}add it without connecting: lifeboat hosts add ... --no-connect` });
+  }
+  const client = new AgentClient(transport);
+  try {
+    return { hello: await client.connect() };
+  } catch (err) {
+    return { agentError: toLifeboatError(err).toJSON() };
+  } finally {
+    client.close();
+    await client.closed();
+  }
+}
+
+/** `hosts list [--group G]` */
+function listHostsCommand(hosts: Command, globals: () => GlobalOptions): void {
   hosts
     .command('list')
     .description('list the inventory')
@@ -282,7 +312,10 @@ Inventory file: $LIFEBOAT_HOSTS_FILE, else $XDG_CONFIG_HOME/lifeboat/hosts.json
       const rows = list.map((h) => [h.name, h.destination + (h.jump ? ` via ${h.jump}` : ''), h.groups.join(',') || '-', h.agentCommand === DEFAULT_AGENT_COMMAND ? paint('default', 'dim') : h.agentCommand]);
       process.stdout.write(table([{ header: 'NAME', shrink: true }, { header: 'DESTINATION', shrink: true }, { header: 'GROUPS', shrink: true }, { header: 'AGENT COMMAND', shrink: true }], rows) + '\n');
     });
+}
 
+/** `hosts remove NAME` */
+function removeHostCommand(hosts: Command, globals: () => GlobalOptions): void {
   hosts
     .command('remove')
     .description('remove a host from the inventory (its agent, backups and known_hosts entry are untouched)')
@@ -294,7 +327,10 @@ Inventory file: $LIFEBOAT_HOSTS_FILE, else $XDG_CONFIG_HOME/lifeboat/hosts.json
       if (g.json) return printJson({ ok: true, removed, file: inventory.file });
       process.stdout.write(`removed ${removed.name} (${removed.destination}) from ${inventory.file}\n`);
     });
+}
 
+/** `hosts deploy NAME` */
+function deployHostCommand(hosts: Command, globals: () => GlobalOptions): void {
   hosts
     .command('deploy')
     .description('install this lifeboat\'s agent on a host (one file, needs Node.js >= 20 there) and use it')
@@ -338,7 +374,10 @@ remove them. The agent runs as the SSH user.
         ].join('\n') + '\n',
       );
     });
+}
 
+/** `hosts test [NAMES...] [--all] [--group G]` */
+function testHostsCommand(hosts: Command, globals: () => GlobalOptions): void {
   hosts
     .command('test')
     .description('check hosts: reachable, logged in, agent version, plugins, clusters, PostgreSQL, round trip')
@@ -381,6 +420,7 @@ Exit code: 0 all ok, 3 some hosts failed, 1 all failed.`,
       if (code !== 0) process.exitCode = code === 3 ? Exit.PARTIAL : Exit.FAILED;
     });
 }
+
 
 function ms(n: number | undefined): string {
   if (n === undefined) return '-';
