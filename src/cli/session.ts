@@ -2,6 +2,7 @@ import { LifeboatError, toLifeboatError } from '../core/errors.js';
 import { AgentClient, ConnectionLostError, type JobCallbacks } from '../fleet/client.js';
 import { connectAgent, openTransport } from '../client/connect.js';
 import type { JobParamsOf, JobResultOf, JobType, LogEvent } from '../protocol/index.js';
+import type { SshPool } from '../fleet/ssh-transport.js';
 import { paint } from '../client/format.js';
 import { ProgressLine } from './progress.js';
 import { suggest, withGlobals } from '../client/suggest.js';
@@ -21,10 +22,10 @@ export interface GlobalOptions {
 /** Exit codes (docs/cli.md): 0 ok, 1 failed, 2 usage or config, 3 partial. */
 export const Exit = { OK: 0, FAILED: 1, USAGE: 2, PARTIAL: 3 } as const;
 
-/** Connect to the agent (local, or --host over SSH), run `fn`, always close the agent. */
-export async function withAgent<T>(g: GlobalOptions, fn: (client: AgentClient) => Promise<T>): Promise<T> {
+/** Connect to the agent (local, or --host over SSH, through `pool` if given), run `fn`, always close the agent. */
+export async function withAgent<T>(g: GlobalOptions, fn: (client: AgentClient) => Promise<T>, pool?: SshPool): Promise<T> {
   const host = g.host ?? 'local';
-  const client = await connectAgent(openTransport(g, host), host);
+  const client = await connectAgent(openTransport(g, host, pool), host);
   try {
     return await fn(client);
   } finally {

@@ -8,6 +8,7 @@
 import { LifeboatError } from '../core/errors.js';
 import { LIFEBOAT_VERSION } from '../core/version.js';
 import { AgentClient } from '../fleet/client.js';
+import type { SshPool } from '../fleet/ssh-transport.js';
 import { spawnLocalAgent, type Transport } from '../fleet/transport.js';
 import { suggest } from './suggest.js';
 
@@ -21,13 +22,14 @@ export interface ConnectOptions {
 /**
  * The byte channel to a host's agent: spawned here for `local` (the default),
  * else over SSH to the inventory entry of that name. SSH code loads only when
- * needed.
+ * needed. A fleet-wide run passes its `pool`, so entries with the same SSH
+ * destination share a connection.
  */
-export async function openTransport(o: ConnectOptions, hostName: string | undefined): Promise<Transport> {
+export async function openTransport(o: ConnectOptions, hostName: string | undefined, pool?: SshPool): Promise<Transport> {
   if (!hostName || hostName === 'local') return spawnLocalAgent(o.config ? { configPath: o.config } : {});
   const [{ Inventory }, { spawnSshAgent }] = await Promise.all([import('../fleet/inventory.js'), import('../fleet/ssh-transport.js')]);
   const host = await new Inventory().get(hostName);
-  return spawnSshAgent(host, { ...(o.config ? { configPath: o.config } : {}), ...(o.acceptNewHostKey ? { acceptNewHostKey: true } : {}) });
+  return spawnSshAgent(host, { ...(o.config ? { configPath: o.config } : {}), ...(o.acceptNewHostKey ? { acceptNewHostKey: true } : {}), ...(pool ? { pool } : {}) });
 }
 
 /**

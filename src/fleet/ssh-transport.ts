@@ -479,14 +479,13 @@ export function remoteAgentCommand(agentCommand: string, configPath?: string): s
 // --- shared connections (fleet-wide commands) ------------------------------
 //
 // Several inventory entries often reach the same SSH destination (one host with
-// several agent configs, or entries that differ only in groups). With sharing
-// on, their agents ride exec channels of one connection: one handshake, one
-// host key check, one login, instead of one each. At most
+// several agent configs, or entries that differ only in groups). Given a pool,
+// their agents ride exec channels of one connection: one handshake, one host
+// key check, one login, instead of one each. At most
 // MAX_CHANNELS_PER_CONNECTION channels per connection (OpenSSH's MaxSessions
-// defaults to 10); beyond that another connection is opened. Off by default:
-// single-host commands keep one connection each, as before.
+// defaults to 10); beyond that another connection is opened. Without a pool
+// (single-host commands) each agent has a connection of its own.
 
-let sharing = false;
 const MAX_CHANNELS_PER_CONNECTION = 8;
 interface Slot {
   conn: Promise<SshConnection>;
@@ -494,11 +493,68 @@ interface Slot {
   /** The inventory name the connection was opened for (its errors name it). */
   openedFor: string;
 }
-const pool = new Map<string, Slot[]>();
 
-/** Share one SSH connection among inventory entries with the same destination, user, keys and hops. */
-export function shareConnections(on = true): void {
-  sharing = on && process.env.LIFEBOAT_SSH_SHARE !== '0';
+/**
+ * The connections one fleet-wide run shares among inventory entries with the
+ * same destination, user, keys and hops. Made by the command that runs on
+ * many hosts and handed to each spawnSshAgent; a connection ends when its last
+ * agent does. `LIFEBOAT_SSH_SHARE=0` (read when the pool is made) turns
+ * sharing off: every entry then gets its own connection.
+ */
+export class SshPool {
+  readonly sharing = process.env.LIFEBOAT_SSH_SHARE !== '0';
+  private readonly slots = new Map<string, Slot[]>();
+
+  /** A connection for one agent: a lease on a shared one (end() releases the lease), or its own when sharing is off. */
+  async acquire(ep: SshEndpoint, opts: SshOptions, name: string): Promise<SshConnection> {
+    if (!this.sharing) return connect(ep, opts, name);
+    const slots = this.slotsFor(ep);
+    const s = slots.find((x) => x.users < MAX_CHANNELS_PER_CONNECTION) ?? this.open(slots, ep, opts, name);
+    s.users++;
+    let c: SshConnection;
+    try {
+      c = await s.conn;
+    } catch (err) {
+      s.users--;
+      throw renamed(err, s.openedFor, name);
+    }
+    let released = false;
+    return {
+      ...c,
+      end: () => {
+        if (released) return;
+        released = true;
+        if (--s.users === 0) {
+          const i = slots.indexOf(s);
+          if (i >= 0) slots.splice(i, 1);
+          c.end();
+        }
+      },
+    };
+  }
+
+  private slotsFor(ep: SshEndpoint): Slot[] {
+    const key = endpointKey(ep);
+    const slots = this.slots.get(key) ?? [];
+    this.slots.set(key, slots);
+    return slots;
+  }
+
+  /** A new shared connection; forgotten if it fails, so the next entry tries afresh. */
+  private open(slots: Slot[], ep: SshEndpoint, opts: SshOptions, name: string): Slot {
+    const fresh: Slot = { conn: connect(ep, opts, name), users: 0, openedFor: name };
+    slots.push(fresh);
+    fresh.conn.catch(() => slots.splice(slots.indexOf(fresh) >>> 0, 1));
+    return fresh;
+  }
+}
+
+/** A shared connection's failure is each waiting entry's too: name that entry, not the one the connection was opened for. */
+function renamed(err: unknown, openedFor: string, name: string): unknown {
+  if (err instanceof LifeboatError && openedFor !== name && err.message.startsWith(`${openedFor} (`)) {
+    return new LifeboatError(err.code, name + err.message.slice(openedFor.length), { ...(err.hint ? { hint: err.hint } : {}), ...(err.details ? { details: err.details } : {}) });
+  }
+  return err;
 }
 
 function endpointKey(ep: SshEndpoint): string {
@@ -509,60 +565,24 @@ function endpointKey(ep: SshEndpoint): string {
   return JSON.stringify(parts);
 }
 
-/** A connection for one agent: its own, or a lease on a shared one (end() releases the lease). */
-async function acquire(ep: SshEndpoint, opts: SshOptions, name: string): Promise<SshConnection> {
-  if (!sharing) return connect(ep, opts, name);
-  const key = endpointKey(ep);
-  const slots = pool.get(key) ?? [];
-  pool.set(key, slots);
-  let slot = slots.find((x) => x.users < MAX_CHANNELS_PER_CONNECTION);
-  if (!slot) {
-    const fresh: Slot = { conn: connect(ep, opts, name), users: 0, openedFor: name };
-    slot = fresh;
-    slots.push(fresh);
-    fresh.conn.catch(() => slots.splice(slots.indexOf(fresh) >>> 0, 1));
-  }
-  const s = slot;
-  s.users++;
-  let c: SshConnection;
-  try {
-    c = await s.conn;
-  } catch (err) {
-    s.users--;
-    // the failure is this entry's too: name it, not the entry the connection was opened for
-    if (err instanceof LifeboatError && s.openedFor !== name && err.message.startsWith(`${s.openedFor} (`)) {
-      throw new LifeboatError(err.code, name + err.message.slice(s.openedFor.length), { ...(err.hint ? { hint: err.hint } : {}), ...(err.details ? { details: err.details } : {}) });
-    }
-    throw err;
-  }
-  let released = false;
-  return {
-    ...c,
-    end: () => {
-      if (released) return;
-      released = true;
-      if (--s.users === 0) {
-        const i = slots.indexOf(s);
-        if (i >= 0) slots.splice(i, 1);
-        c.end();
-      }
-    },
-  };
-}
-
-/** Connect to a host and start its agent: a Transport for AgentClient. */
-export async function spawnSshAgent(target: SshTarget, opts: SshOptions & { configPath?: string } = {}): Promise<Transport & { connection: SshConnection }> {
+/**
+ * Connect to a host and start its agent: a Transport for AgentClient. With a
+ * pool (fleet-wide runs) the connection may be shared with other entries.
+ */
+export async function spawnSshAgent(target: SshTarget, opts: SshOptions & { configPath?: string; pool?: SshPool } = {}): Promise<Transport & { connection: SshConnection }> {
   const ep = resolveTarget(target, opts);
-  let conn = await acquire(ep, opts, target.name);
+  const { pool, ...sshOpts } = opts;
+  const shared = !!pool?.sharing;
+  let conn = pool ? await pool.acquire(ep, sshOpts, target.name) : await connect(ep, sshOpts, target.name);
   const command = remoteAgentCommand(target.agentCommand, opts.configPath);
   let channel: ClientChannel;
   try {
     channel = await exec(conn, command);
   } catch (err) {
     conn.end();
-    if (!sharing) throw err;
+    if (!shared) throw err;
     // a shared connection may be at the server's MaxSessions: use a connection of our own
-    conn = await connect(ep, opts, target.name);
+    conn = await connect(ep, sshOpts, target.name);
     try {
       channel = await exec(conn, command);
     } catch (err2) {

@@ -10,6 +10,7 @@ import { LIFEBOAT_VERSION } from '../../core/version.js';
 import { AgentClient } from '../../fleet/client.js';
 import { fleetExitCode, forEachHost, wantsFleet, type FleetFlags, type HostOutcome } from '../../fleet/fleet.js';
 import { DEFAULT_AGENT_COMMAND, HostEntrySchema, Inventory, LOCAL_HOST, type HostEntry } from '../../fleet/inventory.js';
+import type { SshPool } from '../../fleet/ssh-transport.js';
 import { PROTOCOL_VERSION, type HelloResult } from '../../protocol/index.js';
 import { duration, paint, table } from '../../client/format.js';
 import { Exit, printJson, withAgent, type GlobalOptions } from '../session.js';
@@ -37,12 +38,12 @@ export interface HostTest {
 
 const SSH_CODES = new Set(['HOST_UNREACHABLE', 'AUTH_FAILED', 'HOST_KEY_UNKNOWN', 'HOST_KEY_CHANGED', 'CONNECTION_FAILED', 'UNSUPPORTED', 'CONFIG_INVALID']);
 
-/** Connect, handshake, time a round trip, list clusters and their PostgreSQL versions (from the newest backup). */
-export async function testHost(g: GlobalOptions, entry: Pick<HostEntry, 'name' | 'destination'>): Promise<HostTest> {
+/** Connect (through `pool` if given), handshake, time a round trip, list clusters and their PostgreSQL versions (from the newest backup). */
+export async function testHost(g: GlobalOptions, entry: Pick<HostEntry, 'name' | 'destination'>, pool?: SshPool): Promise<HostTest> {
   const rec: HostTest = { host: entry.name, destination: entry.destination, ok: false, reachable: false, authenticated: false };
   let client: AgentClient | undefined;
   try {
-    const transport = await openTransport(g, entry.name);
+    const transport = await openTransport(g, entry.name, pool);
     rec.reachable = rec.authenticated = true;
     const conn = (transport as { connection?: { connectMs: number } }).connection;
     if (conn) rec.connectMs = conn.connectMs;
@@ -124,8 +125,8 @@ export async function runOnFleet<T>(g: GlobalOptions, f: FleetFlags, fn: (client
   const selected = await inventory.select({ ...(f.group ? { groups: f.group } : {}), ...(f.all ? { all: true } : {}) });
   if (!selected.length) throw new LifeboatError('UNKNOWN_HOST', `the inventory is empty (${inventory.file})`, { hint: 'add a host with: lifeboat hosts add NAME [user@]host' });
   // entries that reach the same SSH destination share one connection (one handshake and login)
-  (await import('../../fleet/ssh-transport.js')).shareConnections(true);
-  return forEachHost(selected.map((h) => h.name), f.parallel ?? 8, (name) => withAgent({ ...g, host: name }, (c) => fn(c, name)), ok);
+  const pool = new (await import('../../fleet/ssh-transport.js')).SshPool();
+  return forEachHost(selected.map((h) => h.name), f.parallel ?? 8, (name) => withAgent({ ...g, host: name }, (c) => fn(c, name), pool), ok);
 }
 
 /** Lines after a fleet table: each failed host's error (and hint), then "N of M hosts ok". */
@@ -410,8 +411,9 @@ Exit code: 0 all ok, 3 some hosts failed, 1 all failed.`,
       if (!targets.length) {
         throw new LifeboatError('UNKNOWN_HOST', `the inventory is empty (${inventory.file})`, { hint: 'add a host with: lifeboat hosts add NAME [user@]host' });
       }
-      if (selected.length > 1) (await import('../../fleet/ssh-transport.js')).shareConnections(true);
-      const outcomes = await forEachHost(targets.map((t) => t.name), o.parallel, (n) => testHost(g, targets.find((t) => t.name === n)!), (r) => r.ok);
+      // several inventory hosts: those with the same SSH destination share one connection
+      const pool = selected.length > 1 ? new (await import('../../fleet/ssh-transport.js')).SshPool() : undefined;
+      const outcomes = await forEachHost(targets.map((t) => t.name), o.parallel, (n) => testHost(g, targets.find((t) => t.name === n)!, pool), (r) => r.ok);
       const results = outcomes.map((x) => x.result!);
       const code = fleetExitCode(results);
       if (g.json) {
