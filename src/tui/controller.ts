@@ -7,7 +7,7 @@
 import { toLifeboatError } from '../core/errors.js';
 import type { PitrPlan } from '../core/pitr.js';
 import type { JobParamsOf, ParamsOf } from '../protocol/index.js';
-import { bytes } from '../client/format.js';
+import { deletePlanLines, restorePlanLines } from '../client/plans.js';
 import { BACK, is, keyName, MOVE, OPEN, typedText, type InkKey } from './keys.js';
 import { BACKUP_FORM_TAGS, BACKUP_KINDS, TARGET_KINDS, VERIFY_LEVELS, type AppState, type Dialog, type Intent, type WizardState } from './state/model.js';
 import type { Action } from './state/reducer.js';
@@ -201,13 +201,7 @@ export class Controller {
     void this.fleet
       .call(host, 'retention.plan', { cluster, backups: [id], dryRun: true })
       .then((plan) => {
-        const lines = [
-          ...plan.remove.map((r) => `remove ${r.id} (${r.kind}, ${r.tag}, ${bytes(r.storedSize)}): ${r.reason}`),
-          plan.wal.count ? `remove ${plan.wal.count} WAL files (${bytes(plan.wal.bytes)}) no kept backup needs: ${plan.wal.first} … ${plan.wal.last}` : 'no WAL is removed',
-          ...plan.notes,
-          `frees ${bytes(plan.bytes)}`,
-        ];
-        this.patchDialog({ lines, loading: false });
+        this.patchDialog({ lines: deletePlanLines(plan), loading: false });
       })
       .catch((err: unknown) => this.patchDialog({ loading: false, error: toLifeboatError(err).toJSON() }));
   }
@@ -282,15 +276,7 @@ export class Controller {
     void this.fleet
       .call(host, 'restore.plan', { cluster, id, toDatabase })
       .then((r) => {
-        const p = r.plan;
-        const lines = [
-          `from database ${p.sourceDatabase} of ${r.backup.id} (${r.backup.kind}, ${bytes(r.backup.rawSize)})`,
-          p.targetExists ? `database ${p.targetDatabase} exists${p.connectedSessions ? ` and has ${p.connectedSessions} sessions (they are ended)` : ''}` : `database ${p.targetDatabase} is created`,
-          ...(r.safetyBackup && p.targetExists ? [`a safety backup of ${p.targetDatabase} is taken first`] : []),
-          ...p.actions.map((a, i) => `${i + 1}. ${a.description}`),
-          ...p.warnings.map((w) => `warning: ${w}`),
-        ];
-        this.patchDialog({ lines, loading: false });
+        this.patchDialog({ lines: restorePlanLines(r), loading: false });
       })
       .catch((err: unknown) => this.patchDialog({ loading: false, error: toLifeboatError(err).toJSON() }));
   }

@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
-import type { Check } from '../../core/plugin.js';
-import type { GcResult, ParamsOf } from '../../protocol/index.js';
-import type { JobRecord } from '../../protocol/index.js';
+import type { ParamsOf } from '../../protocol/index.js';
 import { LifeboatError, toLifeboatError } from '../../core/errors.js';
 import { bytes, compactBytes, paint, plural, table, wrap, wrapCommand } from '../../client/format.js';
 import { attachJobWithUi, Exit, printJson, runJobWithUi, withAgent, type GlobalOptions } from '../session.js';

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { LifeboatError } from '../../core/errors.js';
-import type { BackupResult, JobParamsOf } from '../../protocol/index.js';
+import type { JobParamsOf } from '../../protocol/index.js';
 import { bytes, duration, plural, wrap } from '../../client/format.js';
 import { printJson, runJobWithUi, startDetached, withAgent, type GlobalOptions } from '../session.js';
 

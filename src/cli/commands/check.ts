@@ -36,7 +36,6 @@ export function registerCheck(program: Command, globals: () => GlobalOptions): v
     .addHelpText('after', FLEET_HELP)
     .action(async (o: { cluster?: string; probeSeconds: number } & FleetFlags) => {
       const g = globals();
-      type Checked = { cluster: string; ok: boolean; findings: ArchivingFinding[] };
       const call = (c: AgentClient) => c.call('check.cluster', { probeSeconds: o.probeSeconds, ...(o.cluster ? { cluster: o.cluster } : {}) });
       const fleet = await runOnFleet(g, o, (c) => call(c), (r) => r.ok);
       if (fleet) {

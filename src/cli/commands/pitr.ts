@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { PITR_CANDIDATE_KINDS, type PitrCandidateKind, type PitrPlan } from '../../core/pitr.js';
+import { renderPitrPlan } from '../../client/plans.js';
+import { PITR_CANDIDATE_KINDS, type PitrCandidateKind } from '../../core/pitr.js';
 import type { ParamsOf, PitrTargetsResult } from '../../protocol/index.js';
 import { LifeboatError } from '../../core/errors.js';
 import { paint, plural, wrap, wrapCommand, wrapLines } from '../../client/format.js';
@@ -7,37 +8,7 @@ import { confirmTyped, printJson, runJobWithUi, showBeforeApplying, startDetache
 import { parsePort, parseId } from '../args.js';
 import { suggest, withGlobals, type Where } from '../../client/suggest.js';
 
-function describeTarget(p: PitrPlan): string {
-  const t = p.target;
-  const what = t.kind === 'time' ? `time ${t.time}` : t.kind === 'lsn' ? `LSN ${t.lsn}` : t.kind === 'xid' ? `transaction ${t.xid}` : t.kind === 'name' ? `restore point "${t.name}"` : t.kind === 'latest' ? 'the end of the archived WAL' : 'the first consistent point of the base backup';
-  const incl = t.kind === 'latest' || t.kind === 'immediate' ? '' : p.inclusive ? ' (inclusive)' : ' (exclusive: stop just before)';
-  return what + incl;
-}
 
-/**
- * A recovery plan within 80 columns: each field and step folds with a hanging
- * indent (paths, settings and a verify query's rows are long; nothing is cut).
- */
-export function renderPitrPlan(p: PitrPlan, g: Where = {}): string {
-  const field = (name: string, value: string) => wrap(`  ${`${name}:`.padEnd(14)}${value}`, { indent: 16 });
-  const lines = [
-    wrap(`Recovery plan ${p.id} for cluster ${p.cluster}`, { indent: 2 }),
-    field('target', `${describeTarget(p)}, then ${p.action}`),
-    field('base backup', p.backupId),
-    field('WAL', `${p.wal.from} .. ${p.wal.to} (${plural(p.wal.segments, 'segment')} archived without a gap, timeline ${p.wal.timeline})`),
-    field('restore into', `${p.dataDir} on port ${p.port} (${p.mode})`),
-    '  steps:',
-  ];
-  p.steps.forEach((s, i) => {
-    const mark = s.status === 'done' ? paint('done', 'green') : s.status === 'failed' ? paint('FAILED', 'red') : s.status === 'running' ? paint('running', 'yellow') : 'pending';
-    lines.push(wrap(`    ${i + 1}. [${mark}] ${s.name}: ${s.description}`, { indent: 7 }));
-    const about = (name: string, value: string | undefined) => value && lines.push(wrap(`       ${`${name}:`.padEnd(8)}${value}`, { indent: 15 }));
-    about('needs', s.precondition);
-    about('result', s.detail);
-    about('error', s.error && withGlobals(g, s.error));
-  });
-  return lines.join('\n');
-}
 
 export function registerPitr(program: Command, globals: () => GlobalOptions): void {
   program

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import type { ParamsOf, PlanResult, RestoreJobResult } from '../../protocol/index.js';
+import { renderRestorePlan } from '../../client/plans.js';
+import type { ParamsOf } from '../../protocol/index.js';
 import { paint, wrap } from '../../client/format.js';
 import { confirmTyped, Exit, printJson, runJobWithUi, showBeforeApplying, startDetached, withAgent, type GlobalOptions } from '../session.js';
 import { parseId } from '../args.js';
 import { noun } from '../../core/text.js';
-import { withGlobals, type Where } from '../../client/suggest.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
@@ -63,10 +63,10 @@ Examples:
         const planned = await client.call('restore.plan', params);
         if (o.dryRun) {
           if (g.json) return printJson({ ok: true, dryRun: true, ...planned });
-          process.stdout.write(renderPlan(planned, g) + '\nDry run: nothing was changed.\n');
+          process.stdout.write(renderRestorePlan(planned, g) + '\nDry run: nothing was changed.\n');
           return;
         }
-        showBeforeApplying(g, renderPlan(planned, g), o.yes);
+        showBeforeApplying(g, renderRestorePlan(planned, g), o.yes);
         const what = planned.plan.dataOnly
           ? `loading rows into ${planned.plan.tables.length} ${noun(planned.plan.tables.length, 'table')} of ${planned.plan.targetDatabase}${planned.plan.clean ? ' (replaces their rows)' : ''}`
           : `restoring into ${planned.plan.targetDatabase}${planned.plan.targetExists ? ' (replaces it)' : ''}`;
@@ -84,15 +84,3 @@ Examples:
     });
 }
 
-export function renderPlan(p: PlanResult, g: Where = {}): string {
-  const lines = [wrap(`Restore plan: backup ${p.backup.id} (${p.backup.cluster}, ${p.backup.format ?? p.backup.kind}, taken ${p.backup.startedAt})`, { indent: 2 })];
-  if (p.targetCluster && p.targetCluster !== p.backup.cluster) lines.push(`  into cluster ${p.targetCluster}`);
-  let n = 1;
-  const step = (text: string) => lines.push(wrap(`  ${n++}. ${text}`, { indent: 6 }));
-  step("check the backup's checksums");
-  if (p.safetyBackup) step(`back up database ${p.plan.targetDatabase} first (tag safety)`);
-  for (const a of p.plan.actions) step(a.description);
-  for (const w of p.plan.warnings) lines.push(wrap(`  note: ${withGlobals(g, w)}`, { indent: 8 }));
-  if (p.plan.targetExists && !p.safetyBackup) lines.push(`  ${paint('warning', 'yellow', process.stderr)}: no safety backup (--no-safety-backup)`);
-  return lines.join('\n');
-}

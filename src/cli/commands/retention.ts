@@ -1,35 +1,11 @@
 import type { Command } from 'commander';
-import type { ParamsOf, RetentionPlan } from '../../protocol/index.js';
+import { renderRetentionPlan } from '../../client/plans.js';
+import type { ParamsOf } from '../../protocol/index.js';
 import { LifeboatError } from '../../core/errors.js';
-import { bytes, compactBytes, plural, table, wrap } from '../../client/format.js';
+import { bytes, plural } from '../../client/format.js';
 import { confirmTyped, printJson, runJobWithUi, showBeforeApplying, withAgent, type GlobalOptions } from '../session.js';
 import { parseId } from '../args.js';
-import { withGlobals, type Where } from '../../client/suggest.js';
 
-export function renderRetentionPlan(p: RetentionPlan, g: Where = {}): string {
-  const out: string[] = [];
-  const verb = p.applied ? 'removed' : 'would remove';
-  const policy =
-    p.policy === 'explicit'
-      ? 'the named backups'
-      : [p.policy.keepPhysical && `newest ${p.policy.keepPhysical} physical`, p.policy.keepLogical && `newest ${p.policy.keepLogical} logical`, p.policy.keepDays && `${p.policy.keepDays} days`]
-          .filter(Boolean)
-          .join(', ');
-  out.push(wrap(`Retention for cluster ${p.cluster} (keep: ${policy})`, { indent: 2 }));
-  if (p.remove.length) {
-    out.push(`${p.applied ? 'Removed' : 'Remove'} ${plural(p.remove.length, 'backup')}:`);
-    out.push(table([{ header: 'BACKUP' }, { header: 'KIND' }, { header: 'TAG' }, { header: 'SIZE', align: 'right' }, { header: 'WHY', wrap: true }], p.remove.map((b) => [b.id, b.kind, b.tag, compactBytes(b.storedSize), b.reason])));
-  } else out.push('No backup goes.');
-  if (p.keep.length) {
-    out.push(`Keep ${plural(p.keep.length, 'backup')}:`);
-    out.push(table([{ header: 'BACKUP' }, { header: 'KIND' }, { header: 'TAG' }, { header: 'WHY', wrap: true }], p.keep.map((b) => [b.id, b.kind, b.tag, b.reason])));
-  }
-  if (p.wal.count) out.push(wrap(`WAL: ${verb} ${plural(p.wal.count, 'file')}, ${p.wal.first} .. ${p.wal.last} (${bytes(p.wal.bytes)}); kept from ${p.wal.keepFrom}, which the oldest kept physical backup needs.`, { indent: 5 }));
-  else if (p.wal.keepFrom) out.push(wrap(`WAL: nothing goes; the oldest kept physical backup needs WAL from ${p.wal.keepFrom}.`, { indent: 5 }));
-  for (const n of p.notes) out.push(wrap(`note: ${withGlobals(g, n)}`, { indent: 6 }));
-  out.push(`${p.applied ? 'Freed' : 'Would free'} ${bytes(p.bytes)}.${p.applied ? '' : p.dryRun ? ' (dry run: nothing was changed)' : ''}`);
-  return out.join('\n');
-}
 
 async function planThenApply(g: GlobalOptions, params: ParamsOf<'retention.plan'>, o: { dryRun?: boolean; yes?: boolean }): Promise<void> {
   await withAgent(g, async (c) => {

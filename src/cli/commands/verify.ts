@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import type { Verification } from '../../core/manifest.js';
 import { paint, plural, wrap } from '../../client/format.js';
 import { printJson, runJobWithUi, startDetached, withAgent, type GlobalOptions } from '../session.js';
 import { parseId } from '../args.js';

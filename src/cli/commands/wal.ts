@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import type { WalVerifyResult } from '../../protocol/index.js';
 import { bytes, noun, paint, plural, wrap } from '../../client/format.js';
 import { Exit, printJson, withAgent, type GlobalOptions } from '../session.js';
 import { suggest } from '../../client/suggest.js';

@@ -12,7 +12,7 @@ import type { AgentClient, CallParams } from '../../fleet/client.js';
 import type { JobParamsOf, JobType, MethodName, ResultOf } from '../../protocol/index.js';
 import type { Action } from '../state/reducer.js';
 import type { Store } from '../state/store.js';
-import { liveKey, type AppState, type ClusterOverview, type JobRecord } from '../state/model.js';
+import { liveKey, type AppState, type JobRecord } from '../state/model.js';
 import { connectClient, type Connector } from './connector.js';
 
 export interface FleetServiceOptions {
