@@ -657,9 +657,31 @@ export interface RemoteResult {
   stderr: string;
 }
 
+/** The line a remote command's wrapper prints last: its exit status, for when the server sends none. */
+const EXIT_MARK = '@@lifeboat-exit';
+
+/**
+ * The command as it runs on the host: its exit status is also printed, as the
+ * last line of stdout. SSH servers report it in an exit-status message; on a
+ * loaded host that message was seen to go missing now and then (the channel
+ * closed without one, exit code null, in 1 of a few hundred runs), and a
+ * deploy then failed with "exit code null" for a command that had succeeded.
+ * POSIX shells only, as the rest of deploy.
+ */
+export function withExitMark(command: string): string {
+  return `${command}\nlifeboat_rc=$?; printf '\\n${EXIT_MARK} %d\\n' "$lifeboat_rc"; exit "$lifeboat_rc"`;
+}
+
+/** stdout without the mark, and the status the mark gave. */
+export function splitExitMark(stdout: string): { stdout: string; code?: number } {
+  const m = new RegExp(`\\n?${EXIT_MARK} (\\d+)\\n?$`).exec(stdout);
+  if (!m) return { stdout };
+  return { stdout: stdout.slice(0, m.index), code: Number(m[1]) };
+}
+
 /** Run one command on an open connection and collect its output (small outputs only: capped at 1 MiB). */
 export async function runRemote(conn: SshConnection, command: string, opts: { timeoutMs?: number } = {}): Promise<RemoteResult> {
-  const channel = await exec(conn, command);
+  const channel = await exec(conn, withExitMark(command));
   return new Promise((resolve, reject) => {
     let stdout = '';
     let stderr = '';
@@ -680,7 +702,9 @@ export async function runRemote(conn: SshConnection, command: string, opts: { ti
     });
     channel.on('close', () => {
       clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
+      const marked = splitExitMark(stdout);
+      // the server's exit-status when it sent one; else the wrapper's line
+      resolve({ code: code ?? (signal === null ? (marked.code ?? null) : null), signal, stdout: marked.stdout, stderr });
     });
     channel.end();
   });
