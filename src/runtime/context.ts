@@ -5,9 +5,8 @@ import type { Readable } from 'node:stream';
 import type { Compression } from '../core/compression.js';
 import { LifeboatError } from '../core/errors.js';
 import { pidAlive } from '../core/proc.js';
-import type { Manifest } from '../core/manifest.js';
-import { openStored, storeStream, type StoredObject } from '../core/pipeline.js';
-import type { BackupReader, BackupWriter, LogLevel, Progress, StepContext } from '../core/plugin.js';
+import { storeStream, type StoredObject } from '../core/pipeline.js';
+import type { BackupWriter, LogLevel, Progress, StepContext } from '../core/plugin.js';
 import { layout } from '../core/repository.js';
 import { assertSafeKey, type Storage } from '../core/storage.js';
 import type { ResolvedCluster } from './env.js';
@@ -88,18 +87,6 @@ export class ObjectWriter implements BackupWriter {
   async discard(): Promise<void> {
     await Promise.all(this.objects.map((o) => this.storage.delete(o.key).catch(() => undefined)));
   }
-}
-
-/** Reads a stored backup's objects, decompressed and checked against the manifest. */
-export function objectReader(storage: Storage, manifest: Manifest, signal?: AbortSignal): BackupReader {
-  return {
-    manifest,
-    async open(name: string) {
-      const obj = manifest.objects.find((o) => o.name === name);
-      if (!obj) throw new LifeboatError('MANIFEST_INVALID', `backup ${manifest.id} has no object ${name}`);
-      return openStored(storage, obj, signal ? { signal } : {});
-    },
-  };
 }
 
 async function treeSize(p: string): Promise<number> {

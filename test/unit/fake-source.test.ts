@@ -14,17 +14,10 @@ import {
   testStepContext,
   type FakeObject,
 } from '../../src/core/testing/index.js';
+import { rejection } from '../helpers/rejection.js';
 
 const options = (compression: Compression = { algorithm: 'none' }): LogicalBackupOptions => ({ format: 'custom', scope: { kind: 'database' }, compression });
 
-async function rejection(p: Promise<unknown>): Promise<{ code?: string; message: string }> {
-  try {
-    await p;
-  } catch (err) {
-    return err as { code?: string; message: string };
-  }
-  throw new Error('expected a rejection');
-}
 
 /** A BackupWriter that only counts what it reads: where exactly did the data stop? */
 function countingWriter(): BackupWriter & { received: Record<string, number> } {

@@ -2,18 +2,11 @@ import { describe, expect, test } from 'vitest';
 import { LifeboatError } from '../../src/core/errors.js';
 import { storeStream } from '../../src/core/pipeline.js';
 import { MemoryStorage, SeededStream, bodyOf, memoryStoragePlugin, patternBytes, readAll, storageConformance } from '../../src/core/testing/index.js';
+import { rejection } from '../helpers/rejection.js';
 
 // The in-memory double honours the same contract as every real storage.
 storageConformance('memory', async () => ({ storage: new MemoryStorage() }), { largeObjectBytes: 16 * 1024 * 1024 });
 
-async function rejection(p: Promise<unknown>): Promise<{ code?: string; message: string }> {
-  try {
-    await p;
-  } catch (err) {
-    return err as { code?: string; message: string };
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('MemoryStorage fault injection', () => {
   test('a faulted put rejects with the given error and leaves nothing, nor damages the earlier version', async () => {

@@ -5,7 +5,8 @@ import { lockForJob } from '../../runtime/lock.js';
 import { callStep } from '../../runtime/plugins.js';
 import { requireManifestUnchanged } from './integrity.js';
 import type { AgentEnv, ResolvedCluster } from '../../runtime/env.js';
-import { objectReader, stepContext, type JobHandle } from '../../runtime/context.js';
+import { backupReader } from '../../core/reader.js';
+import { stepContext, type JobHandle } from '../../runtime/context.js';
 import { resolveBackup, summarize, type BackupSummary } from './catalog.js';
 import { runBackup } from './backup.js';
 import { checksumAll } from './verify.js';
@@ -107,7 +108,7 @@ export async function runRestore(env: AgentEnv, p: RestoreParams, job: JobHandle
     }
     const ctx = stepContext(cluster, env.host, job);
     const res = await job.step('restore', () =>
-      callStep(cluster.plugin.meta.name, 'applyRestore', env.host, () => cluster.plugin.source.steps.applyRestore(ctx, objectReader(repo.storage, manifest, job.signal), plan)),
+      callStep(cluster.plugin.meta.name, 'applyRestore', env.host, () => cluster.plugin.source.steps.applyRestore(ctx, backupReader(repo.storage, manifest, job.signal), plan)),
     );
     for (const c of res.checks) job.log(c.ok ? 'info' : 'warn', `${c.ok ? 'ok  ' : 'DIFF'} ${c.name}${c.detail ? `: ${c.detail}` : ''}`);
     return { ...res, plan, ...(safetyBackupId ? { safetyBackupId } : {}) };

@@ -7,7 +7,8 @@ import type { Check } from '../../core/plugin.js';
 import { callStep } from '../../runtime/plugins.js';
 import { checkManifestDigest } from './integrity.js';
 import type { AgentEnv } from '../../runtime/env.js';
-import { objectReader, stepContext, type JobHandle } from '../../runtime/context.js';
+import { backupReader } from '../../core/reader.js';
+import { stepContext, type JobHandle } from '../../runtime/context.js';
 import { resolveBackup } from './catalog.js';
 import { VerifyParamsSchema } from '../../protocol/index.js';
 
@@ -48,7 +49,7 @@ export async function runVerify(env: AgentEnv, params: VerifyParams, job: JobHan
   try {
     checks.push(await checkManifestDigest(env, repo, manifest, { firstUse: true }));
     checks.push(...(await job.step('checksum', () => checksumAll(repo.storage, manifest, job))));
-    const reader = objectReader(repo.storage, manifest, job.signal);
+    const reader = backupReader(repo.storage, manifest, job.signal);
     const ctx = stepContext(cluster, env.host, job);
     const steps = cluster.plugin.source.steps;
     if (checks.every((c) => c.ok) && (params.level === 'structure' || params.level === 'restore')) {

@@ -3,10 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { DEFAULT_COMPRESSION, type Compression } from '../compression.js';
+import { backupReader } from '../reader.js';
 import { LifeboatError } from '../errors.js';
 import { backupDirKey, ManifestSchema, newBackupId, type LogicalDetails, type Manifest, type PhysicalDetails } from '../manifest.js';
-import { openStored, storeStream, type StoredObject } from '../pipeline.js';
-import type { BackupReader, BackupWriter, LogLevel, Progress, ServerInfo, StepContext } from '../plugin.js';
+import { storeStream, type StoredObject } from '../pipeline.js';
+import type { BackupWriter, LogLevel, Progress, ServerInfo, StepContext } from '../plugin.js';
 import { assertSafeKey, type Storage } from '../storage.js';
 
 /**
@@ -117,14 +118,5 @@ export function testManifest(
   });
 }
 
-/** A BackupReader over `storage`: streams decompressed and checked against `manifest` (they error on changed bytes). */
-export function storedReader(storage: Storage, manifest: Manifest, signal?: AbortSignal): BackupReader {
-  return {
-    manifest,
-    async open(name: string) {
-      const obj = manifest.objects.find((o) => o.name === name);
-      if (!obj) throw new LifeboatError('MANIFEST_INVALID', `backup ${manifest.id} has no object ${name}`);
-      return openStored(storage, obj, signal ? { signal } : {});
-    },
-  };
-}
+/** A BackupReader over `storage`: streams decompressed and checked against `manifest` (they error on changed bytes); the agent's own. */
+export const storedReader = backupReader;
