@@ -356,189 +356,265 @@ function burst(counts: Map<string, number>, names: RelationNames, minRows: numbe
   return out.sort((a, b) => (b.rows ?? 0) - (a.rows ?? 0));
 }
 
-/** The candidates one scan event gives. */
-export function candidatesOf(e: ScanEvent, names: RelationNames, opts: { minRows: number; commits: boolean; defaultDb?: string }): PitrCandidate[] {
-  if (e.type === 'restore-point') {
-    return [
-      {
-        kind: 'restore-point',
-        lsn: e.lsn,
-        timeline: e.timeline,
-        name: e.name,
-        ...(e.time ? { time: e.time, timeApprox: true } : {}),
-        relations: [],
-        summary: `restore point "${e.name}"`,
-        destructive: false,
-        suggested: { kind: 'name', value: e.name, inclusive: true },
-      },
-    ];
-  }
+/** What candidatesOf is asked for besides the event. */
+interface CandidateOptions {
+  minRows: number;
+  commits: boolean;
+  defaultDb?: string;
+}
+
+/** A committed transaction as the candidate builders see it: the fields all its candidates share (`base`), and the target that stops just before it (`before`). */
+interface XactView {
+  x: FinishedXact;
+  names: RelationNames;
+  opts: CandidateOptions;
+  base: Pick<PitrCandidate, 'lsn' | 'timeline' | 'xid' | 'time'>;
+  before: PitrCandidate['suggested'];
+}
+
+/** The candidates one scan event gives: a restore point, or what a transaction did (in this order: DROP DATABASE, DROP, TRUNCATE or rewrite, bursts, the commit itself). */
+export function candidatesOf(e: ScanEvent, names: RelationNames, opts: CandidateOptions): PitrCandidate[] {
+  if (e.type === 'restore-point') return [restorePointCandidate(e)];
   const x = e.xact;
-  const base = { lsn: x.lsn, timeline: x.timeline, xid: x.xid, ...(x.time ? { time: x.time } : {}) };
-  const before = { kind: 'xid' as const, value: x.xid, inclusive: false };
-  const out: PitrCandidate[] = [];
-
-  for (const d of x.droppedDbs) {
-    const name = names.database(d.db);
-    out.push({ ...base, kind: 'drop-database', ...(name ? { name } : {}), relations: [], summary: `DROP DATABASE ${name ?? `(oid ${d.db}, name unknown)`}`, destructive: true, suggested: before });
-  }
-
-  // DROP: relations whose statistics the commit drops and that no longer exist
-  const explained = new Set<string>();
-  const named: PitrCandidateRelation[] = [];
-  const unnamed: PitrCandidateRelation[] = [];
-  let droppedOther = 0;
-  const fileOfOid = (db: string, oid: string) => x.droppedFiles.find((f) => f.endsWith(`/${db}/${oid}`));
-  if (x.droppedRelations.length > 0) {
-    for (const { db, oid } of x.droppedRelations) {
-      if (names.isLive(db, oid)) continue; // still there: a rewrite's swapped relation
-      const n = names.oid(db, oid);
-      const file = fileOfOid(db, oid);
-      if (n) {
-        if (n.system) continue;
-        if (file) explained.add(file);
-        if (TABLE_LIKE.has(n.relkind)) named.push(relation(file ?? `?/${db}/?`, n));
-        else droppedOther++;
-      } else if (file && !systemId(file, undefined)) {
-        // in no map: created after the newest one was taken (or an index: maps hold tables)
-        explained.add(file);
-        unnamed.push(relation(file, undefined));
-      }
-    }
-  } else if (x.droppedFiles.length > 0 && x.created.size === 0 && x.truncated.length === 0) {
-    // before PostgreSQL 15 commits name no dropped relations: files dropped, none created = DROP
-    for (const f of x.droppedFiles) {
-      const n = names.file(f);
-      if (systemId(f, n)) continue;
-      explained.add(f);
-      if (!n) unnamed.push(relation(f, undefined));
-      else if (TABLE_LIKE.has(n.relkind)) named.push(relation(f, n));
-      else droppedOther++;
-    }
-  }
-  if (named.length > 0 || unnamed.length > 0) {
-    // unnamed ones beside named tables are most likely their indexes; alone, the lowest oid is the table
-    unnamed.sort((a, b) => Number(a.id.split('/')[2]) - Number(b.id.split('/')[2]));
-    const dropped = named.length > 0 ? named : unnamed.slice(0, 1);
-    droppedOther += named.length > 0 ? unnamed.length : unnamed.length - 1;
-    const extra = droppedOther > 0 ? ` (+${droppedOther} index/TOAST/other)` : '';
-    const what = named.length > 0 ? `TABLE ${nameList(named)}` : `TABLE (name unknown, file ${dropped[0]!.id})`;
-    out.push({
-      ...base,
-      kind: 'drop',
-      relations: named.length > 0 ? named : unnamed,
-      summary: `DROP ${what}${extra}${dbPart(named, opts.defaultDb)}`,
-      ...(named.length === 0
-        ? { note: 'the dropped relations are in neither the live catalog nor any backup\'s relation map (created after the newest backup): shown by storage id; the lowest is taken for the table' }
-        : {}),
-      destructive: true,
-      suggested: before,
-    });
-  }
-
-  // TRUNCATE (certain with wal_level=logical) or a rewrite: old files dropped, new ones created
-  const remaining = x.droppedFiles.filter((f) => !explained.has(f));
-  const lockedTables = (): PitrCandidateRelation[] => {
-    const rels: PitrCandidateRelation[] = [];
-    for (const [oid, db] of x.locks) {
-      const n = names.oid(db, oid);
-      if (n && !n.system && TABLE_LIKE.has(n.relkind)) rels.push(relation(`?/${db}/${oid}`, n));
-    }
-    return rels;
+  const v: XactView = {
+    x,
+    names,
+    opts,
+    base: { lsn: x.lsn, timeline: x.timeline, xid: x.xid, ...(x.time ? { time: x.time } : {}) },
+    before: { kind: 'xid' as const, value: x.xid, inclusive: false },
   };
-  if (x.truncated.length > 0) {
-    const soleDb = new Set(x.locks.values()).size === 1 ? [...x.locks.values()][0] : undefined;
-    const rels = x.truncated.map((oid) => {
-      const db = x.locks.get(oid) ?? soleDb;
-      const n = db ? names.oid(db, oid) : undefined;
-      return relation(`?/${db ?? '?'}/${oid}`, n);
-    });
-    out.push({ ...base, kind: 'truncate', relations: rels, summary: `TRUNCATE ${nameList(rels)}${dbPart(rels, opts.defaultDb)}`, destructive: true, suggested: before });
-  } else if (remaining.length > 0 && x.created.size > 0) {
-    const byName = new Map<string, PitrCandidateRelation>();
-    let unknown = 0;
-    for (const f of remaining) {
-      const n = names.file(f);
-      if (systemId(f, n)) continue;
-      if (!n) {
-        unknown++;
-        continue;
-      }
-      if (n.relkind === 'i' || n.relkind === 'S') continue; // REINDEX, sequence reset: no data lost
-      if (!byName.has(n.name)) byName.set(n.name, relation(f, { ...n, relkind: n.relkind === 't' ? 'r' : n.relkind }));
-    }
-    // files renamed since any map was taken: the exclusive locks name the tables
-    if (byName.size === 0 && unknown > 0) for (const r of lockedTables()) if (!byName.has(r.name!)) byName.set(r.name!, r);
-    const rels = [...byName.values()];
-    if (rels.length === 0 && unknown > 0) rels.push(...remaining.filter((f) => !systemId(f, names.file(f))).map((f) => relation(f, undefined)));
-    if (rels.length > 0) {
-      const data = [...x.created.values()].some((c) => c.data || c.writes >= 2);
-      out.push(
-        data
-          ? {
-              ...base,
-              kind: 'rewrite',
-              relations: rels,
-              summary: `rewrite of ${nameList(rels)}${dbPart(rels, opts.defaultDb)} (ALTER TABLE, VACUUM FULL or CLUSTER)`,
-              note: 'the old files were replaced by rewritten ones: a schema change, or maintenance that lost no rows',
-              destructive: true,
-              suggested: before,
-            }
-          : {
-              ...base,
-              kind: 'truncate',
-              relations: rels,
-              summary: `TRUNCATE ${nameList(rels)}${dbPart(rels, opts.defaultDb)}`,
-              note: 'the files were replaced by empty ones: TRUNCATE (or a rewrite of an empty or one-page table); wal_level=logical records TRUNCATE for certain',
-              destructive: true,
-              suggested: before,
-            },
-      );
+  const out = databaseDrops(v);
+  const dropped = droppedOf(v);
+  const drop = dropCandidate(v, dropped);
+  if (drop) out.push(drop);
+  const replaced = replacementCandidate(v, dropped.explained);
+  if (replaced) out.push(replaced);
+  out.push(...burstCandidates(v));
+  if (opts.commits) out.push(commitCandidate(v));
+  return out;
+}
+
+/** A restore point: a target by name; its time is the last commit before it. */
+function restorePointCandidate(e: Extract<ScanEvent, { type: 'restore-point' }>): PitrCandidate {
+  return {
+    kind: 'restore-point',
+    lsn: e.lsn,
+    timeline: e.timeline,
+    name: e.name,
+    ...(e.time ? { time: e.time, timeApprox: true } : {}),
+    relations: [],
+    summary: `restore point "${e.name}"`,
+    destructive: false,
+    suggested: { kind: 'name', value: e.name, inclusive: true },
+  };
+}
+
+/** One DROP DATABASE candidate per database the transaction dropped. */
+function databaseDrops(v: XactView): PitrCandidate[] {
+  return v.x.droppedDbs.map((d) => {
+    const name = v.names.database(d.db);
+    return { ...v.base, kind: 'drop-database', ...(name ? { name } : {}), relations: [], summary: `DROP DATABASE ${name ?? `(oid ${d.db}, name unknown)`}`, destructive: true, suggested: v.before };
+  });
+}
+
+/** What a transaction dropped: tables a map names, files none names, other relations (indexes, TOAST, ...) counted; `explained` holds the dropped files this accounts for. */
+interface Dropped {
+  named: PitrCandidateRelation[];
+  unnamed: PitrCandidateRelation[];
+  other: number;
+  explained: Set<string>;
+}
+
+/** DROP: what the commit says ceased to exist, by whichever evidence its record gives. */
+function droppedOf(v: XactView): Dropped {
+  const d: Dropped = { named: [], unnamed: [], other: 0, explained: new Set() };
+  const x = v.x;
+  if (x.droppedRelations.length > 0) droppedByStats(v, d);
+  else if (x.droppedFiles.length > 0 && x.created.size === 0 && x.truncated.length === 0) droppedByFiles(v, d);
+  return d;
+}
+
+/** Relations whose statistics the commit drops and that no longer exist. */
+function droppedByStats(v: XactView, d: Dropped): void {
+  const { x, names } = v;
+  const fileOfOid = (db: string, oid: string) => x.droppedFiles.find((f) => f.endsWith(`/${db}/${oid}`));
+  for (const { db, oid } of x.droppedRelations) {
+    if (names.isLive(db, oid)) continue; // still there: a rewrite's swapped relation
+    const n = names.oid(db, oid);
+    const file = fileOfOid(db, oid);
+    if (n) {
+      if (n.system) continue;
+      if (file) d.explained.add(file);
+      if (TABLE_LIKE.has(n.relkind)) d.named.push(relation(file ?? `?/${db}/?`, n));
+      else d.other++;
+    } else if (file && !systemId(file, undefined)) {
+      // in no map: created after the newest one was taken (or an index: maps hold tables)
+      d.explained.add(file);
+      d.unnamed.push(relation(file, undefined));
     }
   }
+}
 
+/** Before PostgreSQL 15 commits name no dropped relations: files dropped, none created = DROP. */
+function droppedByFiles(v: XactView, d: Dropped): void {
+  for (const f of v.x.droppedFiles) {
+    const n = v.names.file(f);
+    if (systemId(f, n)) continue;
+    d.explained.add(f);
+    if (!n) d.unnamed.push(relation(f, undefined));
+    else if (TABLE_LIKE.has(n.relkind)) d.named.push(relation(f, n));
+    else d.other++;
+  }
+}
+
+/** The DROP TABLE candidate, when the transaction dropped a table (sorts `d.unnamed` by file number). */
+function dropCandidate(v: XactView, d: Dropped): PitrCandidate | undefined {
+  const { named, unnamed } = d;
+  if (named.length === 0 && unnamed.length === 0) return undefined;
+  // unnamed ones beside named tables are most likely their indexes; alone, the lowest oid is the table
+  unnamed.sort((a, b) => Number(a.id.split('/')[2]) - Number(b.id.split('/')[2]));
+  const dropped = named.length > 0 ? named : unnamed.slice(0, 1);
+  const other = d.other + (named.length > 0 ? unnamed.length : unnamed.length - 1);
+  const extra = other > 0 ? ` (+${other} index/TOAST/other)` : '';
+  const what = named.length > 0 ? `TABLE ${nameList(named)}` : `TABLE (name unknown, file ${dropped[0]!.id})`;
+  return {
+    ...v.base,
+    kind: 'drop',
+    relations: named.length > 0 ? named : unnamed,
+    summary: `DROP ${what}${extra}${dbPart(named, v.opts.defaultDb)}`,
+    ...(named.length === 0
+      ? { note: 'the dropped relations are in neither the live catalog nor any backup\'s relation map (created after the newest backup): shown by storage id; the lowest is taken for the table' }
+      : {}),
+    destructive: true,
+    suggested: v.before,
+  };
+}
+
+/** TRUNCATE (certain with wal_level=logical) or a rewrite: old files dropped (those no DROP explains), new ones created. */
+function replacementCandidate(v: XactView, explained: Set<string>): PitrCandidate | undefined {
+  const x = v.x;
+  if (x.truncated.length > 0) return loggedTruncate(v);
+  const remaining = x.droppedFiles.filter((f) => !explained.has(f));
+  if (remaining.length === 0 || x.created.size === 0) return undefined;
+  const rels = replacedTables(v, remaining);
+  return rels.length > 0 ? rewriteOrTruncate(v, rels) : undefined;
+}
+
+/** The heap TRUNCATE records name relation oids; their databases come from the transaction's locks. */
+function loggedTruncate(v: XactView): PitrCandidate {
+  const { x, names } = v;
+  const soleDb = new Set(x.locks.values()).size === 1 ? [...x.locks.values()][0] : undefined;
+  const rels = x.truncated.map((oid) => {
+    const db = x.locks.get(oid) ?? soleDb;
+    const n = db ? names.oid(db, oid) : undefined;
+    return relation(`?/${db ?? '?'}/${oid}`, n);
+  });
+  return { ...v.base, kind: 'truncate', relations: rels, summary: `TRUNCATE ${nameList(rels)}${dbPart(rels, v.opts.defaultDb)}`, destructive: true, suggested: v.before };
+}
+
+/** The user tables whose files were replaced (a TOAST file counts for its table; indexes and sequences lose no data). */
+function replacedTables(v: XactView, remaining: string[]): PitrCandidateRelation[] {
+  const names = v.names;
+  const byName = new Map<string, PitrCandidateRelation>();
+  let unknown = 0;
+  for (const f of remaining) {
+    const n = names.file(f);
+    if (systemId(f, n)) continue;
+    if (!n) {
+      unknown++;
+      continue;
+    }
+    if (n.relkind === 'i' || n.relkind === 'S') continue; // REINDEX, sequence reset: no data lost
+    if (!byName.has(n.name)) byName.set(n.name, relation(f, { ...n, relkind: n.relkind === 't' ? 'r' : n.relkind }));
+  }
+  // files renamed since any map was taken: the exclusive locks name the tables
+  if (byName.size === 0 && unknown > 0) for (const r of lockedTables(v)) if (!byName.has(r.name!)) byName.set(r.name!, r);
+  const rels = [...byName.values()];
+  if (rels.length === 0 && unknown > 0) rels.push(...remaining.filter((f) => !systemId(f, names.file(f))).map((f) => relation(f, undefined)));
+  return rels;
+}
+
+/** The user tables the transaction took an AccessExclusiveLock on. */
+function lockedTables(v: XactView): PitrCandidateRelation[] {
+  const rels: PitrCandidateRelation[] = [];
+  for (const [oid, db] of v.x.locks) {
+    const n = v.names.oid(db, oid);
+    if (n && !n.system && TABLE_LIKE.has(n.relkind)) rels.push(relation(`?/${db}/${oid}`, n));
+  }
+  return rels;
+}
+
+/** Data went into the new files: a rewrite; otherwise they were left empty: a TRUNCATE. */
+function rewriteOrTruncate(v: XactView, rels: PitrCandidateRelation[]): PitrCandidate {
+  const data = [...v.x.created.values()].some((c) => c.data || c.writes >= 2);
+  return data
+    ? {
+        ...v.base,
+        kind: 'rewrite',
+        relations: rels,
+        summary: `rewrite of ${nameList(rels)}${dbPart(rels, v.opts.defaultDb)} (ALTER TABLE, VACUUM FULL or CLUSTER)`,
+        note: 'the old files were replaced by rewritten ones: a schema change, or maintenance that lost no rows',
+        destructive: true,
+        suggested: v.before,
+      }
+    : {
+        ...v.base,
+        kind: 'truncate',
+        relations: rels,
+        summary: `TRUNCATE ${nameList(rels)}${dbPart(rels, v.opts.defaultDb)}`,
+        note: 'the files were replaced by empty ones: TRUNCATE (or a rewrite of an empty or one-page table); wal_level=logical records TRUNCATE for certain',
+        destructive: true,
+        suggested: v.before,
+      };
+}
+
+/** A delete burst and an update burst: at least minRows rows of a user relation in the one transaction. */
+function burstCandidates(v: XactView): PitrCandidate[] {
+  const out: PitrCandidate[] = [];
   for (const [kind, counts, verb] of [
-    ['delete-burst', x.deletes, 'deleted'],
-    ['update-burst', x.updates, 'updated'],
+    ['delete-burst', v.x.deletes, 'deleted'],
+    ['update-burst', v.x.updates, 'updated'],
   ] as const) {
-    const rels = burst(counts, names, opts.minRows);
+    const rels = burst(counts, v.names, v.opts.minRows);
     if (rels.length === 0) continue;
     const rows = rels.reduce((n, r) => n + (r.rows ?? 0), 0);
     const each = rels.length === 1 ? ` from ${rels[0]!.name ?? rels[0]!.id}` : ` from ${rels.map((r) => `${r.name ?? r.id} (${r.rows})`).join(', ')}`;
     out.push({
-      ...base,
+      ...v.base,
       kind,
       relations: rels,
       rows,
-      summary: `${verb} ${rows} rows${verb === 'updated' ? each.replace(' from ', ' in ') : each}${dbPart(rels, opts.defaultDb)}`,
+      summary: `${verb} ${rows} rows${verb === 'updated' ? each.replace(' from ', ' in ') : each}${dbPart(rels, v.opts.defaultDb)}`,
       note: 'stopping before this transaction also leaves out everything else it did',
       destructive: true,
-      suggested: before,
-    });
-  }
-
-  if (opts.commits) {
-    const touched = new Map<string, number>();
-    for (const k of ['deletes', 'updates', 'inserts'] as const) for (const [rel, n] of x[k]) bump(touched, rel, n);
-    const rels: PitrCandidateRelation[] = [];
-    for (const [id, n] of touched) {
-      const named = names.file(id);
-      if (systemId(id, named) || named?.relkind === 't') continue;
-      rels.push(relation(id, named, n));
-    }
-    rels.sort((a, b) => (b.rows ?? 0) - (a.rows ?? 0));
-    const rows = rels.reduce((n, r) => n + (r.rows ?? 0), 0);
-    out.push({
-      ...base,
-      kind: 'commit',
-      relations: rels,
-      rows,
-      summary: rels.length ? `commit: ${plural(rows, 'row change')} in ${nameList(rels)}${dbPart(rels, opts.defaultDb)}` : 'commit (no user table rows)',
-      destructive: false,
-      suggested: { kind: 'xid', value: x.xid, inclusive: true },
+      suggested: v.before,
     });
   }
   return out;
+}
+
+/** The commit itself (asked for with the `commit` kind): the rows it changed per user relation, most first; a target that includes it. */
+function commitCandidate(v: XactView): PitrCandidate {
+  const x = v.x;
+  const touched = new Map<string, number>();
+  for (const k of ['deletes', 'updates', 'inserts'] as const) for (const [rel, n] of x[k]) bump(touched, rel, n);
+  const rels: PitrCandidateRelation[] = [];
+  for (const [id, n] of touched) {
+    const named = v.names.file(id);
+    if (systemId(id, named) || named?.relkind === 't') continue;
+    rels.push(relation(id, named, n));
+  }
+  rels.sort((a, b) => (b.rows ?? 0) - (a.rows ?? 0));
+  const rows = rels.reduce((n, r) => n + (r.rows ?? 0), 0);
+  return {
+    ...v.base,
+    kind: 'commit',
+    relations: rels,
+    rows,
+    summary: rels.length ? `commit: ${plural(rows, 'row change')} in ${nameList(rels)}${dbPart(rels, v.opts.defaultDb)}` : 'commit (no user table rows)',
+    destructive: false,
+    suggested: { kind: 'xid', value: x.xid, inclusive: true },
+  };
 }
 
 /** Does a candidate touch `want` (`schema.table`, `table`, or a storage id)? Quotes are ignored; unquoted names also match case-insensitively. */
