@@ -135,6 +135,7 @@ try {
         }),
       );
       if (owner) await chown(config, owner.uid, owner.gid);
+      await execa(process.execPath, [path.join(root, 'bin', 'lifeboat.js'), '--config', config, 'repo', 'init', '--cluster', 'pg'], { cwd: dir, env: serverEnv, ...(owner ?? {}) });
       // the lines lifeboat check prints for this config
       const cmd =
         mode === 'sync'
