@@ -17,3 +17,4 @@ export { pidAlive } from './proc.js';
 export * from './hook-command.js';
 export { userNameOf } from './access.js';
 export { noun, plural } from './text.js';
+export { redact, redactError } from './redact.js';

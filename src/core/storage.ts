@@ -29,8 +29,59 @@ export interface StorageCapabilities {
   randomAccess: boolean;
   /** `put` over an existing key replaces it atomically (object stores: true). */
   atomicReplace: boolean;
-  /** How many operations may usefully run at once. */
+  /** How many operations may usefully run at once (the agent's storage wrapper holds calls to it). */
   connections: number;
+  /**
+   * Objects can be deleted (default true). False for tape and for write-once
+   * buckets (S3 Object Lock, GCS retention policies): retention and `repo gc`
+   * never try to delete there, and say so instead.
+   */
+  deletable?: boolean;
+  /** Objects are only ever added, never replaced (tape; default false). */
+  appendOnly?: boolean;
+  /** Objects are read and written one after another, by position (tape; default false): shared code does one at a time. */
+  sequential?: boolean;
+}
+
+/**
+ * How a storage failure should be treated, which only the plugin knows (an S3
+ * 503 SlowDown is transient, a 403 is access denied). Plugins throw
+ * {@link storageError}; the agent's wrapper retries transient ones with
+ * jittered backoff (metadata calls and reads that have not started), and a
+ * plugin writes no retry loop of its own.
+ */
+export type StorageErrorKind = 'not-found' | 'transient' | 'permanent' | 'access-denied';
+
+/** A storage failure of a kind: NOT_FOUND for `not-found`, else STORAGE_FAILED; `details.storageError` says the kind. */
+export function storageError(kind: StorageErrorKind, message: string, opts: { hint?: string; cause?: unknown; details?: Record<string, unknown> } = {}): LifeboatError {
+  return new LifeboatError(kind === 'not-found' ? 'NOT_FOUND' : 'STORAGE_FAILED', message, { ...opts, details: { ...(opts.details ?? {}), storageError: kind } });
+}
+
+/** The kind a storage error is of (NOT_FOUND counts as `not-found`); undefined when the plugin did not say. */
+export function storageErrorKind(err: unknown): StorageErrorKind | undefined {
+  if (!(err instanceof LifeboatError)) return undefined;
+  const kind = err.details?.storageError;
+  if (kind === 'not-found' || kind === 'transient' || kind === 'permanent' || kind === 'access-denied') return kind;
+  return err.code === 'NOT_FOUND' ? 'not-found' : undefined;
+}
+
+/**
+ * Refuse to delete from a storage that says objects cannot be deleted (tape, a
+ * write-once bucket): one clear error before anything is touched, instead of a
+ * half-done removal.
+ */
+export function assertDeletable(storage: Storage, what: string): void {
+  if (storage.capabilities.deletable !== false) return;
+  throw new LifeboatError('UNSUPPORTED', `${storage.description} does not allow deletes, so ${what} cannot be done there`, {
+    hint: 'objects there leave only as the storage itself lets them (a bucket retention period, retiring a tape)',
+  });
+}
+
+/** An upload that was started and never finished (S3 multipart, GCS resumable session, a local temp file). */
+export interface AbandonedUpload {
+  key: string;
+  startedAt?: string;
+  size?: number;
 }
 
 /**
@@ -73,6 +124,14 @@ export interface Storage {
 
   /** Remove an object. Deleting a missing key is not an error. */
   delete(key: string): Promise<void>;
+
+  /**
+   * Uploads under `prefix` started more than `olderThanMs` ago and never
+   * finished: listed, and aborted when `remove` (so the storage frees what they
+   * hold). `repo gc` calls it, holding the cluster's lock, for every storage
+   * that has it. Optional.
+   */
+  abandonedUploads?(opts: { prefix: string; olderThanMs: number; remove: boolean }): Promise<AbandonedUpload[]>;
 
   /** Release connections and handles. Optional. */
   close?(): Promise<void>;

@@ -7,6 +7,7 @@ import type { Storage } from '../core/storage.js';
 import { loadConfig, stateDirFor, type LoadedConfig } from '../config/load.js';
 import type { ClusterConfig } from '../config/schema.js';
 import { pickCluster } from '../config/clusters.js';
+import { guardSource, guardStorage } from './guard.js';
 import { PluginRegistry, type BuiltinSelection } from './plugins.js';
 import type { AgentState } from './state.js';
 import type { LifeboatPlugin } from '../core/plugin.js';
@@ -113,7 +114,7 @@ export class AgentEnv {
     const { config, path: file } = await this.config();
     name = pickCluster(config.clusters, name, file);
     const cluster = config.clusters[name]!;
-    const plugin = (await this.plugins()).source(cluster.source);
+    const plugin = guardSource((await this.plugins()).source(cluster.source), this.host);
     const res = plugin.source.configSchema.safeParse(cluster.connection);
     if (!res.success) {
       const issue = res.error.issues[0]!;
@@ -141,7 +142,7 @@ export class AgentEnv {
       const issue = res.error.issues[0]!;
       throw new LifeboatError('CONFIG_INVALID', `config ${file}: ${formatPath(['repositories', repoName, ...issue.path])}: ${issue.message}`);
     }
-    const storage = await plugin.storage.create(res.data, { log: () => undefined });
+    const storage = guardStorage(await plugin.storage.create(res.data, { log: () => undefined }), { plugin: plugin.meta.name, repository: repoName, host: this.host });
     this.cache.storages.set(repoName, storage);
     return storage;
   }

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { LifeboatError, toLifeboatError } from '../core/errors.js';
+import { LifeboatError } from '../core/errors.js';
 import { PLUGIN_API_VERSION, type LifeboatPlugin } from '../core/plugin.js';
 
 /** Which built-in plugins a registry loads: all (the agent) or only storage ones (the WAL hooks). */
@@ -18,6 +18,7 @@ export const BUILTIN_PLUGINS: { name: string; kinds: ('source' | 'storage')[]; l
 
 export class PluginRegistry {
   private readonly plugins = new Map<string, LifeboatPlugin<any, any>>();
+  private readonly from = new Map<string, string>();
   private builtinsPending: boolean;
 
   /** With a list: exactly those plugins. Without: the built-ins, added by `load()`. */
@@ -39,7 +40,15 @@ export class PluginRegistry {
     if (p.apiVersion !== PLUGIN_API_VERSION) {
       throw new LifeboatError('CONFIG_INVALID', `plugin ${p.meta.name} (${from}) speaks plugin API ${p.apiVersion}, this lifeboat speaks ${PLUGIN_API_VERSION}`);
     }
+    const had = this.plugins.get(p.meta.name);
+    if (had) {
+      // a second plugin of one name would silently take the first one's repositories or clusters
+      throw new LifeboatError('CONFIG_INVALID', `plugin ${from} is named "${p.meta.name}", as plugin ${this.from.get(p.meta.name)} already is`, {
+        hint: 'plugin names are unique: remove one of them from "plugins" in the config, or rename it',
+      });
+    }
     this.plugins.set(p.meta.name, p);
+    this.from.set(p.meta.name, from);
   }
 
   /** Load the built-ins (if this registry has them), then third-party plugin modules named in the config. */
@@ -75,21 +84,5 @@ export class PluginRegistry {
 
   private names(kind: 'source' | 'storage'): string[] {
     return this.list().filter((p) => p[kind]).map((p) => p.meta.name);
-  }
-}
-
-/**
- * Every plugin call goes through here: failures are labelled with plugin, step
- * and host, and anything thrown becomes a LifeboatError.
- */
-export async function callStep<T>(plugin: string, step: string, host: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    const e = toLifeboatError(err, 'AGENT_FAILED');
-    const details = { ...(e.details ?? {}), plugin, step, host };
-    const opts: { hint?: string; cause?: unknown; details?: Record<string, unknown> } = { details, cause: e.cause };
-    if (e.hint) opts.hint = e.hint;
-    throw new LifeboatError(e.code, e.message, opts);
   }
 }

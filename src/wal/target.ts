@@ -14,10 +14,12 @@
  * test/unit/wal-target.test.ts holds the light checks to the zod schema.
  */
 import { MAX_CONFIG_BYTES, readSmallFile } from '../config/small-file.js';
+import os from 'node:os';
 import path from 'node:path';
 import { LifeboatError } from '../core/errors.js';
 import { configCandidates, findConfig, stateDirPath } from '../config/paths.js';
 import { createLocalStorage } from '../storage/local/index.js';
+import { guardStorage } from '../runtime/guard.js';
 import { pickCluster, WAL_ARCHIVE_DEFAULTS, type WalArchiveSettings, type WalTarget } from './target-base.js';
 import type { WalCompression } from './zstd.js';
 
@@ -83,6 +85,7 @@ export function lightCompression(defaults: unknown): WalCompression | undefined 
 
 interface Light {
   cluster: string;
+  repoName: string;
   repoPath: string;
   compression: WalCompression;
   walArchive: WalArchiveSettings;
@@ -114,7 +117,7 @@ export function lightResolve(text: string, file: string, clusterName: string | u
   if (!walArchive || !compression) return undefined;
   const base = path.dirname(file);
   if (walArchive.spoolDir) walArchive.spoolDir = path.resolve(base, walArchive.spoolDir);
-  const out: Light = { cluster: name, repoPath: path.resolve(base, repo.path), compression, walArchive };
+  const out: Light = { cluster: name, repoName: cluster.repository, repoPath: path.resolve(base, repo.path), compression, walArchive };
   if (typeof data.stateDir === 'string') out.stateDir = path.resolve(base, data.stateDir);
   return out;
 }
@@ -136,7 +139,8 @@ export async function resolveWalTarget(configArg: string | undefined, clusterNam
       return {
         configPath: found.path,
         cluster: light.cluster,
-        storage: createLocalStorage(light.repoPath),
+        // the same boundary as the agent's storages (runtime/guard.ts): labels, retries, redaction
+        storage: guardStorage(createLocalStorage(light.repoPath), { plugin: 'local', repository: light.repoName, host: os.hostname() }),
         compression: light.compression,
         walArchive: light.walArchive,
         stateDir: stateDirPath(light.stateDir),

@@ -22,7 +22,9 @@ import { runBackup } from '../../src/agent/units/backup.js';
 import { listBackups } from '../../src/agent/units/catalog.js';
 import { runVerify } from '../../src/agent/units/verify.js';
 import { runRestore } from '../../src/agent/units/restore.js';
-import { BackupParamsSchema, Events, RestoreParamsSchema, VerifyParamsSchema, type DoneEvent, type LogEvent } from '../../src/protocol/index.js';
+import { runRetention } from '../../src/agent/units/retention.js';
+import { runGc } from '../../src/agent/units/repo.js';
+import { BackupParamsSchema, Events, GcParamsSchema, RestoreParamsSchema, RetentionParamsSchema, VerifyParamsSchema, type DoneEvent, type LogEvent } from '../../src/protocol/index.js';
 
 let stateDir: string;
 let storage: MemoryStorage;
@@ -128,6 +130,26 @@ describe('backup', () => {
     const { done } = await asJob('backup', (job) => runBackup(env, BackupParamsSchema.parse({ cluster: 'main' }), job), { cancelWhen: fake.stalled });
     expect(done.error).toMatchObject({ code: 'CANCELLED', message: 'backup of main was cancelled; nothing was kept' });
     expect(backupKeys()).toEqual([]);
+  });
+});
+
+describe('a storage that does not allow deletes (tape, a write-once bucket)', () => {
+  test('delete and repo gc refuse before touching anything, naming the storage; nothing is removed', async () => {
+    storage = new MemoryStorage({ capabilities: { deletable: false }, description: 'memory:write-once' });
+    makeEnv([{ name: 'dump', bytes: 50_000 }]);
+    const { done } = await asJob('backup', (job) => runBackup(env, BackupParamsSchema.parse({ cluster: 'main' }), job));
+    const id = (done.result as { id: string }).id;
+    storage.seed(`main/backup/${id}-orphan/dump.zst`, 'left by a killed backup');
+    const before = storage.keys();
+    const del = await asJob('expire', (job) => runRetention(env, RetentionParamsSchema.parse({ cluster: 'main', backups: [id] }), job));
+    expect(del.done.error).toMatchObject({ code: 'UNSUPPORTED', message: `memory:write-once does not allow deletes, so removing backups of main cannot be done there` });
+    const gc = await asJob('gc', (job) => runGc(env, GcParamsSchema.parse({ cluster: 'main' }), job));
+    expect(gc.done.error).toMatchObject({ code: 'UNSUPPORTED', message: expect.stringContaining('does not allow deletes') });
+    expect(storage.keys()).toEqual(before);
+    expect(storage.calls.filter((c) => c.op === 'delete')).toEqual([]);
+    // a dry run still says what it would remove
+    const dry = await asJob('gc', (job) => runGc(env, GcParamsSchema.parse({ cluster: 'main', dryRun: true }), job));
+    expect((dry.done.result as { removed: { key: string }[] }).removed.map((r) => r.key)).toEqual([`main/backup/${id}-orphan/dump.zst`]);
   });
 });
 

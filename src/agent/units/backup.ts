@@ -3,7 +3,6 @@ import { z } from 'zod';
 import { LifeboatError } from '../../core/errors.js';
 import { ManifestSchema, newBackupId, type Manifest } from '../../core/manifest.js';
 import { lockForJob } from '../../runtime/lock.js';
-import { callStep } from '../../runtime/plugins.js';
 import type { LogicalScope, ServerInfo } from '../../core/plugin.js';
 import type { LogicalDetails, PhysicalDetails } from '../../core/manifest.js';
 import { LIFEBOAT_VERSION } from '../../core/version.js';
@@ -64,7 +63,7 @@ export async function runBackup(env: AgentEnv, params: BackupParams, job: JobHan
       let out: { server: ServerInfo; logical?: LogicalDetails; physical?: PhysicalDetails };
       if (params.kind === 'physical') {
         const physicalBackup = physicalStep(cluster, params);
-        out = await job.step('basebackup', () => callStep(cluster.plugin.meta.name, 'physicalBackup', env.host, () => physicalBackup(ctx, writer, { compression })));
+        out = await job.step('basebackup', () => physicalBackup(ctx, writer, { compression }));
       } else {
         const scope: LogicalScope = { kind: params.scope };
         if (params.tables.length) scope.tables = params.tables;
@@ -74,14 +73,12 @@ export async function runBackup(env: AgentEnv, params: BackupParams, job: JobHan
           scope.only = params.only;
         }
         out = await job.step('dump', () =>
-          callStep(cluster.plugin.meta.name, 'logicalBackup', env.host, () =>
-            steps.logicalBackup(ctx, writer, {
-              format,
-              scope,
-              compression,
-              ...(params.database ? { database: params.database } : {}),
-            }),
-          ),
+          steps.logicalBackup(ctx, writer, {
+            format,
+            scope,
+            compression,
+            ...(params.database ? { database: params.database } : {}),
+          }),
         );
       }
       const finishedAt = new Date();

@@ -4,7 +4,6 @@ import { stateDirFor } from '../../config/load.js';
 import { LifeboatError } from '../../core/errors.js';
 import type { ArchivingFinding } from '../../core/plugin.js';
 import { walLayout } from '../../core/wal.js';
-import { callStep } from '../../runtime/plugins.js';
 import type { AgentEnv, ResolvedCluster } from '../../runtime/env.js';
 import { stepContext, type JobHandle } from '../../runtime/context.js';
 import { ACCESS_FINDINGS, accessFindings, type HookPaths } from './check-access.js';
@@ -43,9 +42,9 @@ async function archivingFindings(env: AgentEnv, cluster: ResolvedCluster): Promi
   const ctx = stepContext(cluster, env.host, quickJob());
   const expected = await hookCommands(env, cluster.name);
   const plugin = cluster.plugin.meta.name;
-  const findings = await callStep(plugin, 'checkArchiving', env.host, () => steps.checkArchiving(ctx, { archiveCommand: expected.archiveCommand }));
+  const findings = await steps.checkArchiving(ctx, { archiveCommand: expected.archiveCommand });
   const who = cluster.plugin.source.steps.serverOsUser;
-  if (who) findings.push(...accessFindings(await callStep(plugin, 'serverOsUser', env.host, () => who(ctx)), expected.paths));
+  if (who) findings.push(...accessFindings(await who(ctx), expected.paths));
   return findings;
 }
 
@@ -88,7 +87,7 @@ export async function checkCluster(env: AgentEnv, p: { cluster?: string; probeSe
         : 'skipped: archiving is not set up (lifeboat setup-archiving applies the fixes above)';
     findings.push({ name: 'end-to-end probe', ok: false, level: 'warn', detail });
   } else {
-    const segment = await callStep(cluster.plugin.meta.name, 'switchWal', env.host, () => steps.switchWal(ctx));
+    const segment = await steps.switchWal(ctx);
     const storage = await env.storage(cluster.repoName);
     const deadline = Date.now() + (p.probeSeconds ?? 60) * 1000;
     let found = false;
@@ -129,7 +128,7 @@ export async function applyArchivingFixes(env: AgentEnv, p: { cluster?: string; 
   if (unknown.length) throw new LifeboatError('USAGE', `not a current fix: ${unknown[0]}`, { hint: 'run lifeboat setup-archiving again to see the current fixes' });
   const cluster = await env.cluster(p.cluster);
   const ctx = stepContext(cluster, env.host, quickJob());
-  const r = await callStep(cluster.plugin.meta.name, 'applySettings', env.host, () => archivingSteps(cluster).applySettings(ctx, p.statements));
+  const r = await archivingSteps(cluster).applySettings(ctx, p.statements);
   // the source says which settings wait for a restart; else those whose fix said so
   const pendingRestart = r?.pendingRestart ?? restartNames(now.findings, p.statements);
   return { applied: p.statements, restart: pendingRestart.length > 0, pendingRestart };

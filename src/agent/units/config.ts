@@ -7,7 +7,7 @@ import type { Check } from '../../core/plugin.js';
 import { defaultConfigPath, parseConfig, stateDirFor } from '../../config/load.js';
 import { ensureStateDir } from '../../runtime/state.js';
 import type { AgentConfigInput } from '../../config/schema.js';
-import { callStep, PluginRegistry } from '../../runtime/plugins.js';
+import { PluginRegistry } from '../../runtime/plugins.js';
 import type { AgentEnv } from '../../runtime/env.js';
 import { stepContext, TempDirs, type JobHandle } from '../../runtime/context.js';
 import { plural } from '../../core/text.js';
@@ -83,7 +83,7 @@ export async function checkConfig(env: AgentEnv, input: { cluster?: string }): P
       checks.push({ name: 'config', ok: true, detail: `source ${cluster.plugin.meta.name}, repository ${cluster.repoName}` });
       const job: JobHandle = { id: 'check', signal: AbortSignal.timeout(60_000), log: () => undefined, progress: () => undefined, step: (_n, f) => f(), tmpDir: () => temps.make() };
       try {
-        const info = await callStep(cluster.plugin.meta.name, 'probe', env.host, () => cluster.plugin.source.steps.probe(stepContext(cluster, env.host, job)));
+        const info = await cluster.plugin.source.steps.probe(stepContext(cluster, env.host, job));
         checks.push({ name: 'connection', ok: true, detail: `PostgreSQL ${info.version}, database ${info.database}, ${plural(info.databases.length, 'database')}` });
       } catch (err) {
         const e = toLifeboatError(err);

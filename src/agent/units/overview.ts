@@ -1,7 +1,6 @@
 import { LifeboatError, toLifeboatError, type SerializedError } from '../../core/errors.js';
 import { withDeadline } from '../../core/deadline.js';
 import type { ServerStatus } from '../../core/plugin.js';
-import { callStep } from '../../runtime/plugins.js';
 import type { AgentEnv, ResolvedCluster } from '../../runtime/env.js';
 import { stepContext, type JobHandle } from '../../runtime/context.js';
 import { jobsDirOf, listRecords } from '../runner.js';
@@ -43,7 +42,7 @@ async function askServer(env: AgentEnv, cluster: ResolvedCluster, timeoutMs: num
     details: { plugin: name, step: 'serverStatus', host: env.host },
   });
   try {
-    return await callStep(name, 'serverStatus', env.host, () => withDeadline(step(stepContext(cluster, env.host, boundedJob(signal))), timeoutMs, () => timedOut));
+    return await withDeadline(step(stepContext(cluster, env.host, boundedJob(signal))), timeoutMs, () => timedOut);
   } catch (err) {
     throw signal.aborted ? timedOut : err;
   }

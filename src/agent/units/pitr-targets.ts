@@ -13,7 +13,6 @@ import { DEFAULT_CANDIDATE_KINDS, parseHistory, type HistoryEntry, type PitrCand
 import { parseLsn, segmentNumber, walLayout } from '../../core/wal.js';
 import { stepContext, TempDirs } from '../../runtime/context.js';
 import type { AgentEnv } from '../../runtime/env.js';
-import { callStep } from '../../runtime/plugins.js';
 import { walFetch } from './wal.js';
 import { shellQuote } from '../../core/shell.js';
 import { PitrTargetsParamsSchema } from '../../protocol/index.js';
@@ -222,17 +221,15 @@ export async function pitrTargets(env: AgentEnv, p: PitrTargetsParams): Promise<
   });
   let scan;
   try {
-    scan = await callStep(cluster.plugin.meta.name, 'findTargets', env.host, () =>
-      find(
-        ctx,
-        {
-          pieces,
-          segSize,
-          fetch: (names, dir) => eachLimited(names, 4, async (name) => void (await walFetch(env, { cluster: cluster.name, name, dest: path.join(dir, name) }))),
-          backups: manifests.map((m) => ({ id: m.id, finishedAt: m.finishedAt, ...(m.physical?.relationMap ? { relationMap: m.physical.relationMap } : {}) })),
-        },
-        opts,
-      ),
+    scan = await find(
+      ctx,
+      {
+        pieces,
+        segSize,
+        fetch: (names, dir) => eachLimited(names, 4, async (name) => void (await walFetch(env, { cluster: cluster.name, name, dest: path.join(dir, name) }))),
+        backups: manifests.map((m) => ({ id: m.id, finishedAt: m.finishedAt, ...(m.physical?.relationMap ? { relationMap: m.physical.relationMap } : {}) })),
+      },
+      opts,
     );
   } finally {
     await temp.cleanup();

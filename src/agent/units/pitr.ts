@@ -8,7 +8,6 @@ import { openStored, pipeStoredToTool } from '../../core/pipeline.js';
 import { buildRecoverableWindow, checkWalContinuity, parseHistory, parseTargetTime, withBackupWal, type HistoryEntry, type PitrPlan, type PitrTarget, type RecoverableWindow, type WindowArchive, type WindowBackup } from '../../core/pitr.js';
 import { parseLsn, walLayout } from '../../core/wal.js';
 import type { Storage } from '../../core/storage.js';
-import { callStep } from '../../runtime/plugins.js';
 import { requireManifestUnchanged } from './integrity.js';
 import type { AgentEnv } from '../../runtime/env.js';
 import { stepContext, type JobHandle } from '../../runtime/context.js';
@@ -228,7 +227,7 @@ export async function restorePoint(env: AgentEnv, p: { cluster?: string; name: s
   const create = cluster.plugin.source.steps.createRestorePoint;
   if (!create) throw new LifeboatError('UNSUPPORTED', `source plugin ${cluster.plugin.meta.name} has no restore points`);
   const ctx = stepContext(cluster, env.host, { id: 'restore-point', signal: AbortSignal.timeout(60_000), log: () => undefined, progress: () => undefined, step: (_n, f) => f(), tmpDir: () => Promise.reject(new Error('no temp dir')) });
-  const { lsn } = await callStep(cluster.plugin.meta.name, 'createRestorePoint', env.host, () => create(ctx, p.name));
+  const { lsn } = await create(ctx, p.name);
   return { cluster: cluster.name, name: p.name, lsn };
 }
 
@@ -330,14 +329,12 @@ export async function applyPitr(env: AgentEnv, p: z.output<typeof PitrApplyParam
       job.log('info', `step ${i + 1}/${plan.steps.length} ${s.name}: ${s.description}`);
       try {
         s.detail = await job.step(s.name, () =>
-          callStep(cluster.plugin.meta.name, `pitr:${s.name}`, env.host, () =>
-            steps.runPitrStep!(ctx, plan, s.name, {
-              manifest: base,
-              openBase: () => openStored(repo.storage, baseObject, { signal: job.signal }),
-              open: (name) => openStored(repo.storage, objectOf(name), { signal: job.signal }),
-              pipeTo: (name, bin, args) => pipeStoredToTool(repo.storage, objectOf(name), bin, args, { signal: job.signal }),
-            }),
-          ),
+          steps.runPitrStep!(ctx, plan, s.name, {
+            manifest: base,
+            openBase: () => openStored(repo.storage, baseObject, { signal: job.signal }),
+            open: (name) => openStored(repo.storage, objectOf(name), { signal: job.signal }),
+            pipeTo: (name, bin, args) => pipeStoredToTool(repo.storage, objectOf(name), bin, args, { signal: job.signal }),
+          }),
         );
         s.status = 'done';
         s.finishedAt = new Date().toISOString();

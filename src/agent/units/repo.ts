@@ -1,10 +1,9 @@
-import path from 'node:path';
 import { z } from 'zod';
 import { lockForJob } from '../../runtime/lock.js';
+import { assertDeletable } from '../../core/storage.js';
 import type { AgentEnv } from '../../runtime/env.js';
 import { staleJobTempDirs, type JobHandle } from '../../runtime/context.js';
 import { clustersFor, listBackups } from './catalog.js';
-import { removeStaleTemps } from '../../storage/local/index.js';
 import { GcParamsSchema } from '../../protocol/index.js';
 
 export interface GcResult {
@@ -22,26 +21,25 @@ export interface GcResult {
  * Holds each cluster's lock, so a running backup's objects are never touched.
  */
 export async function runGc(env: AgentEnv, p: z.output<typeof GcParamsSchema>, job: JobHandle): Promise<GcResult> {
-  const { config } = await env.config();
   const removed: GcResult['removed'] = [];
   for (const name of await clustersFor(env, p.cluster)) {
     const c = await env.cluster(name);
     const repo = await env.repository(c.repoName);
     const lock = lockForJob(await env.stateDir(), name, job);
     try {
-      for (const o of await repo.orphans(name)) {
+      const orphans = await repo.orphans(name);
+      if (orphans.length && !p.dryRun) assertDeletable(repo.storage, `removing what interrupted backups of ${name} left`);
+      for (const o of orphans) {
         removed.push({ cluster: name, key: o.key, size: o.size });
         if (!p.dryRun) await repo.storage.delete(o.key);
         job.log('info', `${p.dryRun ? 'would remove' : 'removed'} ${o.key} (${o.size} bytes)`);
       }
       // We hold the cluster's lock, so no backup of it is writing: unfinished
-      // uploads under its prefix are abandoned (2 s spares a verify result in flight).
-      const repoCfg = config.repositories[c.repoName]!;
-      if (repoCfg.type === 'local' && typeof repoCfg.path === 'string') {
-        for (const t of await removeStaleTemps(path.join(repoCfg.path, name), 2_000, { dryRun: p.dryRun })) {
-          removed.push({ cluster: name, key: `${name}/${t.rel}`, size: t.size });
-          job.log('info', `${p.dryRun ? 'would remove' : 'removed'} unfinished upload ${name}/${t.rel} (${t.size} bytes)`);
-        }
+      // uploads under its prefix are abandoned (2 s spares a verify result in
+      // flight). Any storage that knows its unfinished uploads says so here.
+      for (const u of (await repo.storage.abandonedUploads?.({ prefix: name, olderThanMs: 2_000, remove: !p.dryRun })) ?? []) {
+        removed.push({ cluster: name, key: u.key, size: u.size ?? 0 });
+        job.log('info', `${p.dryRun ? 'would remove' : 'removed'} unfinished upload ${u.key}${u.size !== undefined ? ` (${u.size} bytes)` : ''}`);
       }
     } finally {
       lock.release();

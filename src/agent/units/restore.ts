@@ -2,7 +2,6 @@ import { z } from 'zod';
 import { LifeboatError } from '../../core/errors.js';
 import type { RestorePlan, RestoreResult } from '../../core/plugin.js';
 import { lockForJob } from '../../runtime/lock.js';
-import { callStep } from '../../runtime/plugins.js';
 import { requireManifestUnchanged } from './integrity.js';
 import type { AgentEnv, ResolvedCluster } from '../../runtime/env.js';
 import { backupReader } from '../../core/reader.js';
@@ -56,19 +55,17 @@ export async function planRestore(env: AgentEnv, p: RestoreParams, job?: JobHand
   const { manifest, cluster: clusterName } = await resolveBackup(env, p.id, p.cluster, restorable(p));
   const cluster = await targetCluster(env, clusterName, p.toCluster);
   const ctx = stepContext(cluster, env.host, job ?? readOnlyJob());
-  const plan = await callStep(cluster.plugin.meta.name, 'planRestore', env.host, () =>
-    cluster.plugin.source.steps.planRestore(ctx, manifest, {
-      targetDatabase: p.toDatabase,
-      clean: p.clean,
-      tables: p.tables,
-      schemas: p.schemas,
-      ...(p.noOwner ? { noOwner: true } : {}),
-      ...(p.noPrivileges ? { noPrivileges: true } : {}),
-      ...(p.dataOnly ? { dataOnly: true } : {}),
-      ...(p.withGlobals ? { withGlobals: true } : {}),
-      ...(p.database ? { sourceDatabase: p.database } : {}),
-    }),
-  );
+  const plan = await cluster.plugin.source.steps.planRestore(ctx, manifest, {
+    targetDatabase: p.toDatabase,
+    clean: p.clean,
+    tables: p.tables,
+    schemas: p.schemas,
+    ...(p.noOwner ? { noOwner: true } : {}),
+    ...(p.noPrivileges ? { noPrivileges: true } : {}),
+    ...(p.dataOnly ? { dataOnly: true } : {}),
+    ...(p.withGlobals ? { withGlobals: true } : {}),
+    ...(p.database ? { sourceDatabase: p.database } : {}),
+  });
   return { backup: summarize(manifest), plan, safetyBackup: plan.targetExists && p.safetyBackup, targetCluster: cluster.name };
 }
 
@@ -108,7 +105,7 @@ export async function runRestore(env: AgentEnv, p: RestoreParams, job: JobHandle
     }
     const ctx = stepContext(cluster, env.host, job);
     const res = await job.step('restore', () =>
-      callStep(cluster.plugin.meta.name, 'applyRestore', env.host, () => cluster.plugin.source.steps.applyRestore(ctx, backupReader(repo.storage, manifest, job.signal), plan)),
+      cluster.plugin.source.steps.applyRestore(ctx, backupReader(repo.storage, manifest, job.signal), plan),
     );
     for (const c of res.checks) job.log(c.ok ? 'info' : 'warn', `${c.ok ? 'ok  ' : 'DIFF'} ${c.name}${c.detail ? `: ${c.detail}` : ''}`);
     return { ...res, plan, ...(safetyBackupId ? { safetyBackupId } : {}) };

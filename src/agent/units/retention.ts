@@ -4,6 +4,7 @@ import type { Manifest } from '../../core/manifest.js';
 import { layout, type Repository } from '../../core/repository.js';
 import { classifyWalFile, walLayout } from '../../core/wal.js';
 import { lockForJob } from '../../runtime/lock.js';
+import { assertDeletable } from '../../core/storage.js';
 import type { AgentEnv } from '../../runtime/env.js';
 import type { JobHandle } from '../../runtime/context.js';
 import { backupsMatching, oneBackup } from './catalog.js';
@@ -246,6 +247,7 @@ export async function runRetention(env: AgentEnv, p: RetentionParams, job: JobHa
   const lock = lockForJob(await env.stateDir(), c.name, job);
   try {
     const plan = await planRetention(env, { ...p, cluster: c.name });
+    if (plan.remove.length || plan.wal.count) assertDeletable(repo.storage, `removing backups of ${c.name}`);
     for (const b of plan.remove) {
       job.signal.throwIfAborted();
       await repo.storage.delete(layout.manifest(c.name, b.id)); // first: no longer listed

@@ -4,7 +4,6 @@ import type { Manifest, Verification } from '../../core/manifest.js';
 import type { Storage } from '../../core/storage.js';
 import { checksumStored } from '../../core/pipeline.js';
 import type { Check } from '../../core/plugin.js';
-import { callStep } from '../../runtime/plugins.js';
 import { checkManifestDigest } from './integrity.js';
 import type { AgentEnv } from '../../runtime/env.js';
 import { backupReader } from '../../core/reader.js';
@@ -53,10 +52,10 @@ export async function runVerify(env: AgentEnv, params: VerifyParams, job: JobHan
     const ctx = stepContext(cluster, env.host, job);
     const steps = cluster.plugin.source.steps;
     if (checks.every((c) => c.ok) && (params.level === 'structure' || params.level === 'restore')) {
-      checks.push(...(await job.step('structure', () => callStep(cluster.plugin.meta.name, 'verifyStructure', env.host, () => steps.verifyStructure(ctx, reader)))));
+      checks.push(...(await job.step('structure', () => steps.verifyStructure(ctx, reader))));
     }
     if (checks.every((c) => c.ok) && params.level === 'restore') {
-      checks.push(...(await job.step('restore', () => callStep(cluster.plugin.meta.name, 'verifyRestore', env.host, () => steps.verifyRestore(ctx, reader)))));
+      checks.push(...(await job.step('restore', () => steps.verifyRestore(ctx, reader))));
     }
   } catch (err) {
     error = toLifeboatError(err);

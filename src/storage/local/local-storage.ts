@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { LifeboatError } from '../../core/errors.js';
 import {
   assertSafeKey,
+  type AbandonedUpload,
   type ObjectInfo,
   type PutOptions,
   type PutResult,
@@ -14,7 +15,7 @@ import {
   type StorageCapabilities,
 } from '../../core/storage.js';
 import {
-  FileRangeStream, TMP_PREFIX, errnoCode, handleWriter, escapeError, fsyncDir, isInside, isMissing, mapError, notFound, walkFiles,
+  FileRangeStream, TMP_PREFIX, errnoCode, handleWriter, escapeError, fsyncDir, isInside, isMissing, mapError, notFound, removeStaleTemps, walkFiles,
 } from './fs-helpers.js';
 
 /**
@@ -33,6 +34,13 @@ export class LocalStorage implements Storage {
   constructor(root: string) {
     this.root = path.resolve(root);
     this.description = `local:${this.root}`;
+  }
+
+  /** `.lifeboat-tmp-*` files under `prefix` (uploads a crash left) older than `olderThanMs`; removed when `remove`. */
+  async abandonedUploads(opts: { prefix: string; olderThanMs: number; remove: boolean }): Promise<AbandonedUpload[]> {
+    if (opts.prefix) assertSafeKey(opts.prefix);
+    const left = await removeStaleTemps(opts.prefix ? path.join(this.root, opts.prefix) : this.root, opts.olderThanMs, { dryRun: !opts.remove });
+    return left.map((t) => ({ key: opts.prefix ? `${opts.prefix}/${t.rel}` : t.rel, size: t.size }));
   }
 
   async put(key: string, body: Readable, opts: PutOptions = {}): Promise<PutResult> {
