@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Compression } from '../core/compression.js';
 import { LifeboatError } from '../core/errors.js';
+import { redact } from '../core/redact.js';
 import { pidAlive } from '../core/proc.js';
 import { storeStream, type StoredObject } from '../core/pipeline.js';
 import type { BackupWriter, LogLevel, Progress, StepContext } from '../core/plugin.js';
@@ -27,7 +28,8 @@ export function stepContext<T>(cluster: ResolvedCluster, host: string, job: JobH
   return {
     cluster: { name: cluster.name, config: cluster.connection as T },
     host,
-    log: (level, message) => job.log(level, message),
+    // a plugin's log line reaches the operator: no secret in it (core/redact.ts)
+    log: (level, message) => job.log(level, redact(message)),
     progress: (p) => job.progress(p),
     signal: job.signal,
     tmpDir: () => job.tmpDir(),

@@ -151,7 +151,7 @@ test('a second plugin with a name already loaded is refused, naming both', () =>
 test('a synchronous step stays synchronous (a plan step list is not a promise); its throw is labelled too', () => {
   const fake = fakeSource({ steps: { pitrSteps: () => [{ name: 'restore-base', description: 'x', precondition: 'y' }] as never } });
   const guarded = guardSource(fake.plugin, 'db1');
-  expect(guarded.source.steps.pitrSteps!({} as never)).toEqual([{ name: 'restore-base', description: 'x', precondition: 'y' }]);
+  expect(guarded.source.steps.pitrSteps!({} as never, {} as never)).toEqual([{ name: 'restore-base', description: 'x', precondition: 'y' }]);
   const throwing = guardSource(fakeSource({ steps: { pitrSteps: () => { throw new Error('no'); } } }).plugin, 'db1');
-  expect(() => throwing.source.steps.pitrSteps!({} as never)).toThrow(expect.objectContaining({ details: expect.objectContaining({ step: 'pitrSteps', host: 'db1' }) }));
+  expect(() => throwing.source.steps.pitrSteps!({} as never, {} as never)).toThrow(expect.objectContaining({ details: expect.objectContaining({ step: 'pitrSteps', host: 'db1' }) }));
 });
