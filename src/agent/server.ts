@@ -58,7 +58,14 @@ async function hello(env: AgentEnv, p: { protocolVersion: number }): Promise<Hel
     host: os.hostname(),
     pid: process.pid,
     node: process.version,
-    plugins: registry.list().map((pl) => ({ name: pl.meta.name, version: pl.meta.version, kinds: [pl.source ? 'source' : '', pl.storage ? 'storage' : ''].filter(Boolean) })),
+    plugins: registry.list().map((pl) => ({
+      name: pl.meta.name,
+      version: pl.meta.version,
+      kinds: [pl.source ? 'source' : '', pl.storage ? 'storage' : ''].filter(Boolean),
+      apiVersion: pl.apiVersion,
+      from: registry.origin(pl.meta.name) ?? 'built-in',
+      ...(pl.meta.description ? { description: pl.meta.description } : {}),
+    })),
     capabilities: ['logical-backup', 'physical-backup', 'wal-archive', 'pitr', 'verify', 'restore', 'gc', 'jobs.cancel', 'jobs.detached', 'jobs.attach'],
     config,
   };

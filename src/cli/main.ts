@@ -10,6 +10,7 @@ import { registerCheck } from './commands/check.js';
 import { registerVerify } from './commands/verify.js';
 import { registerHosts } from './commands/hosts.js';
 import { registerRetention } from './commands/retention.js';
+import { registerPlugins } from './commands/plugins.js';
 import { Exit, reportError, type GlobalOptions } from './session.js';
 import { endQuietlyOnClosedOutput } from './closed-output.js';
 import { holdOutput, releaseOutput } from './quiet.js';
@@ -61,6 +62,7 @@ Set NO_COLOR=1 to disable colour. Docs: docs/ in the lifeboat package.`,
   registerCheck(program, globals);
   registerHosts(program, globals);
   registerRetention(program, globals);
+  registerPlugins(program, globals);
   program
     .command('tui')
     .description('the interactive fleet view (also plain `lifeboat` on a terminal)')

@@ -37,7 +37,8 @@ export interface HelloResult {
   host: string;
   pid: number;
   node: string;
-  plugins: { name: string; version: string; kinds: string[] }[];
+  /** `from`: built-in, the config's path or package, or `npm package NAME` (found installed). */
+  plugins: { name: string; version: string; kinds: string[]; apiVersion?: number; from?: string; description?: string }[];
   capabilities: string[];
   config?: { path: string } | { error: SerializedError };
 }

@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { LifeboatError } from '../core/errors.js';
@@ -15,6 +16,74 @@ export const BUILTIN_PLUGINS: { name: string; kinds: ('source' | 'storage')[]; l
   { name: 'postgres', kinds: ['source'], load: async () => (await import('../../plugins/postgres/index.js')).default as LifeboatPlugin<any, any> },
   { name: 'local', kinds: ['storage'], load: async () => (await import('../storage/local-plugin.js')).default as LifeboatPlugin<any, any> },
 ];
+
+/** Installed packages named lifeboat-plugin-* (and @scope/lifeboat-plugin-*) in a node_modules dir. */
+export function discoverPackages(nodeModules: string): { name: string; dir: string }[] {
+  const out: { name: string; dir: string }[] = [];
+  const entries = (dir: string) => {
+    try {
+      return readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory() || e.isSymbolicLink());
+    } catch {
+      return [];
+    }
+  };
+  for (const e of entries(nodeModules)) {
+    if (e.name.startsWith('lifeboat-plugin-')) out.push({ name: e.name, dir: path.join(nodeModules, e.name) });
+    else if (e.name.startsWith('@')) {
+      for (const s of entries(path.join(nodeModules, e.name))) {
+        if (s.name.startsWith('lifeboat-plugin-')) out.push({ name: `${e.name}/${s.name}`, dir: path.join(nodeModules, e.name, s.name) });
+      }
+    }
+  }
+  return out.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/**
+ * Where installed plugin packages are looked for: next to the config
+ * (`<config dir>/node_modules`), and where lifeboat itself is installed (its
+ * own node_modules, and the node_modules it sits in, as a global npm install
+ * puts packages side by side). The first of a name wins.
+ */
+export function pluginPackages(configDir: string, program = process.argv[1]): { name: string; dir: string }[] {
+  const dirs = [path.join(configDir, 'node_modules')];
+  if (program) {
+    const root = path.dirname(path.dirname(path.resolve(program))); // bin/lifeboat.js -> the package
+    dirs.push(path.join(root, 'node_modules'));
+    const parent = path.dirname(root);
+    if (path.basename(parent) === 'node_modules') dirs.push(parent);
+    else if (path.basename(parent).startsWith('@') && path.basename(path.dirname(parent)) === 'node_modules') dirs.push(path.dirname(parent));
+  }
+  const seen = new Set<string>();
+  const out: { name: string; dir: string }[] = [];
+  for (const d of dirs) {
+    for (const p of discoverPackages(d)) {
+      if (seen.has(p.name)) continue;
+      seen.add(p.name);
+      out.push(p);
+    }
+  }
+  return out;
+}
+
+/** A package's ESM entry: `exports` (".", import or default), `module`, `main`, else index.js. */
+export function packageEntry(dir: string): string {
+  let pkg: { exports?: unknown; module?: unknown; main?: unknown } = {};
+  try {
+    pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as typeof pkg;
+  } catch {
+    /* no package.json: index.js */
+  }
+  const pick = (e: unknown): string | undefined => {
+    if (typeof e === 'string') return e;
+    if (e && typeof e === 'object') {
+      const o = e as Record<string, unknown>;
+      return pick(o['.'] ?? o.import ?? o.default ?? o.node);
+    }
+    return undefined;
+  };
+  const rel = pick(pkg.exports) ?? (typeof pkg.module === 'string' ? pkg.module : undefined) ?? (typeof pkg.main === 'string' ? pkg.main : undefined) ?? 'index.js';
+  return path.resolve(dir, rel);
+}
 
 export class PluginRegistry {
   private readonly plugins = new Map<string, LifeboatPlugin<any, any>>();
@@ -38,7 +107,9 @@ export class PluginRegistry {
   add(p: LifeboatPlugin<any, any>, from: string): void {
     if (!p || typeof p !== 'object' || !p.meta?.name) throw new LifeboatError('CONFIG_INVALID', `plugin ${from} does not export a plugin (use export default definePlugin({...}))`);
     if (p.apiVersion !== PLUGIN_API_VERSION) {
-      throw new LifeboatError('CONFIG_INVALID', `plugin ${p.meta.name} (${from}) speaks plugin API ${p.apiVersion}, this lifeboat speaks ${PLUGIN_API_VERSION}`);
+      throw new LifeboatError('CONFIG_INVALID', `plugin ${p.meta.name} (${from}) speaks plugin API ${p.apiVersion}, this lifeboat speaks ${PLUGIN_API_VERSION}`, {
+        hint: 'install a version of the plugin built for this lifeboat (or a lifeboat for that plugin API)',
+      });
     }
     const had = this.plugins.get(p.meta.name);
     if (had) {
@@ -51,19 +122,32 @@ export class PluginRegistry {
     this.from.set(p.meta.name, from);
   }
 
-  /** Load the built-ins (if this registry has them), then third-party plugin modules named in the config. */
-  async load(specs: string[], baseDir: string, opts: { builtins?: BuiltinSelection } = {}): Promise<void> {
+  /**
+   * Load the built-ins (if this registry has them), then the third-party plugin
+   * modules named in the config, then the installed npm packages named
+   * `lifeboat-plugin-*` (or `@scope/lifeboat-plugin-*`) next to the config
+   * (`<config dir>/node_modules`) that the config does not name already.
+   */
+  async load(specs: string[], baseDir: string, opts: { builtins?: BuiltinSelection; discover?: boolean } = {}): Promise<void> {
     await this.loadBuiltins(opts.builtins);
-    for (const spec of specs) {
-      const target = spec.startsWith('.') || path.isAbsolute(spec) ? pathToFileURL(path.resolve(baseDir, spec)).href : spec;
+    const found = opts.discover === false ? [] : pluginPackages(baseDir).filter((d) => !specs.includes(d.name));
+    for (const spec of [...specs, ...found.map((d) => d.dir)]) {
+      const pkgDir = found.find((d) => d.dir === spec);
+      const target = pkgDir ? pathToFileURL(packageEntry(pkgDir.dir)).href : spec.startsWith('.') || path.isAbsolute(spec) ? pathToFileURL(path.resolve(baseDir, spec)).href : spec;
       let mod: { default?: LifeboatPlugin<any, any> };
       try {
         mod = (await import(target)) as typeof mod;
       } catch (err) {
-        throw new LifeboatError('CONFIG_INVALID', `cannot load plugin ${spec}: ${(err as Error).message}`);
+        const what = pkgDir ? `npm package ${pkgDir.name} (found installed in ${path.dirname(pkgDir.name.startsWith('@') ? path.dirname(pkgDir.dir) : pkgDir.dir)})` : spec;
+        throw new LifeboatError('CONFIG_INVALID', `cannot load plugin ${what}: ${(err as Error).message}`, pkgDir ? { hint: `reinstall it, or remove it: npm uninstall ${pkgDir.name}` } : {});
       }
-      this.add(mod.default as LifeboatPlugin<any, any>, spec);
+      this.add(mod.default as LifeboatPlugin<any, any>, pkgDir ? `npm package ${pkgDir.name}` : spec);
     }
+  }
+
+  /** Where a plugin came from: `built-in`, the config's path or package name, or `npm package NAME` (found installed). */
+  origin(name: string): string | undefined {
+    return this.from.get(name);
   }
 
   list(): LifeboatPlugin<any, any>[] {

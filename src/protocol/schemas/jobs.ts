@@ -13,7 +13,8 @@ export const HelloResultSchema = z.object({
   pid: z.number().int(),
   node: z.string(),
   /** `kinds` ⊆ source, storage. */
-  plugins: z.array(z.object({ name: z.string(), version: z.string(), kinds: z.array(z.string()) })),
+  /** `from`: built-in, the config's path or package, or `npm package NAME` (found installed). */
+  plugins: z.array(z.object({ name: z.string(), version: z.string(), kinds: z.array(z.string()), apiVersion: z.number().int().optional(), from: z.string().optional(), description: z.string().optional() })),
   capabilities: z.array(z.string()),
   /** A broken config does not fail hello: it is reported here. Always sent by today's agent. */
   config: z.union([z.object({ path: z.string() }), z.object({ error: SerializedErrorSchema })]).optional(),
